@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Packs the package and checks it as a user gets it: publint, Are The Types Wrong, and an
+# install into an empty project where `import` and `require` of every subpath must work.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
+echo "packed $tarball"
+npx publint "$work/$tarball" --strict
+# node16 profile: the package needs Node >= 22, so node10-style resolution (no exports map) is out of scope.
+npx attw "$work/$tarball" --profile node16
+
+mkdir "$work/app"
+cd "$work/app"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --silent "$work/$tarball"
+node_bin="$root/node_modules/.bin/node"
+subpaths=("" "/server" "/etcd" "/seed" "/testing")
+for sub in "${subpaths[@]}"; do
+  spec="governance-client$sub"
+  "$node_bin" --input-type=module -e "const m = await import('$spec'); if (Object.keys(m).length === 0) throw new Error('$spec: no exports'); console.log('import  $spec:', Object.keys(m).length, 'exports')"
+  "$node_bin" -e "const m = require('$spec'); if (Object.keys(m).length === 0) throw new Error('$spec: no exports'); console.log('require $spec:', Object.keys(m).length, 'exports')"
+done
+# Errors must be recognised across the ESM and CJS builds and across entry points.
+"$node_bin" --input-type=module -e "
+import { createRequire } from 'node:module'
+const require = createRequire(import.meta.url)
+const esm = await import('governance-client')
+const cjs = require('governance-client')
+const e = new cjs.ConflictError('x')
+if (!(e instanceof esm.ConflictError) || !(e instanceof esm.GovernanceError)) throw new Error('instanceof fails across builds')
+if (e instanceof esm.NotFoundError) throw new Error('instanceof too loose')
+console.log('errors: instanceof holds across ESM and CJS')
+"
+PATH="$(dirname "$node_bin"):$PATH" npx --no-install governance-server --help >/dev/null
+echo "bin: governance-server --help works"

@@ -1,0 +1,184 @@
+/**
+ * GovernanceClient: the facade. It wires the subsystems to one backend and one typed
+ * event emitter and orders shutdown; the subsystems own their loops.
+ */
+import { EventEmitter } from 'eventemitter3'
+import type { Dispatcher } from 'undici'
+import type { Backend, MetricSink } from './backend.js'
+import { createConfigClient, resolveConfigOptions, type ConfigClient } from './config/index.js'
+import {
+  createDiscovery,
+  resolveDiscoveryOptions,
+  type DiscoverOptions,
+  type Discovery,
+  type DiscoveryResult,
+  type PickOptions,
+} from './discovery/index.js'
+import { ClientClosedError, toGovernanceError } from './errors.js'
+import type { EmitFn, GovernanceEventName, GovernanceEvents } from './events.js'
+import type { SubsystemContext } from './internal/context.js'
+import type { Logger } from './internal/logger.js'
+import { systemClock } from './internal/timers.js'
+import { createMetrics, createUpstreamRecorder, resolveMetricsOptions, type Metrics } from './metrics/index.js'
+import { resolveClientOptions, type GovernanceClientOptions } from './options.js'
+import { createRegistration, installSignalHandlers, resolveRegistryOptions, type Registration } from './registry/index.js'
+import type { Instance, InstanceStatus } from './types.js'
+
+type EventListeners = { [K in GovernanceEventName]: (payload: GovernanceEvents[K]) => void }
+
+export class GovernanceClient extends EventEmitter<EventListeners> {
+  /** Counters, gauges and histograms, exported in batches. */
+  readonly metrics: Metrics
+  /** Live configuration: get, watch, changes, put, delete. */
+  readonly config: ConfigClient
+  /** The backend every call goes through. */
+  readonly backend: Backend
+
+  readonly #logger: Logger
+  readonly #registration: Registration
+  readonly #discovery: Discovery
+  readonly #uninstallSignals: (() => void) | undefined
+  #closing: Promise<void> | undefined
+
+  constructor(options: GovernanceClientOptions) {
+    super()
+    const resolved = resolveClientOptions(options)
+    const registryOptions = resolveRegistryOptions(options)
+    const discoveryOptions = resolveDiscoveryOptions(options.discovery)
+    const configOptions = resolveConfigOptions(options.config)
+    const metricsOptions = resolveMetricsOptions(options.metrics === false ? { enabled: false } : options.metrics)
+
+    this.backend = resolved.backend
+    this.#logger = resolved.logger
+    const ctx: SubsystemContext = {
+      backend: resolved.backend,
+      emit: this.#emit,
+      logger: resolved.logger,
+      clock: systemClock,
+      requestTimeoutMs: resolved.requestTimeoutMs,
+      ...(resolved.dataDir !== undefined && { dataDir: resolved.dataDir }),
+    }
+    this.#registration = createRegistration(registryOptions, ctx)
+    this.metrics = createMetrics(metricsOptions, {
+      ...ctx,
+      service: registryOptions.service?.name,
+      instanceId: this.#registration.instanceId,
+      sinks: metricsOptions.sinks ?? defaultSinks(resolved.backend),
+    })
+    this.config = createConfigClient(configOptions, ctx)
+    this.#discovery = createDiscovery(discoveryOptions, {
+      ...ctx,
+      ...(registryOptions.service?.zone !== undefined && { localZone: registryOptions.service.zone }),
+      ...(metricsOptions.upstreamMetrics && { upstream: createUpstreamRecorder(this.metrics) }),
+    })
+    this.#uninstallSignals = registryOptions.handleSignals
+      ? installSignalHandlers(() => this.close(), resolved.logger)
+      : undefined
+  }
+
+  /** Registers this instance and starts heartbeats; resolves once the server holds it. */
+  register(options?: { wait?: boolean; signal?: AbortSignal }): Promise<void> {
+    return this.#guard(() => this.#registration.register(options))
+  }
+
+  /** Removes this instance from the server now (close() also does it). */
+  deregister(options?: { signal?: AbortSignal }): Promise<void> {
+    return this.#guard(() => this.#registration.deregister(options))
+  }
+
+  /** Changes this instance's status at the server; discovery filters honour it. */
+  setStatus(status: InstanceStatus, options?: { signal?: AbortSignal }): Promise<void> {
+    return this.#guard(() => this.#registration.setStatus(status, options))
+  }
+
+  /** Increases with every (re-)registration: fence work owned by an older registration. */
+  get epoch(): number {
+    return this.#registration.epoch
+  }
+
+  /** This instance's id at the server (generated once per client unless `service.id` is set). */
+  get instanceId(): string {
+    return this.#registration.instanceId
+  }
+
+  /** The registered instance as last stored, if registered. */
+  get instance(): Instance | undefined {
+    return this.#registration.instance
+  }
+
+  /** The instances of a service, from the cache kept fresh by a watch. */
+  discover(service: string, options?: DiscoverOptions): Promise<DiscoveryResult> {
+    return this.#guard(() => this.#discovery.discover(service, options))
+  }
+
+  /** One instance of a service, chosen by the balancer. */
+  pick(service: string, options?: PickOptions): Promise<Instance> {
+    return this.#guard(() => this.#discovery.pick(service, options))
+  }
+
+  /** fetch() where a URL host that is a service name is resolved and balanced. */
+  fetch(input: string | URL, init?: Parameters<Discovery['fetch']>[1]): ReturnType<Discovery['fetch']> {
+    return this.#guard(() => this.#discovery.fetch(input, init))
+  }
+
+  /** The same routing as an undici Dispatcher (`undici.request(url, { dispatcher: gov.dispatcher })`). */
+  get dispatcher(): Dispatcher {
+    return this.#discovery.dispatcher
+  }
+
+  /**
+   * Marks the instance down, drains, deregisters, sends the last metrics, stops every
+   * watch and timer, closes the backend. Idempotent; concurrent calls share one run.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown()
+    return this.#closing
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#uninstallSignals?.()
+    // Registration first: the drain needs the other subsystems (and metrics) still working.
+    await this.#settle('registration', this.#registration.close())
+    await this.#settle('metrics', this.metrics.close())
+    await Promise.all([this.#settle('config', this.config.close()), this.#settle('discovery', this.#discovery.close())])
+    await this.#settle('backend', this.backend.close())
+  }
+
+  async #settle(part: string, work: Promise<void>): Promise<void> {
+    try {
+      await work
+    } catch (error) {
+      this.#emit('error', toGovernanceError(error, `closing ${part} failed`))
+    }
+  }
+
+  #guard<T>(call: () => T): T {
+    if (this.#closing) {
+      const error = new ClientClosedError('the GovernanceClient is closed')
+      return Promise.reject(error) as T
+    }
+    return call()
+  }
+
+  // eventemitter3 drops an unheard 'error' silently, so an unheard one is logged instead.
+  readonly #emit: EmitFn = (event, payload) => {
+    if (event === 'error' && this.listenerCount('error') === 0) {
+      const error = payload as GovernanceEvents['error']
+      this.#logger.error(error.message, { code: error.code })
+      return
+    }
+    try {
+      ;(this.emit as (e: string, p: unknown) => boolean)(event, payload)
+    } catch (error) {
+      this.#logger.error(`a '${event}' listener threw`, { error })
+    }
+  }
+}
+
+function defaultSinks(backend: Backend): readonly MetricSink[] {
+  return backend.createMetricSink ? [backend.createMetricSink()] : []
+}

@@ -1,0 +1,58 @@
+/**
+ * The client's one typed event map, named `subsystem:pastTenseFact`. Every failure event
+ * has a success counterpart. Payloads are plain objects so that new fields can be added.
+ */
+import type { GovernanceError } from './errors.js'
+import type { ConfigEntry, Instance, InstanceStatus } from './types.js'
+
+export type SnapshotSource = 'live' | 'memory' | 'disk'
+
+export interface InstanceDiff {
+  readonly added: readonly Instance[]
+  readonly removed: readonly Instance[]
+  /** Same id, some field changed: the new version of each. */
+  readonly changed: readonly Instance[]
+}
+
+export interface GovernanceEvents {
+  'registry:registered': { readonly service: string; readonly instanceId: string; readonly epoch: number }
+  'registry:renewed': { readonly service: string; readonly instanceId: string; readonly ttlMs: number }
+  'registry:renewFailed': { readonly service: string; readonly instanceId: string; readonly failures: number; readonly error: GovernanceError }
+  'registry:leaseLost': { readonly service: string; readonly instanceId: string; readonly epoch: number; readonly reason: 'server' | 'deadline' }
+  'registry:statusChanged': { readonly service: string; readonly instanceId: string; readonly status: InstanceStatus }
+  'registry:deregistered': { readonly service: string; readonly instanceId: string }
+
+  'discovery:changed': {
+    readonly service: string
+    readonly instances: readonly Instance[]
+    readonly diff: InstanceDiff
+    readonly revision: string
+    readonly reset: boolean
+  }
+  'discovery:stale': { readonly service: string; readonly ageMs: number; readonly error: GovernanceError }
+  'discovery:recovered': { readonly service: string }
+
+  'config:changed': {
+    readonly key: string
+    readonly value: unknown
+    readonly previous: unknown
+    readonly version: string | undefined
+    readonly changedKeys: readonly string[]
+  }
+  'config:rejected': { readonly key: string; readonly version: string; readonly error: GovernanceError }
+
+  'metrics:exported': { readonly sink: string; readonly batchId: string; readonly points: number }
+  'metrics:exportFailed': { readonly sink: string; readonly batchId: string; readonly attempt: number; readonly error: GovernanceError }
+  'metrics:dropped': { readonly sink: string; readonly batches: number; readonly points: number; readonly reason: string }
+
+  /** Background failures that fit no other event. Also logged, since an unheard 'error' is dropped. */
+  error: GovernanceError
+}
+
+export type GovernanceEventName = keyof GovernanceEvents
+
+/** How subsystems report events without holding the emitter. */
+export type EmitFn = <K extends GovernanceEventName>(event: K, payload: GovernanceEvents[K]) => void
+
+/** The configuration entry as watchers see it; re-exported for convenience. */
+export type { ConfigEntry }

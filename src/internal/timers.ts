@@ -1,0 +1,34 @@
+/** Timers the background loops use: unref'd, so a forgotten client never holds the process open. */
+
+export interface Clock {
+  /** Milliseconds, monotonic enough for deadlines (Date.now, faked by vitest's fake timers). */
+  now(): number
+}
+
+export const systemClock: Clock = { now: () => Date.now() }
+
+/** setTimeout that does not keep the event loop alive. */
+export function unrefTimeout(fn: () => void, ms: number): NodeJS.Timeout {
+  const t = setTimeout(fn, ms)
+  t.unref?.()
+  return t
+}
+
+/**
+ * Resolves after `ms`, or rejects with the signal's reason when it aborts first.
+ * The timer is unref'd: a sleep alone does not keep the process running.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(t)
+      reject(signal?.reason)
+    }
+    const t = unrefTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}

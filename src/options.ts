@@ -1,0 +1,108 @@
+/**
+ * GovernanceClient options: the top-level bag, its defaults, and eager validation that
+ * names the bad option. Each subsystem validates its own section; this file only
+ * checks what the facade itself uses and builds the backend.
+ */
+import type { Backend } from './backend.js'
+import { InvalidArgumentError } from './errors.js'
+import { httpBackend } from './backends/http/index.js'
+import type { ConfigOptions } from './config/index.js'
+import type { DiscoveryOptions } from './discovery/index.js'
+import { createConsoleLogger, type Logger, silentLogger } from './internal/logger.js'
+import type { MetricsOptions } from './metrics/index.js'
+import type { RegistryOptionsInput } from './registry/index.js'
+import type { TlsOptions } from './transport/types.js'
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
+
+export interface GovernanceClientOptions extends RegistryOptionsInput {
+  /** Base URL of a protocol v1 server, or several for failover. Exactly one of `server` and `backend`. */
+  server?: string | readonly string[]
+  /** Any Backend (etcdBackend(), seedBackend(), your own). The client closes it on close(). */
+  backend?: Backend
+  /** Bearer token for `server`. */
+  token?: string
+  /** TLS for `server`: extra CA, client certificate. Certificates are always verified. */
+  tls?: TlsOptions
+  /** Deadline of one call to the server, retries included. Default 5,000 ms. Blocking watches use their own. */
+  requestTimeoutMs?: number
+  /** Where the client writes warnings and errors; default: stderr. `false` silences it. */
+  logger?: Logger | false
+  /** Directory for discovery and config snapshots and spilled metric batches (cold start without the server). */
+  dataDir?: string
+  discovery?: DiscoveryOptions
+  /** `false` turns metrics off (instruments still work, nothing is exported). */
+  metrics?: MetricsOptions | false
+  config?: ConfigOptions
+}
+
+export interface ResolvedClientOptions {
+  readonly backend: Backend
+  readonly logger: Logger
+  readonly requestTimeoutMs: number
+  readonly dataDir: string | undefined
+}
+
+export function resolveClientOptions(options: GovernanceClientOptions): ResolvedClientOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError(`GovernanceClient options must be an object, got ${describe(options)}`)
+  }
+  const requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS)
+  const logger = resolveLogger(options.logger)
+  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) {
+    throw new InvalidArgumentError(`dataDir must be a non-empty path, got ${describe(options.dataDir)}`)
+  }
+  return { backend: resolveBackend(options, requestTimeoutMs, logger), logger, requestTimeoutMs, dataDir: options.dataDir }
+}
+
+function resolveBackend(options: GovernanceClientOptions, requestTimeoutMs: number, logger: Logger): Backend {
+  if (options.server !== undefined && options.backend !== undefined) {
+    throw new InvalidArgumentError('give either `server` or `backend`, not both')
+  }
+  if (options.backend !== undefined) {
+    if (!isBackend(options.backend)) {
+      throw new InvalidArgumentError('backend must implement the Backend interface (register, renew, deregister, resolve, getConfig, close)')
+    }
+    return options.backend
+  }
+  if (options.server === undefined) {
+    throw new InvalidArgumentError('GovernanceClient needs `server` (a protocol v1 URL) or `backend`')
+  }
+  return httpBackend({
+    server: options.server,
+    requestTimeoutMs,
+    logger,
+    ...(options.token !== undefined && { token: options.token }),
+    ...(options.tls !== undefined && { tls: options.tls }),
+  })
+}
+
+function isBackend(value: unknown): value is Backend {
+  if (typeof value !== 'object' || value === null) return false
+  const b = value as Record<string, unknown>
+  return ['register', 'renew', 'deregister', 'resolve', 'getConfig', 'close'].every((m) => typeof b[m] === 'function')
+}
+
+function resolveLogger(logger: Logger | false | undefined): Logger {
+  if (logger === false) return silentLogger
+  if (logger === undefined) return createConsoleLogger()
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    if (typeof logger[level] !== 'function') throw new InvalidArgumentError(`logger.${level} must be a function`)
+  }
+  return logger
+}
+
+export function positiveInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(`${name} must be a positive integer (ms), got ${describe(value)}`)
+  }
+  return value
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return 'an array'
+  return String(value)
+}

@@ -1,0 +1,95 @@
+/**
+ * The transport's contract: the only way the rest of the package makes HTTP calls.
+ * Implemented in src/transport/ on undici; backends depend on this file only.
+ */
+import type { Logger } from '../internal/logger.js'
+
+export interface TlsOptions {
+  /** Extra CA certificates (PEM). Certificates are always verified. */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[]
+  /** Client certificate and key (PEM) for mutual TLS. */
+  readonly cert?: string | Buffer
+  readonly key?: string | Buffer
+  /** SNI / certificate host name, when it differs from the URL's host. */
+  readonly servername?: string
+}
+
+export interface RetryPolicy {
+  /** Attempts after the first; 0 disables retries. */
+  readonly retries: number
+  readonly minDelayMs: number
+  readonly maxDelayMs: number
+}
+
+export interface TransportOptions {
+  /** Base URLs tried in order; the first that answers is kept until it fails. */
+  readonly servers: readonly string[]
+  /** Sent as `Authorization: Bearer <token>`. */
+  readonly token?: string
+  /** Computes the Authorization header per call (etcd sends its token without "Bearer"). */
+  readonly authorization?: () => string | undefined
+  readonly tls?: TlsOptions
+  /** Deadline for a whole call, retries included. Default 5,000 ms. */
+  readonly requestTimeoutMs?: number
+  /** Cap on a response body; larger answers reject with ResponseTooLargeError. Default 4 MiB. */
+  readonly maxResponseBytes?: number
+  readonly retry?: Partial<RetryPolicy>
+  /** Keep-alive connections per origin. Default 16. */
+  readonly connections?: number
+  readonly headers?: Readonly<Record<string, string>>
+  readonly logger?: Logger
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
+
+export interface RequestOptions {
+  readonly method: HttpMethod
+  /** Appended to the server's base URL (which may carry a path prefix of its own). */
+  readonly path: string
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>
+  /** JSON-encoded when present. */
+  readonly body?: unknown
+  readonly headers?: Readonly<Record<string, string>>
+  /** Retry only when true. Default: true for GET, PUT, DELETE; false for POST. */
+  readonly idempotent?: boolean
+  /** Overrides the transport's deadline for this call (retries included). */
+  readonly timeoutMs?: number
+  readonly signal?: AbortSignal
+  /** Statuses returned as answers instead of thrown (2xx always are). e.g. [404, 409]. */
+  readonly accept?: readonly number[]
+  /** Overrides the retry policy for this call; `false` for a single attempt. */
+  readonly retry?: false | Partial<RetryPolicy>
+  readonly maxResponseBytes?: number
+}
+
+export interface TransportResponse<T = unknown> {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | undefined>>
+  /** Decoded JSON; undefined for an empty body. */
+  readonly body: T
+  /** Base URL of the server that answered. */
+  readonly server: string
+}
+
+/** A long-lived response read as newline-delimited JSON (etcd watch streams). */
+export interface JsonStream {
+  readonly status: number
+  readonly server: string
+  /** One decoded JSON value per line; a last line without newline is yielded too. */
+  readonly frames: AsyncIterable<unknown>
+  /** Aborts the request and ends `frames`. Idempotent. */
+  close(): void
+}
+
+export interface StreamOptions extends Omit<RequestOptions, 'retry' | 'idempotent' | 'maxResponseBytes'> {
+  /** Cap on one line; default 4 MiB. */
+  readonly maxFrameBytes?: number
+}
+
+export interface Transport {
+  request<T = unknown>(options: RequestOptions): Promise<TransportResponse<T>>
+  /** Opens a stream; `timeoutMs` bounds only until the response headers arrive. */
+  stream(options: StreamOptions): Promise<JsonStream>
+  /** Closes every connection. Idempotent. */
+  close(): Promise<void>
+}

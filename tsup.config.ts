@@ -1,0 +1,23 @@
+import { defineConfig } from 'tsup'
+
+// One build for every entry point: splitting lets the ESM entries share one copy of the
+// error classes; the CJS entries still get their own copies, which is why errors carry a
+// Symbol.for brand (see src/errors.ts).
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    server: 'src/server/index.ts',
+    etcd: 'src/backends/etcd/index.ts',
+    seed: 'src/backends/seed/index.ts',
+    testing: 'src/testing/index.ts',
+    cli: 'src/server/cli.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  splitting: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node22',
+  platform: 'node',
+  treeshake: true,
+})
