@@ -49,6 +49,7 @@ export class GovernanceError extends Error {
 
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null) return false
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true
     const kinds = (value as { [KINDS]?: unknown })[KINDS]
     return Array.isArray(kinds) && kinds.includes(this.kind)
   }

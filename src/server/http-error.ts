@@ -38,7 +38,7 @@ export class HttpError extends Error {
   }
 
   body(): { error: Record<string, string> } {
-    return { error: { ...this.extra, code: this.code, message: this.message } }
+    return { error: { code: this.code, message: this.message, ...this.extra } }
   }
 }
 

@@ -15,8 +15,11 @@ export const INDEX_HEADER = 'x-governance-index'
 
 /** An answer whose body is `body` serialised; `index` is taken from `body.index` when present. */
 export function jsonAnswer(status: number, body: Record<string, unknown>, headers?: Record<string, string>): Answer {
-  const index = typeof body['index'] === 'string' ? body['index'] : undefined
-  return { status, text: JSON.stringify(body), ...(index === undefined ? {} : { index }), ...(headers ? { headers } : {}) }
+  const index = body['index']
+  const answer: { status: number; text: string; index?: string; headers?: Record<string, string> } = { status, text: JSON.stringify(body) }
+  if (typeof index === 'string') answer.index = index
+  if (headers) answer.headers = headers
+  return answer
 }
 
 export function errorAnswer(error: HttpError): Answer {
@@ -30,13 +33,14 @@ export function errorAnswer(error: HttpError): Answer {
  */
 export function send(res: ServerResponse, answer: Answer, close: boolean): void {
   if (res.headersSent || res.destroyed || res.writableEnded) return
-  const length = Buffer.byteLength(answer.text)
-  res.statusCode = answer.status
-  res.setHeader('content-type', 'application/json; charset=utf-8')
-  res.setHeader('content-length', length)
-  res.setHeader('cache-control', 'no-store')
-  if (answer.index !== undefined) res.setHeader(INDEX_HEADER, answer.index)
-  for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value)
-  if (close) res.setHeader('connection', 'close')
+  // One writeHead with a flat list: setHeader would validate and store each header in a
+  // map that is only read back to write the head. The extra headers (Allow,
+  // WWW-Authenticate) never repeat the fixed ones, so nothing needs overriding.
+  const head = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(answer.text)), 'cache-control', 'no-store']
+  if (answer.index !== undefined) head.push(INDEX_HEADER, answer.index)
+  const extra = answer.headers
+  if (extra !== undefined) for (const name in extra) head.push(name, extra[name]!)
+  if (close) head.push('connection', 'close')
+  res.writeHead(answer.status, head)
   res.end(answer.text)
 }

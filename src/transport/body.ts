@@ -1,10 +1,9 @@
 /**
- * Reading answers with a hard size cap and decoding them as JSON. Memory stays bounded by
- * the cap whatever the server sends: an oversized body is never buffered, its socket is
- * destroyed as soon as the cap is crossed.
+ * Decoding answers as JSON, and reading the message of an error answer from a stream.
+ * (Buffered answers and their size cap: buffered.ts.)
  */
 import type { Dispatcher } from 'undici'
-import { ProtocolError, ResponseTooLargeError } from '../errors.js'
+import { ProtocolError } from '../errors.js'
 import { sanitizeExcerpt, type CallTarget } from './error-map.js'
 
 export type ResponseBody = Dispatcher.ResponseData['body']
@@ -13,47 +12,6 @@ export type ResponseBody = Dispatcher.ResponseData['body']
 export const ERROR_BODY_BYTES = 16 * 1024
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-export function contentLengthOf(headers: Dispatcher.ResponseData['headers']): number | undefined {
-  const raw = headers['content-length']
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) return undefined
-  return Number(raw)
-}
-
-function tooLarge(target: CallTarget, limit: number, size: number | undefined, status: number): ResponseTooLargeError {
-  const got = size === undefined ? 'more than that' : `${size} bytes`
-  return new ResponseTooLargeError(`${target.method} ${target.url}: the answer exceeds the ${limit}-byte cap (${got})`, {
-    status,
-    details: { url: target.url, method: target.method, maxResponseBytes: limit, contentLength: size },
-  })
-}
-
-/**
- * The whole body, at most `limit` bytes. A declared length is checked before reading; a
- * chunked body is counted as it arrives. Destroying the undici body aborts the request,
- * which destroys the socket (the connection cannot be reused mid-answer anyway).
- */
-export async function readCapped(body: ResponseBody, length: number | undefined, limit: number, target: CallTarget, status: number): Promise<Uint8Array> {
-  if (length !== undefined) {
-    if (length > limit) {
-      body.destroy()
-      throw tooLarge(target, limit, length, status)
-    }
-    // The parser stops at Content-Length, so this cannot grow past it.
-    return await body.bytes()
-  }
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > limit) {
-      body.destroy()
-      throw tooLarge(target, limit, undefined, status)
-    }
-    chunks.push(chunk)
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)
-}
 
 /** Up to `limit` bytes of an error answer as text; never throws (the status already says enough). */
 export async function readErrorText(body: ResponseBody, limit: number = ERROR_BODY_BYTES): Promise<string> {

@@ -4,10 +4,13 @@
  * ClientClosedError). Everything the call does — attempts, backoff sleeps, body reads —
  * listens to this one signal, so whichever comes first ends the call at once.
  */
+import { EventEmitter } from 'node:events'
 import type { GovernanceError } from '../errors.js'
 
 export class CallScope {
   private readonly controller = new AbortController()
+  private emitter: EventEmitter | undefined
+  private hook: ((reason: unknown) => void) | undefined
   private readonly timer: NodeJS.Timeout | undefined
   private readonly callerSignal: AbortSignal | undefined
   private readonly onCallerAbort: (() => void) | undefined
@@ -49,13 +52,55 @@ export class CallScope {
   }
 
   abort(reason: unknown): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason)
+    if (this.controller.signal.aborted) return
+    this.controller.abort(reason)
+    this.emitter?.emit('abort')
+    const hook = this.hook
+    this.hook = undefined
+    hook?.(reason)
+  }
+
+  /** One cheap abort callback (the attempt in flight); replaces the previous one, undefined clears it. */
+  onAbort(hook: ((reason: unknown) => void) | undefined): void {
+    this.hook = hook
+  }
+
+  /**
+   * What undici gets as its `signal`: an EventEmitter that emits 'abort' with this scope.
+   * undici accepts either; listening on an AbortSignal costs it ~4 µs per request (Node's
+   * EventTarget), an EventEmitter a fraction of that, and this runs on every call.
+   */
+  undiciSignal(): EventEmitter {
+    this.emitter ??= new EventEmitter()
+    return this.emitter
   }
 
   /** Ends the deadline (a stream's deadline covers only the wait for headers). */
   clearDeadline(): void {
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.deadline = Infinity
+  }
+
+  /**
+   * Waits between attempts; rejects with the call's reason when it is cancelled meanwhile.
+   * Unlike the package's background timers this one keeps the process alive: the caller
+   * is awaiting this call, and no socket holds the event loop during a backoff pause (a
+   * script would otherwise exit mid-retry). It never outlives the call's deadline.
+   */
+  sleep(ms: number): Promise<void> {
+    const signal = this.controller.signal
+    if (signal.aborted) return Promise.reject(signal.reason)
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(timer)
+        reject(signal.reason)
+      }
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      }, ms)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
   }
 
   /** Releases the timer and the listener on the caller's signal. */

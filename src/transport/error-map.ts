@@ -128,7 +128,8 @@ export function mapNetworkError(error: unknown, target: CallTarget, closed: bool
     })
   }
   if (code === 'UND_ERR_INVALID_ARG') return new InvalidArgumentError(`${where}: invalid request (${describe(error)})`, options)
-  if (code === 'UND_ERR_HEADERS_OVERFLOW' || (code !== undefined && code.startsWith('HPE_'))) {
+  const parserError = error instanceof Error && error.name === 'HTTPParserError'
+  if (parserError || code === 'UND_ERR_HEADERS_OVERFLOW' || (code !== undefined && code.startsWith('HPE_'))) {
     return new ProtocolError(`${where}: the answer is not valid HTTP/1.1 (${describe(error)})`, options)
   }
   // Resets, hang-ups and anything unknown: the request may have been processed, so only

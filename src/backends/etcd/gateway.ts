@@ -4,7 +4,7 @@
  * checked to be a JSON object. Failover between members is the transport's job.
  */
 import type { CallContext } from '../../backend.js'
-import { ProtocolError, toGovernanceError } from '../../errors.js'
+import { AuthError, ProtocolError, toGovernanceError } from '../../errors.js'
 import type { Transport } from '../../transport/types.js'
 import { isTokenRejected, type TokenManager } from './auth.js'
 import { describe } from './codec.js'
@@ -71,11 +71,22 @@ export class Gateway {
       })
       return { status: answer.status, body: asAnswerObject(answer.body, path) }
     } catch (error) {
-      if (isTokenRejected(error)) this.tokenRejected(headers)
       if (ctx.signal?.aborted && error === ctx.signal.reason) throw error
+      if (isTokenRejected(error)) {
+        this.tokenRejected(headers)
+        if (this.auth === undefined) throw needsAuth(error)
+      }
       throw toGovernanceError(error, `etcd ${path} failed`)
     }
   }
+}
+
+/** The cluster has auth enabled but this backend was given no credentials. */
+function needsAuth(error: unknown): AuthError {
+  const said = error instanceof Error ? error.message : String(error)
+  return new AuthError(`etcd requires authentication: pass auth: { username, password } to etcdBackend (${said})`, {
+    cause: error,
+  })
 }
 
 function asAnswerObject(body: unknown, path: string): Record<string, unknown> {

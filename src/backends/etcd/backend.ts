@@ -1,0 +1,238 @@
+/**
+ * The etcd backend: registration on leases, discovery and config over ranges and watches,
+ * all through etcd's v3 JSON gateway (no gRPC dependency). See docs/backends/etcd.md.
+ */
+import type {
+  Backend,
+  BackendCapabilities,
+  CallContext,
+  PutConfigOptions,
+  Unsubscribe,
+  Watcher,
+  WatchOptions,
+} from '../../backend.js'
+import { ClientClosedError, InvalidArgumentError, LeaseLostError, isGovernanceError } from '../../errors.js'
+import { createTransport } from '../../transport/index.js'
+import type { Transport } from '../../transport/types.js'
+import { isRevision, type ConfigEntry, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
+import { TokenManager, toAuthError, type EtcdCredentials } from './auth.js'
+import { describe } from './codec.js'
+import { readConfig, removeConfig, writeConfig } from './config.js'
+import { Gateway } from './gateway.js'
+import { encodeInstance } from './instance-json.js'
+import { checkConfigKey, checkInstanceId, checkServiceName } from './keys.js'
+import { put, range } from './kv.js'
+import { grantLease, keepAliveLease, revokeLease, ttlSecondsFor } from './leases.js'
+import { resolveEtcdOptions, type EtcdBackendOptions, type ResolvedEtcdOptions } from './options.js'
+import { createStreamSource, rotated, type StreamSource } from './stream-source.js'
+import { BadKeyLog, renderConfig, renderSnapshot, sameConfig, sameInstances } from './views.js'
+import { startRangeWatch } from './watch-stream.js'
+
+const CAPABILITIES: BackendCapabilities = Object.freeze({
+  deregister: true,
+  multipleInstances: true,
+  ttl: true,
+  push: true,
+  compareAndSet: true,
+  deleteConfig: true,
+})
+
+/** A watch holds its connection for as long as it lives, so stream pools must be wide. */
+const WATCH_CONNECTIONS = 1024
+
+/**
+ * Creates a Backend for an etcd v3 cluster (3.4 or newer) reached over its JSON gateway.
+ * Options are validated now; nothing is sent until the first call.
+ * @example
+ * const gov = new GovernanceClient({
+ *   backend: etcdBackend({ endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'] }),
+ *   service: { name: 'orders', port: 8080 },
+ * })
+ */
+export function etcdBackend(options: EtcdBackendOptions): EtcdBackend {
+  return new EtcdBackendImpl(resolveEtcdOptions(options))
+}
+
+/** A Backend with every optional capability etcd has (watches, config writes, deletes). */
+export type EtcdBackend = Backend & Required<Pick<Backend, 'watchService' | 'watchConfig' | 'putConfig' | 'deleteConfig'>>
+
+class EtcdBackendImpl implements EtcdBackend {
+  readonly name = 'etcd'
+  readonly capabilities = CAPABILITIES
+  private readonly transport: Transport
+  private readonly gateway: Gateway
+  private readonly streams: StreamSource
+  /** The lease each instance registered through this backend holds, to revoke a replaced one. */
+  private readonly leases = new Map<string, string>()
+  private readonly watches = new Set<Unsubscribe>()
+  private readonly badKeys: BadKeyLog
+  private closing: Promise<void> | undefined
+
+  constructor(private readonly o: ResolvedEtcdOptions) {
+    const base = { tls: o.tls, logger: o.logger, requestTimeoutMs: o.requestTimeoutMs }
+    this.transport = o.transport ?? createTransport({ ...base, servers: o.endpoints, connections: o.connections })
+    const injected = o.transport
+    this.streams =
+      injected === undefined
+        ? createStreamSource(
+            o.endpoints.map((_, i) => () => createTransport({ ...base, servers: rotated(o.endpoints, i), connections: WATCH_CONNECTIONS })),
+            true,
+          )
+        : createStreamSource([() => injected], false)
+    this.gateway = new Gateway(this.transport, o.auth === undefined ? undefined : this.tokens(o.auth), o.requestTimeoutMs)
+    this.badKeys = new BadKeyLog(o.logger)
+  }
+
+  private tokens(credentials: EtcdCredentials): TokenManager {
+    const plain = new Gateway(this.transport, undefined, this.o.requestTimeoutMs)
+    return new TokenManager(credentials, async ({ username, password }) => {
+      try {
+        const { body } = await plain.post('/v3/auth/authenticate', { name: username, password }, {})
+        if (typeof body.token !== 'string' || body.token === '') {
+          throw new InvalidArgumentError(`etcd authenticated ${describe(username)} but answered no token`)
+        }
+        return body.token
+      } catch (error) {
+        throw isGovernanceError(error) ? toAuthError(error) : error
+      }
+    })
+  }
+
+  async register(spec: InstanceSpec, ctx: CallContext): Promise<Lease> {
+    this.checkOpen()
+    const service = checkServiceName(spec?.service, 'spec.service')
+    const id = checkInstanceId(spec.id, 'spec.id')
+    if (typeof spec.ttlMs !== 'number' || !Number.isFinite(spec.ttlMs) || spec.ttlMs <= 0) {
+      throw new InvalidArgumentError(`spec.ttlMs must be a positive number, got ${describe(spec.ttlMs)}`)
+    }
+    const granted = await grantLease(this.gateway, ttlSecondsFor(spec.ttlMs), ctx)
+    try {
+      await put(this.gateway, this.o.layout.instanceKey(service, id), encodeInstance(spec, Date.now()), granted.id, ctx)
+    } catch (error) {
+      this.revokeQuietly(granted.id)
+      throw error
+    }
+    const slot = `${service}/${id}`
+    const previous = this.leases.get(slot)
+    this.leases.set(slot, granted.id)
+    // The key now hangs on the new lease; the old one would only linger until it expires.
+    if (previous !== undefined && previous !== granted.id) this.revokeQuietly(previous)
+    return { id: granted.id, service, instanceId: id, ttlMs: granted.ttlSeconds * 1000 }
+  }
+
+  async renew(lease: Lease, ctx: CallContext): Promise<RenewResult> {
+    this.checkOpen()
+    const ttl = await keepAliveLease(this.gateway, checkLeaseId(lease), ctx)
+    if (ttl === undefined) {
+      throw new LeaseLostError(`etcd no longer holds lease ${lease.id} of ${lease.service}/${lease.instanceId} (expired or revoked)`, {
+        details: { service: lease.service, instanceId: lease.instanceId, lease: lease.id },
+      })
+    }
+    return { ttlMs: ttl * 1000 }
+  }
+
+  async deregister(lease: Lease, ctx: CallContext): Promise<void> {
+    this.checkOpen()
+    // Revoking deletes every key attached to the lease; an unknown lease is already gone.
+    await revokeLease(this.gateway, checkLeaseId(lease), ctx)
+    const slot = `${lease.service}/${lease.instanceId}`
+    if (this.leases.get(slot) === lease.id) this.leases.delete(slot)
+  }
+
+  async resolve(service: string, ctx: CallContext): Promise<ServiceSnapshot> {
+    this.checkOpen()
+    const prefix = this.o.layout.servicePrefix(checkServiceName(service))
+    const read = await range(this.gateway, prefix, { prefix: true }, ctx)
+    return renderSnapshot(service, prefix, read.kvs, read.revision, this.badKeys)
+  }
+
+  watchService(service: string, watcher: Watcher<ServiceSnapshot>, options?: WatchOptions): Unsubscribe {
+    const prefix = this.o.layout.servicePrefix(checkServiceName(service))
+    return this.watch(prefix, true, options, watcher, {
+      render: (kvs, revision) => renderSnapshot(service, prefix, kvs.values(), revision, this.badKeys),
+      same: sameInstances,
+    })
+  }
+
+  async getConfig(key: string, ctx: CallContext): Promise<ConfigEntry | undefined> {
+    this.checkOpen()
+    return readConfig(this.gateway, this.o.layout.configKey(checkConfigKey(key)), key, ctx)
+  }
+
+  watchConfig(key: string, watcher: Watcher<ConfigEntry | undefined>, options?: WatchOptions): Unsubscribe {
+    const etcdKey = this.o.layout.configKey(checkConfigKey(key))
+    return this.watch(etcdKey, false, options, watcher, {
+      render: (kvs) => renderConfig(key, etcdKey, kvs),
+      same: sameConfig,
+    })
+  }
+
+  async putConfig(key: string, value: unknown, options: PutConfigOptions, ctx: CallContext): Promise<ConfigEntry> {
+    this.checkOpen()
+    return writeConfig(this.gateway, this.o.layout.configKey(checkConfigKey(key)), key, value, options ?? {}, ctx)
+  }
+
+  async deleteConfig(key: string, options: PutConfigOptions, ctx: CallContext): Promise<boolean> {
+    this.checkOpen()
+    return removeConfig(this.gateway, this.o.layout.configKey(checkConfigKey(key)), key, options ?? {}, ctx)
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const stop of [...this.watches]) stop()
+      this.watches.clear()
+      await this.streams.close()
+      if (this.o.transport === undefined) await this.transport.close()
+    })()
+    return this.closing
+  }
+
+  private watch<T>(
+    key: string,
+    prefix: boolean,
+    options: WatchOptions | undefined,
+    watcher: Watcher<T>,
+    view: Pick<Parameters<typeof startRangeWatch<T>>[0], 'render' | 'same'>,
+  ): Unsubscribe {
+    this.checkOpen()
+    const after = options?.afterRevision
+    if (after !== undefined && !isRevision(after)) {
+      throw new InvalidArgumentError(`afterRevision must be a decimal revision string, got ${describe(after)}`)
+    }
+    const stop = startRangeWatch({
+      ...view,
+      gateway: this.gateway,
+      streams: this.streams,
+      key,
+      prefix,
+      watcher,
+      backoff: this.o.watchBackoff,
+      requestTimeoutMs: this.o.requestTimeoutMs,
+      logger: this.o.logger,
+      ...(after === undefined ? {} : { afterRevision: after }),
+    })
+    const unsubscribe = (): void => {
+      this.watches.delete(unsubscribe)
+      stop()
+    }
+    this.watches.add(unsubscribe)
+    return unsubscribe
+  }
+
+  private revokeQuietly(id: string): void {
+    revokeLease(this.gateway, id, {}).catch((error: unknown) => {
+      this.o.logger.debug('etcd: could not revoke a replaced lease; it will expire', { lease: id, error })
+    })
+  }
+
+  private checkOpen(): void {
+    if (this.closing !== undefined) throw new ClientClosedError('the etcd backend is closed')
+  }
+}
+
+function checkLeaseId(lease: Lease): string {
+  if (typeof lease !== 'object' || lease === null || !isRevision(lease.id) || lease.id === '0') {
+    throw new InvalidArgumentError(`lease.id must be an etcd lease id (a decimal string), got ${describe(lease?.id)}`)
+  }
+  return lease.id
+}

@@ -1,0 +1,4 @@
+/** `governance-client/etcd`: the etcd v3 backend (JSON gateway). */
+export { etcdBackend, type EtcdBackend } from './backend.js'
+export type { EtcdBackendOptions } from './options.js'
+export type { EtcdCredentials } from './auth.js'

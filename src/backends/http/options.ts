@@ -1,0 +1,75 @@
+/** Options of the protocol v1 backend, validated when it is created. */
+import { InvalidArgumentError } from '../../errors.js'
+import { silentLogger, type Logger } from '../../internal/logger.js'
+import { createTransport } from '../../transport/index.js'
+import type { TlsOptions, Transport } from '../../transport/types.js'
+
+export interface HttpBackendOptions {
+  /** Base URL of a protocol v1 server (a path prefix is allowed), or several for failover. */
+  readonly server: string | readonly string[]
+  /** Sent as `Authorization: Bearer <token>`. */
+  readonly token?: string
+  readonly tls?: TlsOptions
+  /** Deadline of each single call. Default 5,000 ms. Blocking watch calls get `watchWaitMs` on top. */
+  readonly requestTimeoutMs?: number
+  /** Cap on one answer's body. Default 4 MiB. */
+  readonly maxResponseBytes?: number
+  /** How long the server may hold a watch request (`wait`). Default 60,000 ms; at most 300,000. */
+  readonly watchWaitMs?: number
+  readonly logger?: Logger
+  /**
+   * A transport to use instead of creating one (tests, shared connections). The backend
+   * does not close a transport it was given; `server`, `token`, `tls` and the transport
+   * options above are then ignored.
+   */
+  readonly transport?: Transport
+}
+
+export interface ResolvedHttpBackendOptions {
+  readonly transport: Transport
+  readonly ownsTransport: boolean
+  readonly requestTimeoutMs: number
+  readonly watchWaitMs: number
+  readonly logger: Logger
+}
+
+export const DEFAULT_WATCH_WAIT_MS = 60_000
+export const MAX_WATCH_WAIT_MS = 300_000
+const DEFAULT_TIMEOUT_MS = 5_000
+
+function positive(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
+    throw new InvalidArgumentError(`httpBackend: ${name} must be an integer in [1, ${max}], got ${JSON.stringify(value) ?? String(value)}`)
+  }
+  return value
+}
+
+export function resolveHttpBackendOptions(options: HttpBackendOptions): ResolvedHttpBackendOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('httpBackend needs an options object')
+  const requestTimeoutMs = options.requestTimeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positive('requestTimeoutMs', options.requestTimeoutMs)
+  const watchWaitMs = options.watchWaitMs === undefined ? DEFAULT_WATCH_WAIT_MS : positive('watchWaitMs', options.watchWaitMs, MAX_WATCH_WAIT_MS)
+  const logger = options.logger ?? silentLogger
+  if (options.transport !== undefined) {
+    if (typeof options.transport?.request !== 'function') throw new InvalidArgumentError('httpBackend: transport must be a Transport')
+    return { transport: options.transport, ownsTransport: false, requestTimeoutMs, watchWaitMs, logger }
+  }
+  const servers = typeof options.server === 'string' ? [options.server] : options.server
+  if (!Array.isArray(servers)) {
+    throw new InvalidArgumentError(`httpBackend: server must be a URL or an array of URLs, got ${JSON.stringify(options.server) ?? String(options.server)}`)
+  }
+  // createTransport validates the URLs, the token, tls and the sizes, naming each option.
+  const transport = createTransport({
+    servers,
+    requestTimeoutMs,
+    logger,
+    ...(options.token !== undefined && { token: options.token }),
+    ...(options.tls !== undefined && { tls: options.tls }),
+    ...(options.maxResponseBytes !== undefined && { maxResponseBytes: options.maxResponseBytes }),
+  })
+  return { transport, ownsTransport: true, requestTimeoutMs, watchWaitMs, logger }
+}
+
+/** `wait` as protocol v1 spells it: whole seconds when possible ("60s"), else milliseconds. */
+export function formatWait(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
+}

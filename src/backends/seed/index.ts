@@ -1,0 +1,4 @@
+/** `governance-client/seed`: the seed document's three centers (registry, monitor, config). */
+export { seedBackend, type SeedBackend } from './backend.js'
+export type { SeedBackendOptions } from './options.js'
+export { monitorRecord } from './metrics.js'

@@ -1,0 +1,71 @@
+/** Argument checks for the config calls: a bad key or value fails before any network call. */
+import { InvalidArgumentError } from '../errors.js'
+import { isRevision } from '../types.js'
+import { isSchema, type Schema } from './schema.js'
+
+/** docs/protocol.md section 3: one path segment, so it is safe in URLs and file names. */
+const CONFIG_KEY = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/
+
+/** docs/protocol.md section 6: the stored JSON text of a value. */
+export const MAX_VALUE_BYTES = 512 * 1024
+
+export function show(value: unknown): string {
+  let text: string
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value))
+  } catch {
+    text = Object.prototype.toString.call(value)
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text
+}
+
+export function checkKey(key: unknown): string {
+  if (typeof key !== 'string' || !CONFIG_KEY.test(key)) {
+    throw new InvalidArgumentError(
+      `config key ${show(key)} is invalid: it must match ${CONFIG_KEY.source} (letters, digits, '.', '_', ':', '-'; at most 256 characters)`,
+      { details: { key } },
+    )
+  }
+  return key
+}
+
+export function checkIfVersion(ifVersion: unknown): string | undefined {
+  if (ifVersion === undefined) return undefined
+  if (!isRevision(ifVersion)) {
+    throw new InvalidArgumentError(`ifVersion must be a decimal version string such as "12" ("0": must not exist), got ${show(ifVersion)}`)
+  }
+  return ifVersion
+}
+
+export function checkSchema<T>(schema: unknown): Schema<T> | undefined {
+  if (schema === undefined) return undefined
+  if (!isSchema(schema)) {
+    throw new InvalidArgumentError(`schema must be a Standard Schema v1 validator or a parse function, got ${show(schema)}`)
+  }
+  return schema as Schema<T>
+}
+
+export function checkCallback(callback: unknown): void {
+  if (typeof callback !== 'function') throw new InvalidArgumentError(`watch callback must be a function, got ${show(callback)}`)
+}
+
+export function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined
+  if (!(signal instanceof AbortSignal)) throw new InvalidArgumentError(`signal must be an AbortSignal, got ${show(signal)}`)
+  return signal
+}
+
+/** A value must survive JSON (the wire and the snapshot file) and fit the server's limit. */
+export function checkValue(key: string, value: unknown): void {
+  let text: string | undefined
+  try {
+    text = JSON.stringify(value)
+  } catch (error) {
+    throw new InvalidArgumentError(`config ${key}: value is not JSON-serialisable (${(error as Error).message})`, { cause: error })
+  }
+  if (text === undefined) throw new InvalidArgumentError(`config ${key}: value must be a JSON value (null included), got ${show(value)}`)
+  const bytes = Buffer.byteLength(text)
+  if (bytes > MAX_VALUE_BYTES) {
+    throw new InvalidArgumentError(`config ${key}: value is ${bytes} bytes as JSON, over the ${MAX_VALUE_BYTES}-byte limit`)
+  }
+}

@@ -1,0 +1,68 @@
+/** Public types of gov.config. */
+import type { Schema } from './schema.js'
+
+/**
+ * Where a value came from: `live` straight from the server, `memory` from the local copy a
+ * watch keeps fresh, `snapshot` from the file of the last good value (the server was not
+ * reachable, or has not answered yet, at a cold start).
+ */
+export type ConfigSource = 'live' | 'memory' | 'snapshot'
+
+export interface ConfigValue<T> {
+  readonly value: T
+  /** The server's version of the key: pass it as `ifVersion` to compare-and-set. */
+  readonly version: string
+  readonly source: ConfigSource
+}
+
+/** One delivery to a watcher. `value` is undefined when the key does not exist. */
+export interface ConfigChange<T> {
+  readonly key: string
+  readonly value: T | undefined
+  /** What this watcher was given before; undefined on the first delivery. */
+  readonly previous: T | undefined
+  /** undefined when the key does not exist. */
+  readonly version: string | undefined
+  /** Top-level keys whose value differs from `previous` (raw values; non-objects have none). */
+  readonly changedKeys: readonly string[]
+  readonly source: ConfigSource
+}
+
+export type ConfigCallback<T> = (value: T | undefined, change: ConfigChange<T>) => void
+
+export interface ConfigGetOptions<T> {
+  /** Validates (and may transform) the value; a value it rejects throws ValidationError. */
+  readonly schema?: Schema<T>
+  readonly signal?: AbortSignal
+}
+
+export interface ConfigWatchOptions<T> {
+  /** A value this rejects is never delivered: config:rejected is emitted and the last good one stays. */
+  readonly schema?: Schema<T>
+}
+
+export interface ConfigChangesOptions<T> extends ConfigWatchOptions<T> {
+  /** Ends the iterator. */
+  readonly signal?: AbortSignal
+}
+
+export interface ConfigWriteOptions {
+  /** Compare-and-set: write only if the stored version is this ("0": only if absent). */
+  readonly ifVersion?: string
+  readonly signal?: AbortSignal
+}
+
+export interface ConfigClient {
+  /** The value, or undefined when the key does not exist; from the local copy when watched. */
+  get<T = unknown>(key: string, options?: ConfigGetOptions<T>): Promise<ConfigValue<T> | undefined>
+  /** Calls back with the current value, then with every change, in version order. Returns an unsubscribe. */
+  watch<T = unknown>(key: string, callback: ConfigCallback<T>, options?: ConfigWatchOptions<T>): () => void
+  /** The same deliveries as an async iterator; ends when the signal aborts or the client closes. */
+  changes<T = unknown>(key: string, options?: ConfigChangesOptions<T>): AsyncIterableIterator<ConfigChange<T>>
+  /** Writes the value; ConflictError when `ifVersion` no longer matches. */
+  put(key: string, value: unknown, options?: ConfigWriteOptions): Promise<ConfigValue<unknown>>
+  /** Removes the key; false when it did not exist. */
+  delete(key: string, options?: ConfigWriteOptions): Promise<boolean>
+  /** Stops every watch and ends every iterator; waits for snapshot writes. Idempotent. */
+  close(): Promise<void>
+}

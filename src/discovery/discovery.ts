@@ -1,0 +1,292 @@
+/**
+ * createDiscovery: the cache of services (lru-cache, bounded), the hot paths discover() and
+ * pickSync(), the idle sweep, and routing. Each cached service is a ServiceEntry kept fresh by
+ * its own Feed; this file only finds entries, enforces the staleness contract and wires parts.
+ */
+import { LRUCache } from 'lru-cache'
+import type { Dispatcher, Response } from 'undici'
+import { ClientClosedError, InvalidArgumentError, NoAvailableInstanceError, ServerUnavailableError, toGovernanceError } from '../errors.js'
+import type { EmitFn } from '../events.js'
+import { readSnapshot, snapshotPath } from './disk.js'
+import { ServiceEntry } from './entry.js'
+import { Feed } from './feed.js'
+import type { ResolvedDiscoveryOptions } from './options.js'
+import { SnapshotPersister } from './persister.js'
+import { buildSelection, hasSelection, SelectionMemo, type Selection } from './select.js'
+import { InstanceStats } from './stats.js'
+import { Tracker } from './tracker.js'
+import type { DiscoverOptions, Discovery, DiscoveryContext, DiscoveryResult, PickOptions, RoutedRequestInit } from './types.js'
+import { createRoutedFetch, RoutingDispatcher, type RoutedFetch, type RoutingSource } from '../routing/index.js'
+import type { Instance } from '../types.js'
+import { withSignal } from './signal.js'
+
+interface Cached {
+  readonly entry: ServiceEntry
+  readonly feed: Feed
+  readonly persister: SnapshotPersister | undefined
+  diskTried: boolean
+  loading: Promise<void> | undefined
+}
+
+export function createDiscovery(options: ResolvedDiscoveryOptions, ctx: DiscoveryContext): Discovery {
+  return new ServiceDiscovery(options, ctx)
+}
+
+class ServiceDiscovery implements Discovery {
+  readonly dispatcher: Dispatcher
+  readonly #o: ResolvedDiscoveryOptions
+  readonly #ctx: DiscoveryContext
+  readonly #cache: LRUCache<string, Cached>
+  /** The same entries by name, for pickSync: a Map lookup is cheaper than an LRU get. */
+  readonly #index = new Map<string, Cached>()
+  /** Selections by options object; discover() and pick() differ in their default zone. */
+  readonly #discoverMemo = new SelectionMemo()
+  readonly #pickMemo = new SelectionMemo()
+  readonly #defaultPick: Selection
+  readonly #emit: EmitFn
+  readonly #fetch: RoutedFetch
+  readonly #writes = new Set<SnapshotPersister>()
+  #sweeper: NodeJS.Timeout | undefined
+  #closing: Promise<void> | undefined
+
+  constructor(options: ResolvedDiscoveryOptions, ctx: DiscoveryContext) {
+    this.#o = options
+    this.#ctx = ctx
+    this.#emit = (event, payload) => {
+      try {
+        ctx.emit(event, payload)
+      } catch (error) {
+        ctx.logger.error(`discovery: a '${event}' listener threw`, { error })
+      }
+    }
+    this.#defaultPick = { key: '', filter: options.defaultFilter, zone: ctx.localZone, balancer: options.defaultBalancer }
+    this.#cache = new LRUCache<string, Cached>({
+      max: options.cacheSize,
+      dispose: (cached, service) => this.#dispose(service, cached),
+    })
+    this.dispatcher = new RoutingDispatcher({ source: this.#routingSource(), ...options.routing })
+    this.#fetch = createRoutedFetch(this.dispatcher)
+    if (options.idleWatchMs > 0) {
+      const every = Math.min(60_000, Math.max(1_000, Math.floor(options.idleWatchMs / 4)))
+      this.#sweeper = setInterval(() => this.#sweep(), every)
+      this.#sweeper.unref?.()
+    }
+  }
+
+  // ---- hot paths ----
+
+  discover(service: string, options?: DiscoverOptions): Promise<DiscoveryResult> {
+    if (options === undefined) {
+      const cached = this.#cache.get(service)
+      if (cached !== undefined) {
+        cached.entry.used = true
+        const hit = cached.entry.fastPromise
+        if (hit !== undefined) return hit
+      }
+    }
+    return this.#discoverSlow(service, options)
+  }
+
+  pickSync(service: string, options?: PickOptions): Instance | undefined {
+    const cached = this.#index.get(service)
+    if (cached === undefined) return undefined
+    const entry = cached.entry
+    if (entry.view === undefined) return undefined
+    entry.used = true
+    if (!entry.fresh && entry.ageMs() > (options?.staleIfErrorMs ?? this.#o.staleIfErrorMs)) return undefined
+    if (options === undefined) return entry.pick(undefined)
+    let selection: Selection | undefined
+    try {
+      selection = this.#selection(options, true)
+    } catch (error) {
+      this.#ctx.logger.warn('discovery: pickSync ignored bad options', { service, error })
+      return undefined
+    }
+    return entry.pick(selection)
+  }
+
+  pick(service: string, options?: PickOptions): Promise<Instance> {
+    const instance = this.pickSync(service, options)
+    return instance !== undefined ? Promise.resolve(instance) : this.#pickSlow(service, options)
+  }
+
+  fetch(input: string | URL, init?: RoutedRequestInit): Promise<Response> {
+    if (this.#closing) return Promise.reject(new ClientClosedError('discovery is closed'))
+    return this.#fetch(input, init)
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown()
+    return this.#closing
+  }
+
+  // ---- slow paths ----
+
+  async #discoverSlow(service: string, options: DiscoverOptions | undefined): Promise<DiscoveryResult> {
+    const { cached, selection } = this.#prepare(service, options, false)
+    await this.#ensureFresh(cached, options)
+    return cached.entry.result(selection)
+  }
+
+  async #pickSlow(service: string, options: PickOptions | undefined): Promise<Instance> {
+    const { cached, selection } = this.#prepare(service, options, true)
+    await this.#ensureFresh(cached, options)
+    const instance = cached.entry.pick(selection)
+    if (instance !== undefined) return instance
+    const total = cached.entry.view?.snapshot.instances.length ?? 0
+    throw new NoAvailableInstanceError(`no available instance of service ${service} (${total} registered, none passes the filters)`, {
+      details: { service, registered: total },
+    })
+  }
+
+  /** Validates a call and finds (or creates) its entry. Throws InvalidArgumentError / ClientClosedError. */
+  #prepare(service: string, options: DiscoverOptions | PickOptions | undefined, forPick: boolean): { cached: Cached; selection: Selection | undefined } {
+    if (this.#closing) throw new ClientClosedError('discovery is closed')
+    if (typeof service !== 'string' || service === '' || service.length > 256) {
+      throw new InvalidArgumentError(`service must be a non-empty string, got ${typeof service === 'string' ? JSON.stringify(service.slice(0, 80)) : typeof service}`)
+    }
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError(`options must be an object, got ${String(options)}`)
+    checkMs('maxStalenessMs', options?.maxStalenessMs)
+    checkMs('staleIfErrorMs', options?.staleIfErrorMs)
+    const selection = options !== undefined && hasSelection(options) ? this.#selection(options, forPick) : undefined
+    let cached = this.#cache.get(service)
+    if (cached === undefined) {
+      cached = this.#create(service)
+      this.#cache.set(service, cached)
+      this.#index.set(service, cached)
+    }
+    cached.entry.used = true
+    return { cached, selection }
+  }
+
+  /** The staleness contract: refresh ahead of maxStalenessMs, wait past it, serve stale up to staleIfErrorMs. */
+  async #ensureFresh(cached: Cached, options: DiscoverOptions | PickOptions | undefined): Promise<void> {
+    const { entry, feed } = cached
+    if (entry.view === undefined) {
+      await withSignal((cached.loading ??= this.#load(cached)), options?.signal)
+      if (entry.view === undefined) throw entry.lastError ?? new ServerUnavailableError(`discovery of ${entry.service} failed`)
+    }
+    const maxStale = options?.maxStalenessMs ?? this.#o.maxStalenessMs
+    const staleIfError = options?.staleIfErrorMs ?? this.#o.staleIfErrorMs
+    let age = entry.ageMs()
+    if (age > maxStale) {
+      await withSignal(feed.refresh(), options?.signal)
+      age = entry.ageMs()
+    } else if (age > maxStale - Math.min(this.#o.refreshAheadMs, maxStale / 2)) {
+      void feed.refresh()
+    }
+    if (entry.outage && age > staleIfError) {
+      throw new ServerUnavailableError(
+        `discovery of ${entry.service}: the server cannot be reached and the last snapshot is ${Math.round(age)} ms old (staleIfErrorMs ${staleIfError})`,
+        { cause: entry.lastError, details: { service: entry.service, ageMs: age } },
+      )
+    }
+  }
+
+  /** A cold entry: ask the server; when it cannot answer, fall back to the snapshot on disk. */
+  async #load(cached: Cached): Promise<void> {
+    try {
+      await cached.feed.refresh()
+      if (cached.entry.view !== undefined || cached.diskTried || this.#ctx.dataDir === undefined) return
+      cached.diskTried = true
+      const path = snapshotPath(this.#ctx.dataDir, cached.entry.service)
+      if (path === undefined) return
+      try {
+        const stored = await readSnapshot(path, cached.entry.service)
+        if (stored !== undefined) cached.entry.acceptDisk(stored.snapshot, stored.savedAt)
+      } catch (error) {
+        this.#ctx.logger.warn('discovery: ignoring an unreadable snapshot file', { path, error: toGovernanceError(error).message })
+      }
+    } finally {
+      cached.loading = undefined
+    }
+  }
+
+  /** pick() prefers the local zone unless told otherwise; discover() applies a zone only when asked. */
+  #selection(options: DiscoverOptions | PickOptions, forPick: boolean): Selection {
+    const memo = forPick ? this.#pickMemo : this.#discoverMemo
+    const zone = forPick ? this.#ctx.localZone : undefined
+    return memo.get(options) ?? memo.set(options, buildSelection(options, this.#o.defaultFilter, zone, this.#o.defaultBalancer))
+  }
+
+  #create(service: string): Cached {
+    const now = (): number => this.#ctx.clock.now()
+    const path = this.#ctx.dataDir === undefined ? undefined : snapshotPath(this.#ctx.dataDir, service)
+    const persister = path === undefined ? undefined : new SnapshotPersister(path, now, this.#ctx.logger)
+    const push = typeof this.#ctx.backend.watchService === 'function'
+    const entry = new ServiceEntry(service, {
+      options: this.#o,
+      emit: this.#emit,
+      logger: this.#ctx.logger,
+      now,
+      random: Math.random,
+      push,
+      pollFastPath: this.#o.pollIntervalMs + this.#ctx.requestTimeoutMs <= this.#o.maxStalenessMs - this.#o.refreshAheadMs,
+      defaultPick: this.#defaultPick,
+      persist: persister && ((snapshot) => persister.save(snapshot)),
+    })
+    const feed = new Feed(entry, {
+      backend: this.#ctx.backend,
+      logger: this.#ctx.logger,
+      now,
+      requestTimeoutMs: this.#ctx.requestTimeoutMs,
+      pollIntervalMs: this.#o.pollIntervalMs,
+      backoff: this.#o.recoveryBackoff,
+    })
+    return { entry, feed, persister, diskTried: false, loading: undefined }
+  }
+
+  #dispose(service: string, cached: Cached): void {
+    if (this.#index.get(service) === cached) this.#index.delete(service)
+    cached.feed.close()
+    cached.entry.close()
+    if (cached.persister !== undefined) {
+      this.#writes.add(cached.persister)
+      void cached.persister.idle().then(() => this.#writes.delete(cached.persister!))
+    }
+  }
+
+  /** Refreshes LRU recency for services used through pickSync and drops the idle ones. */
+  #sweep(): void {
+    const now = this.#ctx.clock.now()
+    for (const [service, cached] of this.#index) {
+      const entry = cached.entry
+      if (entry.used) {
+        entry.used = false
+        entry.lastUsedAt = now
+        this.#cache.get(service)
+      } else if (now - entry.lastUsedAt >= this.#o.idleWatchMs) {
+        this.#ctx.logger.debug('discovery: dropping an idle service', { service })
+        this.#cache.delete(service)
+      }
+    }
+  }
+
+  #routingSource(): RoutingSource {
+    return {
+      pickSync: (service) => this.pickSync(service),
+      pick: (service) => this.pick(service),
+      begin: (service, instance) => {
+        const entry = this.#index.get(service)?.entry
+        // An entry evicted meanwhile: the request is still counted, on a record nobody keeps.
+        const stats = entry?.stats.of(instance) ?? new InstanceStats(instance)
+        return new Tracker(service, stats, entry?.outlier, this.#ctx.upstream, this.#ctx.logger)
+      },
+    }
+  }
+
+  async #shutdown(): Promise<void> {
+    clearInterval(this.#sweeper)
+    // clear() disposes every entry: feeds and timers stop, pending disk writes are collected.
+    this.#cache.clear()
+    this.#index.clear()
+    await Promise.allSettled([this.dispatcher.close(), ...[...this.#writes].map((p) => p.idle())])
+  }
+}
+
+function checkMs(name: string, value: unknown): void {
+  if (value === undefined || value === Number.POSITIVE_INFINITY) return
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(`options.${name} must be a number of ms >= 0, got ${String(value)}`)
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * One cached service: the snapshot served, how fresh it is, the per-selection results and
+ * pickers built from it, and the per-instance stats. The Feed (feed.ts) feeds it; discovery
+ * reads it. Everything read on the hot path is a plain field.
+ */
+import type { Picker, PickerContext } from '../balancer/types.js'
+import { EMPTY_PICKER } from '../balancer/types.js'
+import type { GovernanceError } from '../errors.js'
+import type { EmitFn, SnapshotSource } from '../events.js'
+import type { Logger } from '../internal/logger.js'
+import { unrefTimeout } from '../internal/timers.js'
+import { compareRevisions, type Instance, type ServiceSnapshot } from '../types.js'
+import { ChangeNotifier } from './notifier.js'
+import type { ResolvedDiscoveryOptions } from './options.js'
+import { OutlierDetector } from './outlier.js'
+import { freezeInstance, makeResult, type Freshness } from './result.js'
+import { applyFilter, matches, preferZone, type Selection } from './select.js'
+import { StatsTable } from './stats.js'
+import type { DiscoveryResult } from './types.js'
+
+export interface EntryDeps {
+  readonly options: ResolvedDiscoveryOptions
+  readonly emit: EmitFn
+  readonly logger: Logger
+  readonly now: () => number
+  readonly random: () => number
+  /** True when the backend pushes (a watch); false when discovery polls. */
+  readonly push: boolean
+  /** Polling keeps answers young enough that the hot path need not check the clock. */
+  readonly pollFastPath: boolean
+  readonly defaultPick: Selection
+  readonly persist: ((snapshot: ServiceSnapshot) => void) | undefined
+}
+
+/** One served state. Retired (superseded) views keep answering the results handed out. */
+interface View {
+  readonly snapshot: ServiceSnapshot
+  readonly fromDisk: boolean
+  /** Instances passing the default filter: what empty protection and ejection limits count. */
+  readonly usable: number
+  retiredAt: number
+  /** When a disk view was written: the last moment it was known to match the server. */
+  readonly savedAt: number
+}
+
+interface ResultSlot {
+  view: View | undefined
+  result: DiscoveryResult | undefined
+  promise: Promise<DiscoveryResult> | undefined
+}
+
+interface PickerSlot {
+  gen: number
+  picker: Picker
+}
+
+const MAX_SLOTS = 64
+
+export class ServiceEntry {
+  readonly service: string
+  readonly stats = new StatsTable()
+  /** Set by every use; the idle sweep clears it. A store, so it costs nothing on the hot path. */
+  used = true
+  lastUsedAt: number
+  view: View | undefined
+  /** The newest server revision taken (ahead of the view while empty protection holds). */
+  revision: string | undefined
+  /** Counts accepted updates, so a resolve can tell whether something newer landed meanwhile. */
+  epoch = 0
+  /** The feed is healthy: a connected watch, or the last poll succeeded. */
+  fresh = false
+  /** The server could not be reached at the last try (and has not been since). */
+  outage = false
+  lastError: GovernanceError | undefined
+  /** The default discover() answer while it needs no freshness check; undefined otherwise. */
+  fastPromise: Promise<DiscoveryResult> | undefined
+
+  readonly #d: EntryDeps
+  readonly #notifier: ChangeNotifier
+  readonly #outlier: OutlierDetector | undefined
+  readonly #pickerContext: PickerContext
+  #confirmedAt = 0
+  #staleEmitted = false
+  #gen = 0
+  #defaultResult: ResultSlot = { view: undefined, result: undefined, promise: undefined }
+  #defaultPicker: PickerSlot = { gen: -1, picker: EMPTY_PICKER }
+  #results = new Map<string, ResultSlot>()
+  #pickers = new Map<string, PickerSlot>()
+  #held: { snapshot: ServiceSnapshot; reset: boolean } | undefined
+  #holdTimer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(service: string, deps: EntryDeps) {
+    this.service = service
+    this.#d = deps
+    this.lastUsedAt = deps.now()
+    this.#notifier = new ChangeNotifier({ service, emit: deps.emit, now: deps.now, minIntervalMs: deps.options.minNotifyIntervalMs, persist: deps.persist })
+    const outlier = deps.options.outlier
+    this.#outlier = outlier && new OutlierDetector(outlier, this.stats, deps.now, () => this.view?.usable ?? 0, () => this.#invalidatePickers())
+    this.#pickerContext = { load: (i) => this.stats.of(i), random: deps.random }
+  }
+
+  get outlier(): OutlierDetector | undefined {
+    return this.#outlier
+  }
+
+  // ---- updates from the feed ----
+
+  /** A state from the watch: newer revisions only, unless the feed re-listed (`reset`). */
+  acceptWatched(snapshot: ServiceSnapshot, reset: boolean): void {
+    if (!reset && this.revision !== undefined && compareRevisions(snapshot.revision, this.revision) <= 0) return
+    this.#accept(snapshot, reset)
+  }
+
+  /**
+   * A state from resolve(), started at `epoch`. A lower revision with nothing accepted
+   * meanwhile means the server went back (restart, reset index): a full replacement. A lower
+   * one after a newer update landed is just a late answer and is dropped.
+   */
+  acceptResolved(snapshot: ServiceSnapshot, epoch: number): void {
+    const order = this.revision === undefined ? 1 : compareRevisions(snapshot.revision, this.revision)
+    if (order > 0) return this.#accept(snapshot, this.view?.fromDisk ?? false)
+    if (order < 0 && epoch === this.epoch) this.#accept(snapshot, true)
+  }
+
+  /** The snapshot from dataDir at a cold start; the server's next answer replaces it whatever its revision. */
+  acceptDisk(snapshot: ServiceSnapshot, savedAt: number): void {
+    if (this.view !== undefined) return
+    this.#setView(snapshot, true, false, savedAt)
+    if (this.outage) this.#emitStale()
+  }
+
+  markHealthy(): void {
+    if (this.fresh && !this.outage) {
+      this.#confirmedAt = this.#d.now()
+      return
+    }
+    this.fresh = true
+    this.#confirmedAt = this.#d.now()
+    this.lastError = undefined
+    if (this.outage) {
+      this.outage = false
+      this.#d.logger.info('discovery: server reachable again', { service: this.service })
+      if (this.#staleEmitted) {
+        this.#staleEmitted = false
+        this.#d.emit('discovery:recovered', { service: this.service })
+      }
+    }
+    this.#updateFastPath()
+  }
+
+  markBroken(error: GovernanceError): void {
+    this.lastError = error
+    if (this.fresh) {
+      this.fresh = false
+      // A watch kept the data current until now; a poll's data dates from the poll.
+      if (this.#d.push) this.#confirmedAt = this.#d.now()
+    }
+    if (!this.outage) {
+      this.outage = true
+      const serving = this.view === undefined ? 'nothing cached yet' : 'serving the last known snapshot'
+      this.#d.logger.warn(`discovery: cannot reach the server; ${serving}`, { service: this.service, error: error.message })
+    }
+    if (this.view !== undefined) this.#emitStale()
+    this.#updateFastPath()
+  }
+
+  // ---- reads ----
+
+  ageMs(): number {
+    return this.view === undefined ? Number.POSITIVE_INFINITY : this.#ageOf(this.view)
+  }
+
+  /** The answer for a selection (undefined: the default filter), built once per view. */
+  result(selection: Selection | undefined): DiscoveryResult {
+    const view = this.view!
+    const slot = selection === undefined ? this.#defaultResult : (this.#results.get(selection.key) ?? this.#newSlot(this.#results, selection.key, { view: undefined, result: undefined, promise: undefined }))
+    if (slot.view !== view) {
+      let instances = applyFilter(view.snapshot.instances, selection?.filter ?? this.#d.options.defaultFilter, this.#d.logger)
+      if (selection !== undefined) instances = preferZone(instances, selection.zone)
+      slot.result = makeResult(instances, view.snapshot.revision, this.#freshnessOf(view))
+      slot.promise = undefined
+      slot.view = view
+    }
+    return slot.result!
+  }
+
+  /** result() as a settled promise, kept so the hot path allocates nothing. */
+  resultPromise(): Promise<DiscoveryResult> {
+    const result = this.result(undefined)
+    return (this.#defaultResult.promise ??= Promise.resolve(result))
+  }
+
+  /** One instance by the selection's balancer (undefined: the default pick). Never throws. */
+  pick(selection: Selection | undefined): Instance | undefined {
+    let slot = this.#defaultPicker
+    if (selection !== undefined) slot = this.#pickers.get(selection.key) ?? this.#newSlot(this.#pickers, selection.key, { gen: -1, picker: EMPTY_PICKER })
+    if (slot.gen !== this.#gen) {
+      slot.picker = this.#buildPicker(selection ?? this.#d.defaultPick)
+      slot.gen = this.#gen
+    }
+    try {
+      return slot.picker.pick()
+    } catch (error) {
+      this.#d.logger.warn('discovery: a balancer threw while picking', { service: this.service, error })
+      return undefined
+    }
+  }
+
+  close(): void {
+    this.#closed = true
+    this.fastPromise = undefined
+    clearTimeout(this.#holdTimer)
+    this.#notifier.close()
+    this.#outlier?.close()
+  }
+
+  // ---- internals ----
+
+  #accept(snapshot: ServiceSnapshot, reset: boolean): void {
+    if (this.#closed) return
+    this.revision = snapshot.revision
+    this.epoch++
+    const instances = snapshot.instances.map(freezeInstance)
+    const frozen: ServiceSnapshot = Object.freeze({ service: this.service, revision: snapshot.revision, instances: Object.freeze(instances) })
+    const protectMs = this.#d.options.emptyProtectionMs
+    if (protectMs > 0 && this.view !== undefined && this.view.usable > 0 && this.#usable(instances) === 0) return this.#hold(frozen, reset, protectMs)
+    // A reset seen while holding still describes the next announced change.
+    const wasReset = reset || (this.#held?.reset ?? false)
+    this.#release()
+    this.#setView(frozen, false, wasReset, 0)
+  }
+
+  /** Keeps serving the last non-empty set for a while: an empty answer often means an outage. */
+  #hold(snapshot: ServiceSnapshot, reset: boolean, holdMs: number): void {
+    this.#held = { snapshot, reset: reset || (this.#held?.reset ?? false) }
+    if (this.#holdTimer !== undefined) return
+    this.#d.logger.warn('discovery: the server reports no usable instance; keeping the last set (empty protection)', { service: this.service, holdMs })
+    this.#holdTimer = unrefTimeout(() => {
+      this.#holdTimer = undefined
+      const held = this.#held
+      this.#held = undefined
+      if (held !== undefined && !this.#closed) this.#setView(held.snapshot, false, held.reset, 0)
+    }, holdMs)
+  }
+
+  #release(): void {
+    clearTimeout(this.#holdTimer)
+    this.#holdTimer = undefined
+    this.#held = undefined
+  }
+
+  #setView(snapshot: ServiceSnapshot, fromDisk: boolean, reset: boolean, savedAt: number): void {
+    const now = this.#d.now()
+    if (this.view !== undefined) this.view.retiredAt = now
+    this.view = { snapshot, fromDisk, usable: this.#usable(snapshot.instances), retiredAt: 0, savedAt }
+    if (!fromDisk) this.stats.retain(snapshot.instances)
+    this.#invalidatePickers()
+    this.#updateFastPath()
+    this.#notifier.changed(snapshot, reset, !fromDisk)
+  }
+
+  #usable(instances: readonly Instance[]): number {
+    let n = 0
+    for (const i of instances) if (matches(i, this.#d.options.defaultFilter, this.#d.logger)) n++
+    return n
+  }
+
+  #invalidatePickers(): void {
+    this.#gen++
+  }
+
+  #updateFastPath(): void {
+    const ok = this.view !== undefined && !this.view.fromDisk && this.fresh && !this.#closed && (this.#d.push || this.#d.pollFastPath)
+    this.fastPromise = ok ? this.resultPromise() : undefined
+  }
+
+  #emitStale(): void {
+    if (this.#staleEmitted || this.view === undefined) return
+    this.#staleEmitted = true
+    this.#d.emit('discovery:stale', { service: this.service, ageMs: this.#ageOf(this.view), error: this.lastError! })
+  }
+
+  #ageOf(view: View): number {
+    const now = this.#d.now()
+    if (view.retiredAt !== 0) return now - view.retiredAt
+    if (view.fromDisk) return Math.max(0, now - view.savedAt)
+    if (this.fresh && this.#d.push) return 0
+    return Math.max(0, now - this.#confirmedAt)
+  }
+
+  #sourceOf(view: View): SnapshotSource {
+    if (view.retiredAt !== 0) return 'memory'
+    if (view.fromDisk) return 'disk'
+    return this.outage ? 'memory' : 'live'
+  }
+
+  #freshnessOf(view: View): Freshness {
+    return { ageMs: () => this.#ageOf(view), source: () => this.#sourceOf(view) }
+  }
+
+  #buildPicker(selection: Selection): Picker {
+    const view = this.view
+    if (view === undefined) return EMPTY_PICKER
+    const allowed = applyFilter(view.snapshot.instances, selection.filter, this.#d.logger)
+    // Ejected instances leave the set, unless that would leave nothing.
+    const healthy = this.#outlier === undefined ? allowed : allowed.filter((i) => (this.stats.get(i.id)?.ejectedUntil ?? 0) === 0)
+    const candidates = preferZone(healthy.length > 0 ? healthy : allowed, selection.zone)
+    try {
+      return selection.balancer.build(Object.freeze(candidates), this.#pickerContext)
+    } catch (error) {
+      this.#d.logger.warn('discovery: a balancer threw while building its picker', { service: this.service, balancer: selection.balancer.name, error })
+      return EMPTY_PICKER
+    }
+  }
+
+  #newSlot<T>(map: Map<string, T>, key: string, slot: T): T {
+    // Selections built from ever-changing options must not grow without bound.
+    if (map.size >= MAX_SLOTS) map.clear()
+    map.set(key, slot)
+    return slot
+  }
+}

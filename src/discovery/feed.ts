@@ -1,0 +1,152 @@
+/**
+ * Keeps one ServiceEntry current; the one owner of its loop. With a pushing backend it holds a
+ * watch; without one it polls. When the watch breaks or a refresh fails it re-lists with
+ * resolve() on a backoff until the server answers, applies the difference, and watches again
+ * after the revision it has, so no change is lost and no state goes backwards.
+ */
+import type { Backend, Unsubscribe, Watcher } from '../backend.js'
+import { ProtocolError, toGovernanceError, type GovernanceError } from '../errors.js'
+import { fullJitterDelay, type BackoffOptions } from '../internal/backoff.js'
+import type { Logger } from '../internal/logger.js'
+import { unrefTimeout } from '../internal/timers.js'
+import { isRevision, type ServiceSnapshot } from '../types.js'
+import type { ServiceEntry } from './entry.js'
+
+export interface FeedOptions {
+  readonly backend: Backend
+  readonly logger: Logger
+  readonly now: () => number
+  readonly requestTimeoutMs: number
+  readonly pollIntervalMs: number
+  readonly backoff: BackoffOptions
+  readonly random?: () => number
+}
+
+const DONE: Promise<void> = Promise.resolve()
+
+export class Feed {
+  readonly #entry: ServiceEntry
+  readonly #o: FeedOptions
+  readonly #abort = new AbortController()
+  #subscription: { stop: Unsubscribe | undefined } | undefined
+  #timer: NodeJS.Timeout | undefined
+  #inflight: Promise<void> | undefined
+  #failures = 0
+  #lastAttemptAt = Number.NEGATIVE_INFINITY
+  #closed = false
+
+  constructor(entry: ServiceEntry, options: FeedOptions) {
+    this.#entry = entry
+    this.#o = options
+  }
+
+  get push(): boolean {
+    return typeof this.#o.backend.watchService === 'function'
+  }
+
+  /**
+   * One resolve now, shared by concurrent callers; never rejects (the outcome is on the
+   * entry). During an outage, callers are held to the backoff's minimum gap so a burst of
+   * discover() calls cannot hammer a server that is down; the background retry is not.
+   */
+  refresh(force = false): Promise<void> {
+    if (this.#inflight !== undefined) return this.#inflight
+    if (this.#closed) return DONE
+    if (!force && this.#entry.outage && this.#o.now() - this.#lastAttemptAt < this.#o.backoff.minDelayMs) return DONE
+    this.#inflight = this.#attempt()
+      .catch((error: unknown) => this.#o.logger.error('discovery: refresh failed unexpectedly', { service: this.#entry.service, error }))
+      .finally(() => (this.#inflight = undefined))
+    return this.#inflight
+  }
+
+  close(): void {
+    this.#closed = true
+    this.#abort.abort()
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#unsubscribe()
+  }
+
+  async #attempt(): Promise<void> {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    const epoch = this.#entry.epoch
+    this.#lastAttemptAt = this.#o.now()
+    let snapshot: ServiceSnapshot
+    try {
+      snapshot = checkSnapshot(await this.#o.backend.resolve(this.#entry.service, { signal: this.#abort.signal, timeoutMs: this.#o.requestTimeoutMs }), this.#entry.service)
+    } catch (error) {
+      if (!this.#closed) this.#broken(toGovernanceError(error, `resolving ${this.#entry.service} failed`))
+      return
+    }
+    if (this.#closed) return
+    this.#failures = 0
+    this.#entry.acceptResolved(snapshot, epoch)
+    this.#entry.markHealthy()
+    if (this.push) this.#subscribe()
+    else this.#schedule(this.#o.pollIntervalMs)
+  }
+
+  #subscribe(): void {
+    if (this.#subscription !== undefined || this.#closed) return
+    const subscription: { stop: Unsubscribe | undefined } = { stop: undefined }
+    this.#subscription = subscription
+    const watcher: Watcher<ServiceSnapshot> = {
+      next: (value, meta) => {
+        if (this.#subscription !== subscription) return
+        try {
+          this.#entry.acceptWatched(checkSnapshot(value, this.#entry.service), meta.reset)
+        } catch (error) {
+          return watcher.error(toGovernanceError(error))
+        }
+        this.#failures = 0
+        this.#entry.markHealthy()
+      },
+      error: (error) => {
+        if (this.#subscription !== subscription) return
+        this.#unsubscribe()
+        this.#broken(toGovernanceError(error))
+      },
+    }
+    const revision = this.#entry.revision
+    try {
+      subscription.stop = this.#o.backend.watchService!(this.#entry.service, watcher, revision === undefined ? undefined : { afterRevision: revision })
+    } catch (error) {
+      watcher.error(toGovernanceError(error, `watching ${this.#entry.service} failed`))
+    }
+  }
+
+  #unsubscribe(): void {
+    const subscription = this.#subscription
+    this.#subscription = undefined
+    try {
+      subscription?.stop?.()
+    } catch (error) {
+      this.#o.logger.warn('discovery: unsubscribing a watch threw', { service: this.#entry.service, error })
+    }
+  }
+
+  /** The feed is down: tell the entry and re-list after a backoff (the watch resumes after it). */
+  #broken(error: GovernanceError): void {
+    this.#entry.markBroken(error)
+    const delay = fullJitterDelay(this.#failures++, this.#o.backoff, this.#o.random)
+    this.#schedule(this.push ? delay : Math.min(delay, this.#o.pollIntervalMs))
+  }
+
+  #schedule(ms: number): void {
+    if (this.#closed) return
+    clearTimeout(this.#timer)
+    this.#timer = unrefTimeout(() => {
+      this.#timer = undefined
+      void this.refresh(true)
+    }, ms)
+  }
+}
+
+/** A backend must hand over well-formed snapshots; anything else is a protocol error, not a crash. */
+function checkSnapshot(value: ServiceSnapshot, service: string): ServiceSnapshot {
+  if (typeof value !== 'object' || value === null || !Array.isArray(value.instances) || !isRevision(value.revision)) {
+    throw new ProtocolError(`the backend answered a malformed snapshot for ${service}`)
+  }
+  return value
+}

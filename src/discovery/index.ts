@@ -1,0 +1,23 @@
+/** Discovery: cached, watched service lookups with a staleness contract, balancing and routing. */
+export { createDiscovery } from './discovery.js'
+export {
+  resolveDiscoveryOptions,
+  DISCOVERY_DEFAULTS,
+  type DiscoveryOptions,
+  type OutlierOptions,
+  type ResolvedDiscoveryOptions,
+  type RoutingOptions,
+} from './options.js'
+export type {
+  DiscoverOptions,
+  Discovery,
+  DiscoveryContext,
+  DiscoveryMeta,
+  DiscoveryResult,
+  InstanceFilter,
+  PickOptions,
+  RoutedRequestInit,
+  UpstreamOutcome,
+  UpstreamRecorder,
+} from './types.js'
+export { diffInstances } from './diff.js'

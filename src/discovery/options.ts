@@ -1,0 +1,253 @@
+/**
+ * Discovery options: defaults and eager validation. A wrong option fails at construction
+ * with InvalidArgumentError naming `discovery.<option>` and the value, not later in a loop.
+ */
+import type { Dispatcher } from 'undici'
+import { requireBalancer } from '../balancer/strategy.js'
+import type { Balancer, Strategy } from '../balancer/types.js'
+import { InvalidArgumentError } from '../errors.js'
+import type { BackoffOptions } from '../internal/backoff.js'
+import { INSTANCE_STATUSES, type Instance, type InstanceStatus } from '../types.js'
+import { defaultServiceHost } from '../routing/service-host.js'
+import type { InstanceFilter } from './types.js'
+
+export interface OutlierOptions {
+  /** Consecutive failures (connect errors or 5xx answers) that eject an instance. Default 5. */
+  consecutiveFailures?: number
+  /** First ejection lasts this long; the n-th lasts n times as long. Default 30,000 ms. */
+  baseEjectionMs?: number
+  /** Cap of one ejection. Default 300,000 ms. */
+  maxEjectionMs?: number
+  /** At most this share of a service's instances is ejected at once (at least one, never all). Default 10. */
+  maxEjectionPercent?: number
+}
+
+export interface RoutingOptions {
+  /**
+   * Maps a URL's host (`url.host`, port included) to a service name, or undefined to pass the
+   * request through untouched. Default: a host without a port or a dot that is not
+   * `localhost`, taken as the service name (`http://payments/charge` → `payments`).
+   */
+  serviceHost?: (host: string) => string | undefined
+  /** Where requests to other hosts go. Default: undici's global dispatcher at request time. */
+  passthrough?: Dispatcher
+  /** Connect timeout towards instances. Default 3,000 ms. */
+  connectTimeoutMs?: number
+  /** Retry an idempotent request once on another instance after a connect failure. Default true. */
+  retryConnectFailures?: boolean
+}
+
+export interface DiscoveryOptions {
+  /** Services kept in the cache, each with its watch; the least recently used beyond it are dropped. Default 1,000. */
+  cacheSize?: number
+  /** Oldest answer discover() serves without refreshing first (per call: `maxStalenessMs`). Default 30,000 ms. */
+  maxStalenessMs?: number
+  /** A refresh starts in the background this long before an answer reaches maxStalenessMs. Default 1,000 ms. */
+  refreshAheadMs?: number
+  /** During an outage the last snapshot is served until it is this old, then discover() fails. Default 300,000 ms. */
+  staleIfErrorMs?: number
+  /** At most one `discovery:changed` per service per this interval, with the latest state. Default 250 ms. */
+  minNotifyIntervalMs?: number
+  /** A service not asked for this long loses its watch and cache entry; 0 keeps them. Default 600,000 ms. */
+  idleWatchMs?: number
+  /** Poll interval for backends without watchService. Default 5,000 ms. */
+  pollIntervalMs?: number
+  /** Retry pause after a failed refresh or a broken watch (full jitter). Default 200 ms up to 5,000 ms. */
+  recoveryBackoff?: { minDelayMs?: number; maxDelayMs?: number }
+  /**
+   * An update that would leave no instance passing the default filter, while the served set
+   * has some, looks like an outage: the served set is kept for `holdMs` (default 60,000 ms)
+   * unless instances come back. `false` accepts empty answers at once. Default true.
+   */
+  emptyProtection?: boolean | { holdMs?: number }
+  /** Applied to every answer and pick unless a call overrides a field. Default `{ status: ['UP'] }`. */
+  defaultFilter?: InstanceFilter
+  /** Strategy of pick() and routing when a call names none. Default 'round-robin'. */
+  defaultBalancer?: Strategy
+  /** Outlier ejection for routed requests; `false` turns it off. */
+  outlier?: OutlierOptions | false
+  /** gov.fetch / gov.dispatcher. */
+  routing?: RoutingOptions
+}
+
+export interface ResolvedOutlierOptions {
+  readonly consecutiveFailures: number
+  readonly baseEjectionMs: number
+  readonly maxEjectionMs: number
+  readonly maxEjectionPercent: number
+}
+
+export interface ResolvedRoutingOptions {
+  readonly serviceHost: (host: string) => string | undefined
+  readonly passthrough: Dispatcher | undefined
+  readonly connectTimeoutMs: number
+  readonly retryConnectFailures: boolean
+}
+
+export interface ResolvedFilter {
+  /** undefined: every status. */
+  readonly status: readonly InstanceStatus[] | undefined
+  readonly tags: readonly string[] | undefined
+  readonly metadata: Readonly<Record<string, string>> | undefined
+  readonly filter: ((instance: Instance) => boolean) | undefined
+}
+
+export interface ResolvedDiscoveryOptions {
+  readonly cacheSize: number
+  readonly maxStalenessMs: number
+  readonly refreshAheadMs: number
+  readonly staleIfErrorMs: number
+  readonly minNotifyIntervalMs: number
+  readonly idleWatchMs: number
+  readonly pollIntervalMs: number
+  readonly recoveryBackoff: BackoffOptions
+  /** 0: empty protection off. */
+  readonly emptyProtectionMs: number
+  readonly defaultFilter: ResolvedFilter
+  readonly defaultBalancer: Balancer
+  readonly outlier: ResolvedOutlierOptions | undefined
+  readonly routing: ResolvedRoutingOptions
+}
+
+export const DISCOVERY_DEFAULTS = Object.freeze({
+  cacheSize: 1_000,
+  maxStalenessMs: 30_000,
+  refreshAheadMs: 1_000,
+  staleIfErrorMs: 300_000,
+  minNotifyIntervalMs: 250,
+  idleWatchMs: 600_000,
+  pollIntervalMs: 5_000,
+  recoveryBackoff: Object.freeze({ minDelayMs: 200, maxDelayMs: 5_000 }),
+  emptyProtectionMs: 60_000,
+  consecutiveFailures: 5,
+  baseEjectionMs: 30_000,
+  maxEjectionMs: 300_000,
+  maxEjectionPercent: 10,
+  connectTimeoutMs: 3_000,
+})
+
+function fail(message: string): never {
+  throw new InvalidArgumentError(message)
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'object' && value !== null) return 'an object'
+  return String(value)
+}
+
+/** An integer number of ms (or a count) within [min, max]; `infinite` also allows Infinity. */
+function integer(name: string, value: unknown, fallback: number, min: number, infinite = false, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback
+  if (infinite && value === Number.POSITIVE_INFINITY) return value
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`
+    fail(`discovery.${name} must be an integer ${range}${infinite ? ' or Infinity' : ''}, got ${show(value)}`)
+  }
+  return value
+}
+
+function object<T>(name: string, value: T | undefined): T | undefined {
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    fail(`discovery.${name} must be an object, got ${show(value)}`)
+  }
+  return value
+}
+
+/** Validates a filter (used for defaultFilter and, cheaply, by calls); `name` prefixes messages. */
+export function resolveFilter(name: string, raw: InstanceFilter | undefined, base?: ResolvedFilter): ResolvedFilter {
+  const f = object(name, raw) ?? {}
+  let status = base?.status
+  if (f.status === 'any') status = undefined
+  else if (f.status !== undefined) {
+    if (!Array.isArray(f.status) || f.status.some((s) => !(INSTANCE_STATUSES as readonly string[]).includes(s))) {
+      fail(`${name}.status must be 'any' or an array of ${INSTANCE_STATUSES.join(', ')}, got ${show(f.status)}`)
+    }
+    status = Object.freeze([...f.status])
+  }
+  if (f.tags !== undefined && (!Array.isArray(f.tags) || f.tags.some((t) => typeof t !== 'string'))) {
+    fail(`${name}.tags must be an array of strings, got ${show(f.tags)}`)
+  }
+  if (f.metadata !== undefined) {
+    if (typeof f.metadata !== 'object' || f.metadata === null || Array.isArray(f.metadata) || Object.values(f.metadata).some((v) => typeof v !== 'string')) {
+      fail(`${name}.metadata must be an object of strings, got ${show(f.metadata)}`)
+    }
+  }
+  if (f.filter !== undefined && typeof f.filter !== 'function') fail(`${name}.filter must be a function, got ${show(f.filter)}`)
+  return {
+    status,
+    tags: f.tags !== undefined ? Object.freeze([...f.tags]) : base?.tags,
+    metadata: f.metadata !== undefined ? Object.freeze({ ...f.metadata }) : base?.metadata,
+    filter: f.filter ?? base?.filter,
+  }
+}
+
+function resolveOutlier(raw: OutlierOptions | false | undefined): ResolvedOutlierOptions | undefined {
+  if (raw === false) return undefined
+  const o = object('outlier', raw) ?? {}
+  const d = DISCOVERY_DEFAULTS
+  const baseEjectionMs = integer('outlier.baseEjectionMs', o.baseEjectionMs, d.baseEjectionMs, 1)
+  const maxEjectionMs = integer('outlier.maxEjectionMs', o.maxEjectionMs, Math.max(d.maxEjectionMs, baseEjectionMs), 1)
+  if (maxEjectionMs < baseEjectionMs) fail(`discovery.outlier.maxEjectionMs (${maxEjectionMs}) must not be below discovery.outlier.baseEjectionMs (${baseEjectionMs})`)
+  return {
+    consecutiveFailures: integer('outlier.consecutiveFailures', o.consecutiveFailures, d.consecutiveFailures, 1),
+    baseEjectionMs,
+    maxEjectionMs,
+    maxEjectionPercent: integer('outlier.maxEjectionPercent', o.maxEjectionPercent, d.maxEjectionPercent, 0, false, 100),
+  }
+}
+
+function resolveRouting(raw: RoutingOptions | undefined): ResolvedRoutingOptions {
+  const r = object('routing', raw) ?? {}
+  if (r.serviceHost !== undefined && typeof r.serviceHost !== 'function') fail(`discovery.routing.serviceHost must be a function, got ${show(r.serviceHost)}`)
+  if (r.passthrough !== undefined && typeof (r.passthrough as { dispatch?: unknown } | null)?.dispatch !== 'function') {
+    fail(`discovery.routing.passthrough must be an undici Dispatcher, got ${show(r.passthrough)}`)
+  }
+  if (r.retryConnectFailures !== undefined && typeof r.retryConnectFailures !== 'boolean') {
+    fail(`discovery.routing.retryConnectFailures must be a boolean, got ${show(r.retryConnectFailures)}`)
+  }
+  return {
+    serviceHost: r.serviceHost ?? defaultServiceHost,
+    passthrough: r.passthrough,
+    connectTimeoutMs: integer('routing.connectTimeoutMs', r.connectTimeoutMs, DISCOVERY_DEFAULTS.connectTimeoutMs, 1),
+    retryConnectFailures: r.retryConnectFailures ?? true,
+  }
+}
+
+function resolveEmptyProtection(raw: DiscoveryOptions['emptyProtection']): number {
+  if (raw === undefined || raw === true) return DISCOVERY_DEFAULTS.emptyProtectionMs
+  if (raw === false) return 0
+  const o = object('emptyProtection', raw) ?? {}
+  return integer('emptyProtection.holdMs', o.holdMs, DISCOVERY_DEFAULTS.emptyProtectionMs, 0, true)
+}
+
+function resolveBackoff(raw: DiscoveryOptions['recoveryBackoff']): BackoffOptions {
+  const o = object('recoveryBackoff', raw) ?? {}
+  const d = DISCOVERY_DEFAULTS.recoveryBackoff
+  const minDelayMs = integer('recoveryBackoff.minDelayMs', o.minDelayMs, d.minDelayMs, 1)
+  const maxDelayMs = integer('recoveryBackoff.maxDelayMs', o.maxDelayMs, Math.max(d.maxDelayMs, minDelayMs), 1)
+  if (maxDelayMs < minDelayMs) fail(`discovery.recoveryBackoff.maxDelayMs (${maxDelayMs}) must not be below minDelayMs (${minDelayMs})`)
+  return { minDelayMs, maxDelayMs }
+}
+
+export function resolveDiscoveryOptions(raw: DiscoveryOptions | undefined): ResolvedDiscoveryOptions {
+  const o = object('(options)', raw) ?? {}
+  const d = DISCOVERY_DEFAULTS
+  return Object.freeze({
+    cacheSize: integer('cacheSize', o.cacheSize, d.cacheSize, 1),
+    maxStalenessMs: integer('maxStalenessMs', o.maxStalenessMs, d.maxStalenessMs, 0, true),
+    refreshAheadMs: integer('refreshAheadMs', o.refreshAheadMs, d.refreshAheadMs, 0),
+    staleIfErrorMs: integer('staleIfErrorMs', o.staleIfErrorMs, d.staleIfErrorMs, 0, true),
+    minNotifyIntervalMs: integer('minNotifyIntervalMs', o.minNotifyIntervalMs, d.minNotifyIntervalMs, 0),
+    idleWatchMs: integer('idleWatchMs', o.idleWatchMs, d.idleWatchMs, 0),
+    pollIntervalMs: integer('pollIntervalMs', o.pollIntervalMs, d.pollIntervalMs, 1),
+    recoveryBackoff: resolveBackoff(o.recoveryBackoff),
+    emptyProtectionMs: resolveEmptyProtection(o.emptyProtection),
+    defaultFilter: resolveFilter('discovery.defaultFilter', o.defaultFilter, { status: Object.freeze(['UP'] as const), tags: undefined, metadata: undefined, filter: undefined }),
+    defaultBalancer: o.defaultBalancer === undefined ? requireBalancer('discovery.defaultBalancer', 'round-robin') : requireBalancer('discovery.defaultBalancer', o.defaultBalancer),
+    outlier: resolveOutlier(o.outlier),
+    routing: resolveRouting(o.routing),
+  })
+}

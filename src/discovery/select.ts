@@ -1,0 +1,133 @@
+/**
+ * Turning a call's options into a selection (which instances, which zone, which balancer)
+ * and a cache key, so that each distinct selection is computed once per snapshot, not per call.
+ */
+import { balancerFor } from '../balancer/strategy.js'
+import type { Balancer } from '../balancer/types.js'
+import { InvalidArgumentError } from '../errors.js'
+import type { Logger } from '../internal/logger.js'
+import type { Instance } from '../types.js'
+import { resolveFilter, type ResolvedFilter } from './options.js'
+import type { DiscoverOptions, PickOptions } from './types.js'
+
+export interface Selection {
+  readonly key: string
+  readonly filter: ResolvedFilter
+  /** Preferred zone (spill-over to all when it has none), or undefined. */
+  readonly zone: string | undefined
+  readonly balancer: Balancer
+}
+
+/** True when the options change which instances are answered (not only staleness or signal). */
+export function hasSelection(options: DiscoverOptions | PickOptions): boolean {
+  return (
+    options.status !== undefined ||
+    options.tags !== undefined ||
+    options.metadata !== undefined ||
+    options.filter !== undefined ||
+    options.zone !== undefined ||
+    (options as PickOptions).strategy !== undefined
+  )
+}
+
+/** Identity numbers for functions and balancer objects, which have no string form. */
+const ids = new WeakMap<object, number>()
+let nextId = 1
+function idOf(value: object): number {
+  let id = ids.get(value)
+  if (id === undefined) ids.set(value, (id = nextId++))
+  return id
+}
+
+/** The selection for one call's options; throws InvalidArgumentError on a bad option. */
+export function buildSelection(
+  options: PickOptions | DiscoverOptions,
+  base: ResolvedFilter,
+  defaultZone: string | undefined,
+  defaultBalancer: Balancer,
+): Selection {
+  const filter = resolveFilter('options', options, base)
+  const rawZone = options.zone
+  if (rawZone !== undefined && rawZone !== false && (typeof rawZone !== 'string' || rawZone === '')) {
+    throw new InvalidArgumentError(`options.zone must be a non-empty string or false, got ${JSON.stringify(rawZone)}`)
+  }
+  const zone = rawZone === false ? undefined : (rawZone ?? defaultZone)
+  const strategy = (options as PickOptions).strategy
+  const balancer = strategy === undefined ? defaultBalancer : balancerFor(strategy)
+  if (balancer === undefined) {
+    throw new InvalidArgumentError(`options.strategy must be a strategy name or a Balancer, got ${typeof strategy === 'string' ? JSON.stringify(strategy) : typeof strategy}`)
+  }
+  return { key: keyOf(filter, zone, balancer), filter, zone, balancer }
+}
+
+function keyOf(f: ResolvedFilter, zone: string | undefined, balancer: Balancer): string {
+  const metadata = f.metadata === undefined ? '' : Object.keys(f.metadata).sort().map((k) => `${k}=${f.metadata![k]}`).join('\u0001')
+  return [
+    f.status?.join(',') ?? '*',
+    f.tags?.join('\u0001') ?? '',
+    metadata,
+    f.filter === undefined ? '' : idOf(f.filter),
+    zone ?? '',
+    idOf(balancer),
+  ].join('\u0000')
+}
+
+/** Instances passing a filter; a throwing user filter excludes the instance. */
+export function applyFilter(instances: readonly Instance[], f: ResolvedFilter, logger: Logger): Instance[] {
+  const out: Instance[] = []
+  for (const instance of instances) if (matches(instance, f, logger)) out.push(instance)
+  return out
+}
+
+export function matches(instance: Instance, f: ResolvedFilter, logger: Logger): boolean {
+  if (f.status !== undefined && !f.status.includes(instance.status)) return false
+  if (f.tags !== undefined && !f.tags.every((t) => instance.tags.includes(t))) return false
+  if (f.metadata !== undefined) {
+    for (const k in f.metadata) if (instance.metadata[k] !== f.metadata[k]) return false
+  }
+  if (f.filter === undefined) return true
+  try {
+    return f.filter(instance) === true
+  } catch (error) {
+    logger.warn('discovery filter threw; instance excluded', { service: instance.service, instance: instance.id, error })
+    return false
+  }
+}
+
+/** The instances of the preferred zone, or all of them when the zone has none (spill-over). */
+export function preferZone(instances: Instance[], zone: string | undefined): Instance[] {
+  if (zone === undefined) return instances
+  const local = instances.filter((i) => i.zone === zone)
+  return local.length > 0 ? local : instances
+}
+
+/**
+ * Memoises selections by options object, so a caller that reuses one options object pays
+ * one WeakMap lookup per call. The fields are compared too: a mutated object is rebuilt.
+ */
+export class SelectionMemo {
+  readonly #memo = new WeakMap<object, { selection: Selection; fields: readonly unknown[] }>()
+
+  get(options: PickOptions | DiscoverOptions): Selection | undefined {
+    const hit = this.#memo.get(options)
+    const p = options as PickOptions
+    if (
+      hit !== undefined &&
+      hit.fields[0] === p.status &&
+      hit.fields[1] === p.tags &&
+      hit.fields[2] === p.metadata &&
+      hit.fields[3] === p.filter &&
+      hit.fields[4] === p.zone &&
+      hit.fields[5] === p.strategy
+    ) {
+      return hit.selection
+    }
+    return undefined
+  }
+
+  set(options: PickOptions | DiscoverOptions, selection: Selection): Selection {
+    const p = options as PickOptions
+    this.#memo.set(options, { selection, fields: [p.status, p.tags, p.metadata, p.filter, p.zone, p.strategy] })
+    return selection
+  }
+}

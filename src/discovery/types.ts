@@ -1,0 +1,97 @@
+/** Discovery's public types: call options, the result shape and the subsystem interface. */
+import type { Dispatcher, RequestInit, Response } from 'undici'
+import type { Strategy } from '../balancer/types.js'
+import type { SnapshotSource } from '../events.js'
+import type { SubsystemContext } from '../internal/context.js'
+import type { Instance, InstanceStatus } from '../types.js'
+
+/** Which instances an answer or a pick may contain. Fields given here replace `defaultFilter`'s. */
+export interface InstanceFilter {
+  /** Allowed statuses; default ['UP'] (from `discovery.defaultFilter`). 'any' keeps every status. */
+  readonly status?: readonly InstanceStatus[] | 'any'
+  /** Every one of these tags must be present. */
+  readonly tags?: readonly string[]
+  /** Every one of these metadata entries must match exactly. */
+  readonly metadata?: Readonly<Record<string, string>>
+  /** Any other rule; a filter that throws excludes the instance (and is logged). */
+  readonly filter?: (instance: Instance) => boolean
+}
+
+export interface DiscoverOptions extends InstanceFilter {
+  /**
+   * Prefer instances of this zone; when it has none, all zones are answered (spill-over).
+   * discover() applies no zone unless asked; pick() prefers the local zone by default.
+   */
+  readonly zone?: string
+  /** Oldest acceptable answer for this call; default `discovery.maxStalenessMs`. */
+  readonly maxStalenessMs?: number
+  /** How old an answer may be served when the server cannot be reached; default `discovery.staleIfErrorMs`. */
+  readonly staleIfErrorMs?: number
+  readonly signal?: AbortSignal
+}
+
+export interface PickOptions extends InstanceFilter {
+  /** A built-in strategy name or a Balancer value; default `discovery.defaultBalancer`. */
+  readonly strategy?: Strategy
+  /** Preferred zone with spill-over; default the registered service's zone; `false` for none. */
+  readonly zone?: string | false
+  readonly maxStalenessMs?: number
+  readonly staleIfErrorMs?: number
+  readonly signal?: AbortSignal
+}
+
+/** What every answer tells besides its instances. */
+export interface DiscoveryMeta {
+  /**
+   * How long ago this answer was last known to match the server, ms: 0 while a watch is
+   * connected (a push would have changed it), the time since the last poll for polling
+   * backends, the time since the feed broke during an outage, the snapshot's age from disk.
+   */
+  readonly ageMs: number
+  /** 'live' (a healthy feed), 'memory' (served during an outage) or 'disk' (a cold start from dataDir). */
+  readonly source: SnapshotSource
+  /** The server's revision of this instance set (decimal string). */
+  readonly revision: string
+}
+
+/**
+ * The instances of a service: a frozen array (use it as `readonly Instance[]`) that also
+ * tells its age, source and revision (non-enumerable, so it compares and serialises as a
+ * plain array). Shared between callers: copy it (`[...list]`) to change it.
+ */
+export type DiscoveryResult = readonly Instance[] & DiscoveryMeta
+
+/** The outcome of one request to an instance, as routing reports it. */
+export interface UpstreamOutcome {
+  readonly status?: number
+  readonly error?: boolean
+}
+
+/** Where per-upstream request metrics go (src/metrics/upstream.ts provides one). */
+export interface UpstreamRecorder {
+  record(service: string, outcome: UpstreamOutcome, durationMs: number): void
+}
+
+export type DiscoveryContext = SubsystemContext & {
+  /** This client's zone, preferred by pick() and routing. */
+  readonly localZone?: string
+  readonly upstream?: UpstreamRecorder
+}
+
+/** gov.fetch's init: undici's RequestInit; the dispatcher is discovery's own. */
+export type RoutedRequestInit = Omit<RequestInit, 'dispatcher'>
+
+export interface Discovery {
+  /** The instances of a service, from the cache kept fresh by a watch. */
+  discover(service: string, options?: DiscoverOptions): Promise<DiscoveryResult>
+  /** One instance chosen by the balancer; NoAvailableInstanceError when none passes the filters. */
+  pick(service: string, options?: PickOptions): Promise<Instance>
+  /** pick() without waiting: undefined when the cache is cold (or nothing is available). */
+  pickSync(service: string, options?: PickOptions): Instance | undefined
+  /** undici's fetch where a URL host that is a service name is resolved and balanced. */
+  fetch(input: string | URL, init?: RoutedRequestInit): Promise<Response>
+  /** The same routing as an undici Dispatcher. */
+  readonly dispatcher: Dispatcher
+  /** Stops every watch, poll and timer and closes routing's connections. Idempotent. */
+  close(): Promise<void>
+}

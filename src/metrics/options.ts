@@ -1,0 +1,102 @@
+/** Metrics options, their defaults and eager validation (messages name `metrics.<option>`). */
+import type { MetricSink } from '../backend.js'
+import { InvalidArgumentError } from '../errors.js'
+import { checkBuckets, describe } from './names.js'
+
+/** Latency buckets in milliseconds: 1 ms to 10 s. */
+export const DEFAULT_LATENCY_BUCKETS_MS: readonly number[] = Object.freeze([1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000])
+
+export interface MetricsRetryOptions {
+  /** Base of the full-jitter backoff between attempts of one batch. Default 1,000. */
+  readonly minDelayMs?: number
+  /** Ceiling of that backoff. Default 30,000. */
+  readonly maxDelayMs?: number
+}
+
+export interface MetricsOptions {
+  /** false: instruments still record and render(), but nothing is exported and no built-ins run. Default true. */
+  readonly enabled?: boolean
+  /** How often the reader collects and sends one batch. Default 10,000. */
+  readonly flushIntervalMs?: number
+  /** Batches waiting for delivery per sink; over it the oldest is dropped. Default 100. */
+  readonly maxPendingBatches?: number
+  /** Default cap on label sets per instrument. Default 2,000. */
+  readonly maxSeriesPerInstrument?: number
+  /** Event-loop delay, heap, RSS and CPU. Default true. */
+  readonly processMetrics?: boolean
+  /** Per-upstream request metrics recorded by gov.fetch and the dispatcher. Default true. */
+  readonly upstreamMetrics?: boolean
+  /** Histogram buckets when an instrument names none. Default DEFAULT_LATENCY_BUCKETS_MS. */
+  readonly defaultBuckets?: readonly number[]
+  /** Where batches go. Default: the backend's metrics endpoint, when it has one. */
+  readonly sinks?: readonly MetricSink[]
+  /** Deadline of one export attempt. Default 10,000. */
+  readonly exportTimeoutMs?: number
+  readonly retry?: MetricsRetryOptions
+}
+
+export interface ResolvedMetricsOptions {
+  readonly enabled: boolean
+  readonly flushIntervalMs: number
+  readonly maxPendingBatches: number
+  readonly maxSeriesPerInstrument: number
+  readonly processMetrics: boolean
+  readonly upstreamMetrics: boolean
+  readonly defaultBuckets: readonly number[]
+  /** undefined: the facade decides (backend sink or none). */
+  readonly sinks: readonly MetricSink[] | undefined
+  readonly exportTimeoutMs: number
+  readonly retry: { readonly minDelayMs: number; readonly maxDelayMs: number }
+}
+
+function fail(option: string, rule: string, value: unknown): never {
+  throw new InvalidArgumentError(`metrics.${option} ${rule}, got ${describe(value)}`, { details: { option: `metrics.${option}` } })
+}
+
+function bool(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') fail(option, 'must be a boolean', value)
+  return value
+}
+
+function int(option: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) fail(option, `must be an integer >= ${min}`, value)
+  return value
+}
+
+function sinksOf(value: unknown): readonly MetricSink[] | undefined {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value)) fail('sinks', 'must be an array of metric sinks', value)
+  const names = new Set<string>()
+  value.forEach((sink: unknown, i) => {
+    const s = sink as Partial<MetricSink> | null
+    if (typeof s !== 'object' || s === null || typeof s.export !== 'function') fail(`sinks[${i}]`, 'must have an export(batch, ctx) method', sink)
+    if (typeof s.name !== 'string' || s.name.length === 0) fail(`sinks[${i}].name`, 'must be a non-empty string', s.name)
+    if (names.has(s.name)) fail(`sinks[${i}].name`, 'must be unique among the sinks', s.name)
+    names.add(s.name)
+  })
+  return Object.freeze([...(value as MetricSink[])])
+}
+
+export function resolveMetricsOptions(options: MetricsOptions | undefined): ResolvedMetricsOptions {
+  const o: MetricsOptions = options ?? {}
+  if (typeof o !== 'object' || o === null) throw new InvalidArgumentError(`metrics must be an object, got ${describe(o)}`)
+  const retry = o.retry ?? {}
+  if (typeof retry !== 'object' || retry === null) fail('retry', 'must be an object', retry)
+  const minDelayMs = int('retry.minDelayMs', retry.minDelayMs, 1_000, 1)
+  const maxDelayMs = int('retry.maxDelayMs', retry.maxDelayMs, Math.max(30_000, minDelayMs), 1)
+  if (minDelayMs > maxDelayMs) fail('retry.minDelayMs', `must not exceed metrics.retry.maxDelayMs (${maxDelayMs})`, minDelayMs)
+  return {
+    enabled: bool('enabled', o.enabled, true),
+    flushIntervalMs: int('flushIntervalMs', o.flushIntervalMs, 10_000, 1),
+    maxPendingBatches: int('maxPendingBatches', o.maxPendingBatches, 100, 1),
+    maxSeriesPerInstrument: int('maxSeriesPerInstrument', o.maxSeriesPerInstrument, 2_000, 1),
+    processMetrics: bool('processMetrics', o.processMetrics, true),
+    upstreamMetrics: bool('upstreamMetrics', o.upstreamMetrics, true),
+    defaultBuckets: o.defaultBuckets === undefined ? DEFAULT_LATENCY_BUCKETS_MS : checkBuckets('metrics.defaultBuckets', o.defaultBuckets),
+    sinks: sinksOf(o.sinks),
+    exportTimeoutMs: int('exportTimeoutMs', o.exportTimeoutMs, 10_000, 1),
+    retry: { minDelayMs, maxDelayMs },
+  }
+}

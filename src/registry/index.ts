@@ -1,0 +1,24 @@
+/** Registration lifecycle: options, the Registration the facade wires in, signal handling. */
+export {
+  resolveRegistryOptions,
+  DEFAULT_DRAIN_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_REGISTER_TIMEOUT_MS,
+  DEFAULT_TTL_MS,
+  type HealthCheck,
+  type HealthCheckResult,
+  type RegistryOptionsInput,
+  type ResolvedRegistryOptions,
+  type ResolvedServiceOptions,
+  type ServiceOptions,
+} from './options.js'
+export {
+  createRegistration,
+  type RegisterOptions,
+  type Registration,
+  type RegistrationCallOptions,
+  type RegistrationInternals,
+  type RegistrationState,
+} from './registration.js'
+export { installSignalHandlers, HANDLED_SIGNALS } from './signals.js'
+export { firstExternalIPv4, generateInstanceId } from './host.js'

@@ -1,0 +1,154 @@
+/**
+ * The client options that concern registration, their defaults, and eager validation.
+ * The facade passes its whole option object; only the fields below are read here.
+ */
+import type { InstanceStatus } from '../types.js'
+import { firstExternalIPv4 } from './host.js'
+import {
+  checkAddress,
+  checkInstanceId,
+  checkInteger,
+  checkMetadata,
+  checkPort,
+  checkServiceName,
+  checkStatus,
+  checkTags,
+  checkWeight,
+  checkZone,
+  fail,
+  isPlainObject,
+} from './validate.js'
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000
+/** The default TTL is this, or three heartbeat intervals when that is longer. */
+export const DEFAULT_TTL_MS = 15_000
+export const DEFAULT_REGISTER_TIMEOUT_MS = 30_000
+/** No drain by default: close() should not add seconds to every test and script; set it in production. */
+export const DEFAULT_DRAIN_MS = 0
+/** Where an address cannot be found: only reachable from the same machine, hence a warning. */
+export const LOOPBACK_ADDRESS = '127.0.0.1'
+
+/** What a health check may answer: a status, or true (UP) / false (DOWN). */
+export type HealthCheckResult = InstanceStatus | boolean
+export type HealthCheck = () => HealthCheckResult | Promise<HealthCheckResult>
+
+export interface ServiceOptions {
+  /** Service name: `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`. */
+  readonly name: string
+  /** The port other services connect to (1-65535). */
+  readonly port: number
+  /** Advertised host or IP; default: the first non-internal IPv4 address of this machine. */
+  readonly address?: string
+  /** Instance id; default: generated once per client (`<name>-<12 hex>`). */
+  readonly id?: string
+  readonly metadata?: Readonly<Record<string, string>>
+  readonly tags?: readonly string[]
+  readonly zone?: string
+  /** 0-1000, default 1. */
+  readonly weight?: number
+  /** The status to register with; default 'UP'. */
+  readonly status?: InstanceStatus
+}
+
+/** The registration-related fields of the client options. */
+export interface RegistryOptionsInput {
+  readonly service?: ServiceOptions | undefined
+  /** Time between heartbeats; default 5 000 ms. */
+  readonly heartbeatIntervalMs?: number | undefined
+  /** How long the server keeps the instance unrenewed; default max(15 000, 3 × heartbeatIntervalMs). */
+  readonly ttlMs?: number | undefined
+  /** How long `await register()` waits for the server; default 30 000 ms. */
+  readonly registerTimeoutMs?: number | undefined
+  /** How long close() keeps the instance listed as DOWN before deregistering; default 0. */
+  readonly drainMs?: number | undefined
+  /**
+   * The client declares its lease lost when no renewal has succeeded for ttlMs minus this;
+   * default 10% of ttlMs (at least 500 ms), capped at half the gap between ttlMs and the interval.
+   */
+  readonly leaseSafetyMarginMs?: number | undefined
+  /** Feeds the instance status; see docs/registration.md for how it combines with setStatus(). */
+  readonly healthCheck?: HealthCheck | undefined
+  /** Time between health checks; default heartbeatIntervalMs. Also the check's own timeout. */
+  readonly healthCheckIntervalMs?: number | undefined
+  /** Close the client on SIGTERM/SIGINT, then let the process end; default false. */
+  readonly handleSignals?: boolean | undefined
+}
+
+export interface ResolvedServiceOptions {
+  readonly name: string
+  readonly port: number
+  readonly address: string
+  /** True when no address was given and none but loopback was found. */
+  readonly addressIsFallback: boolean
+  readonly id: string | undefined
+  readonly metadata: Readonly<Record<string, string>>
+  readonly tags: readonly string[]
+  readonly zone: string | undefined
+  readonly weight: number
+  readonly status: InstanceStatus
+}
+
+export interface ResolvedRegistryOptions {
+  readonly service: ResolvedServiceOptions | undefined
+  readonly heartbeatIntervalMs: number
+  readonly ttlMs: number
+  readonly registerTimeoutMs: number
+  readonly drainMs: number
+  readonly leaseSafetyMarginMs: number
+  readonly healthCheck: HealthCheck | undefined
+  readonly healthCheckIntervalMs: number
+  readonly handleSignals: boolean
+}
+
+const SERVICE_KEYS = new Set(['name', 'port', 'address', 'id', 'metadata', 'tags', 'zone', 'weight', 'status'])
+
+/** Validates and completes the registration options; throws InvalidArgumentError naming the bad option. */
+export function resolveRegistryOptions(raw: RegistryOptionsInput): ResolvedRegistryOptions {
+  const heartbeatIntervalMs = checkInteger('heartbeatIntervalMs', raw.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, 1)
+  const ttlMs = checkInteger('ttlMs', raw.ttlMs ?? Math.max(DEFAULT_TTL_MS, 3 * heartbeatIntervalMs), 1)
+  if (ttlMs <= heartbeatIntervalMs) fail('ttlMs', `must exceed heartbeatIntervalMs (${heartbeatIntervalMs})`, ttlMs)
+  const leaseSafetyMarginMs = resolveMargin(raw.leaseSafetyMarginMs, ttlMs, heartbeatIntervalMs)
+  if (raw.healthCheck !== undefined && typeof raw.healthCheck !== 'function') fail('healthCheck', 'must be a function', raw.healthCheck)
+  if (raw.handleSignals !== undefined && typeof raw.handleSignals !== 'boolean') fail('handleSignals', 'must be a boolean', raw.handleSignals)
+  return {
+    service: raw.service === undefined ? undefined : resolveService(raw.service),
+    heartbeatIntervalMs,
+    ttlMs,
+    registerTimeoutMs: checkInteger('registerTimeoutMs', raw.registerTimeoutMs ?? DEFAULT_REGISTER_TIMEOUT_MS, 1),
+    drainMs: checkInteger('drainMs', raw.drainMs ?? DEFAULT_DRAIN_MS, 0),
+    leaseSafetyMarginMs,
+    healthCheck: raw.healthCheck,
+    healthCheckIntervalMs: checkInteger('healthCheckIntervalMs', raw.healthCheckIntervalMs ?? heartbeatIntervalMs, 1),
+    handleSignals: raw.handleSignals ?? false,
+  }
+}
+
+function resolveMargin(raw: number | undefined, ttlMs: number, intervalMs: number): number {
+  if (raw === undefined) return Math.min(Math.max(500, Math.round(ttlMs / 10)), Math.floor((ttlMs - intervalMs) / 2))
+  const margin = checkInteger('leaseSafetyMarginMs', raw, 0)
+  // A deadline before the first heartbeat would declare every lease lost at once.
+  if (ttlMs - margin <= intervalMs) {
+    fail('leaseSafetyMarginMs', `must leave ttlMs minus the margin above heartbeatIntervalMs (${intervalMs}), i.e. be below ${ttlMs - intervalMs}`, margin)
+  }
+  return margin
+}
+
+function resolveService(raw: unknown): ResolvedServiceOptions {
+  if (!isPlainObject(raw)) fail('service', 'must be an object such as { name, port }', raw)
+  for (const key of Object.keys(raw)) {
+    if (!SERVICE_KEYS.has(key)) fail(`service.${key}`, `is not a known option (known: ${[...SERVICE_KEYS].join(', ')})`, raw[key])
+  }
+  const found = raw.address === undefined ? firstExternalIPv4() : undefined
+  return {
+    name: checkServiceName('service.name', raw.name),
+    port: checkPort('service.port', raw.port),
+    address: raw.address === undefined ? (found ?? LOOPBACK_ADDRESS) : checkAddress('service.address', raw.address),
+    addressIsFallback: raw.address === undefined && found === undefined,
+    id: raw.id === undefined ? undefined : checkInstanceId('service.id', raw.id),
+    metadata: raw.metadata === undefined ? Object.freeze({}) : checkMetadata('service.metadata', raw.metadata),
+    tags: raw.tags === undefined ? Object.freeze([]) : checkTags('service.tags', raw.tags),
+    zone: raw.zone === undefined ? undefined : checkZone('service.zone', raw.zone),
+    weight: raw.weight === undefined ? 1 : checkWeight('service.weight', raw.weight),
+    status: raw.status === undefined ? 'UP' : checkStatus('service.status', raw.status),
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * One request to a service: pick an instance, send there, report the outcome, and after a
+ * connect failure of an idempotent request send it once more to another instance. It is the
+ * handler undici calls back for each attempt and forwards to the application's handler.
+ */
+import type { Dispatcher } from 'undici'
+import { toGovernanceError } from '../errors.js'
+import type { Instance } from '../types.js'
+import { ControllerProxy } from './controller-proxy.js'
+import type { RequestTracker, RoutingSource } from './types.js'
+
+type Handler = Dispatcher.DispatchHandler
+type Controller = Dispatcher.DispatchController
+
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
+/** The connection was never made: nothing was sent, so any request may go elsewhere. */
+const CONNECT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT'])
+/** The connection broke (a killed instance's kept-alive socket): safe when nothing or a replayable body was sent. */
+const SOCKET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
+
+export interface RouteSettings {
+  readonly source: RoutingSource
+  /** Where instance-bound requests go (routing's own Agent). */
+  readonly agent: Dispatcher
+  readonly retryConnectFailures: boolean
+}
+
+export class RoutedRequest implements Handler {
+  readonly #settings: RouteSettings
+  readonly #service: string
+  readonly #protocol: string
+  readonly #options: Dispatcher.DispatchOptions
+  readonly #downstream: Handler
+  readonly #proxy = new ControllerProxy()
+  #instance: Instance | undefined
+  #tracker: RequestTracker | undefined
+  #attempts = 0
+  /** onRequestStart came for the current attempt: bytes may have been written. */
+  #attemptStarted = false
+  #downstreamStarted = false
+  #responded = false
+
+  constructor(settings: RouteSettings, service: string, protocol: string, options: Dispatcher.DispatchOptions, downstream: Handler) {
+    this.#settings = settings
+    this.#service = service
+    this.#protocol = protocol
+    this.#options = options
+    this.#downstream = downstream
+  }
+
+  /** Sends at once when the cache is warm, otherwise after discovery answers. */
+  start(): void {
+    const instance = this.#settings.source.pickSync(this.#service)
+    if (instance !== undefined) return this.#send(instance)
+    this.#settings.source.pick(this.#service).then(
+      (picked) => this.#send(picked),
+      (error: unknown) => this.#fail(toGovernanceError(error, `routing to service ${this.#service} failed`)),
+    )
+  }
+
+  #send(instance: Instance): void {
+    if (this.#proxy.abortReason !== null) return this.#fail(this.#proxy.abortReason)
+    this.#instance = instance
+    this.#tracker = this.#settings.source.begin(this.#service, instance)
+    this.#attempts++
+    this.#attemptStarted = false
+    const options = { ...this.#options, origin: `${this.#protocol}//${this.#tracker.hostPort}` }
+    try {
+      this.#settings.agent.dispatch(options, this)
+    } catch (error) {
+      this.onResponseError(null, error as Error)
+    }
+  }
+
+  /** Fails the request before any attempt reached undici. */
+  #fail(error: Error): void {
+    this.#downstream.onResponseError?.(this.#proxy, error)
+  }
+
+  onRequestStart(controller: Controller, context: unknown): void {
+    this.#proxy.target = controller
+    this.#attemptStarted = true
+    if (this.#downstreamStarted) return
+    this.#downstreamStarted = true
+    this.#downstream.onRequestStart?.(this.#proxy, context)
+  }
+
+  onRequestUpgrade(_controller: Controller, statusCode: number, headers: Parameters<NonNullable<Handler['onRequestUpgrade']>>[2], socket: Parameters<NonNullable<Handler['onRequestUpgrade']>>[3]): void {
+    this.#responded = true
+    this.#tracker?.end({ status: statusCode })
+    this.#downstream.onRequestUpgrade?.(this.#proxy, statusCode, headers, socket)
+  }
+
+  onResponseStarted(): void {
+    this.#downstream.onResponseStarted?.()
+  }
+
+  onResponseStart(_controller: Controller, statusCode: number, headers: Parameters<NonNullable<Handler['onResponseStart']>>[2], statusMessage?: string): void {
+    if (statusCode >= 200 && !this.#responded) {
+      this.#responded = true
+      this.#tracker?.end({ status: statusCode })
+    }
+    this.#downstream.onResponseStart?.(this.#proxy, statusCode, headers, statusMessage)
+  }
+
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    this.#downstream.onResponseData?.(this.#proxy, chunk)
+  }
+
+  onResponseEnd(_controller: Controller, trailers: Parameters<NonNullable<Handler['onResponseEnd']>>[1]): void {
+    this.#downstream.onResponseEnd?.(this.#proxy, trailers)
+  }
+
+  onResponseError(controller: Controller | null, error: Error): void {
+    if (!this.#responded) {
+      this.#tracker?.end({ error: true })
+      const next = this.#retryTarget(controller, error)
+      if (next !== undefined) return this.#send(next)
+    }
+    this.#downstream.onResponseError?.(this.#proxy, error)
+  }
+
+  onBodySent(chunk: Buffer): void {
+    this.#downstream.onBodySent?.(chunk)
+  }
+
+  onRequestSent(): void {
+    this.#downstream.onRequestSent?.()
+  }
+
+  /** Another instance for a second attempt, or undefined when this failure is final. */
+  #retryTarget(controller: Controller | null, error: Error): Instance | undefined {
+    if (!this.#settings.retryConnectFailures || this.#attempts >= 2 || this.#proxy.aborted || controller?.aborted) return undefined
+    if (!IDEMPOTENT.has(String(this.#options.method).toUpperCase())) return undefined
+    const code = (error as { code?: unknown }).code
+    const connect = typeof code === 'string' && CONNECT_CODES.has(code)
+    const socket = typeof code === 'string' && SOCKET_CODES.has(code) && (!this.#attemptStarted || replayable(this.#options.body))
+    if (!connect && !socket) return undefined
+    // Round-robin gives the next instance at once; a few draws cover random strategies.
+    for (let i = 0; i < 4; i++) {
+      const candidate = this.#settings.source.pickSync(this.#service)
+      if (candidate === undefined) return undefined
+      if (candidate.id !== this.#instance?.id) return candidate
+    }
+    return undefined
+  }
+}
+
+function replayable(body: Dispatcher.DispatchOptions['body']): boolean {
+  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array
+}

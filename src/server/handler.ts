@@ -1,0 +1,42 @@
+/** What route handlers receive and share. */
+import type { IncomingMessage } from 'node:http'
+import { WaiterHub, type BlockingParams } from './blocking.js'
+import type { ConfigStore } from './config-store.js'
+import type { IndexCounter } from './index-counter.js'
+import type { MetricsStore } from './metrics-store.js'
+import type { RegistryStore } from './registry-store.js'
+import type { Answer } from './respond.js'
+
+export interface RequestContext {
+  readonly req: IncomingMessage
+  readonly params: Readonly<Record<string, string>>
+  readonly query: URLSearchParams
+  /** Aborts when the client goes away, so a held query can let go. */
+  readonly signal: AbortSignal
+  /** The parsed JSON body for routes that take one; undefined when none was sent. */
+  readonly body: unknown
+}
+
+export type Handler = (ctx: RequestContext) => Promise<Answer> | Answer
+
+export interface ServerState {
+  readonly counter: IndexCounter
+  readonly registry: RegistryStore
+  readonly config: ConfigStore
+  readonly metrics: MetricsStore
+  readonly hub: WaiterHub
+}
+
+export const serviceResource = (service: string): string => `svc:${service}`
+export const configResource = (key: string): string => `cfg:${key}`
+
+/** Holds the request while the resource is still at the index the client sent (section 4). */
+export async function holdWhileCurrent(
+  state: ServerState,
+  resource: string,
+  currentIndex: () => bigint,
+  blocking: BlockingParams,
+  signal: AbortSignal,
+): Promise<void> {
+  if (WaiterHub.mustHold(currentIndex(), blocking.index)) await state.hub.wait(resource, blocking.waitMs, signal)
+}

@@ -1,0 +1,45 @@
+/** Routes of protocol section 5: register, heartbeat, deregister, list. */
+import { parseBlocking } from './blocking.js'
+import { holdWhileCurrent, serviceResource, type Handler, type ServerState } from './handler.js'
+import { badRequest, notFound } from './http-error.js'
+import { jsonAnswer } from './respond.js'
+import { checkInstanceId, checkServiceName, isPlainObject, parseRegistration, quote } from './validation.js'
+
+export function registryHandlers(state: ServerState): Record<'listServices' | 'listInstances' | 'register' | 'heartbeat' | 'deregister', Handler> {
+  const { registry } = state
+  return {
+    listServices: () => jsonAnswer(200, { services: registry.services(), index: registry.index.toString() }),
+
+    listInstances: async ({ params, query, signal }) => {
+      const service = checkServiceName(params['service']!)
+      const blocking = parseBlocking(query)
+      await holdWhileCurrent(state, serviceResource(service), () => registry.serviceIndex(service), blocking, signal)
+      const { instances, index } = registry.list(service)
+      return jsonAnswer(200, { service, instances, index: index.toString() })
+    },
+
+    register: ({ params, body }) => {
+      const service = checkServiceName(params['service']!)
+      const id = checkInstanceId(params['id']!)
+      const spec = parseRegistration(body)
+      const { instance, index } = registry.upsert(service, id, spec)
+      return jsonAnswer(200, { instance, ttlMs: instance.ttlMs, index: index.toString() })
+    },
+
+    heartbeat: ({ params, body }) => {
+      const service = checkServiceName(params['service']!)
+      const id = checkInstanceId(params['id']!)
+      if (body !== undefined && !isPlainObject(body)) throw badRequest(`a heartbeat body must be empty or {}, not ${quote(body)}`)
+      const renewed = registry.renew(service, id)
+      if (!renewed) throw notFound(`instance ${JSON.stringify(id)} of service ${JSON.stringify(service)} is not registered`)
+      return jsonAnswer(200, { ttlMs: renewed.ttlMs })
+    },
+
+    deregister: ({ params }) => {
+      const service = checkServiceName(params['service']!)
+      const id = checkInstanceId(params['id']!)
+      const { removed, index } = registry.remove(service, id)
+      return jsonAnswer(200, { removed, index: index.toString() })
+    },
+  }
+}

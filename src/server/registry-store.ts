@@ -1,0 +1,225 @@
+/**
+ * The registry (protocol section 5): instances per service with their leases, a resource
+ * index per service, and expiry through an ExpiryQueue. Lives in memory only.
+ */
+import type { InstanceStatus } from '../types.js'
+import { ExpiryQueue, type MonotonicClock } from './expiry.js'
+import type { IndexCounter } from './index-counter.js'
+import type { RegistrationBody } from './validation.js'
+
+/** The instance object of protocol section 5, as answered. */
+export interface InstanceJson {
+  readonly id: string
+  readonly service: string
+  readonly address: string
+  readonly port: number
+  readonly status: InstanceStatus
+  readonly metadata: Readonly<Record<string, string>>
+  readonly tags: readonly string[]
+  readonly zone?: string
+  readonly weight: number
+  readonly ttlMs: number
+  readonly registeredAt: number
+  readonly renewedAt: number
+}
+
+interface InstanceRecord {
+  readonly service: string
+  readonly id: string
+  spec: RegistrationBody
+  readonly registeredAt: number
+  renewedAt: number
+  /** Monotonic time at which the lease runs out. */
+  deadline: number
+  /** Deadline of this record's live entry in the expiry queue. */
+  queuedAt: number
+}
+
+interface ServiceRecord {
+  index: bigint
+  readonly instances: Map<string, InstanceRecord>
+}
+
+export interface RegistryStoreOptions {
+  readonly counter: IndexCounter
+  /** Called after every change of a service's instance set. */
+  readonly onChange: (service: string) => void
+  readonly monotonic?: MonotonicClock
+  readonly wallClock?: () => number
+  /** Empty services whose index is remembered (so their watchers keep holding correctly). */
+  readonly maxEmptyServices?: number
+}
+
+export class RegistryStore {
+  readonly #services = new Map<string, ServiceRecord>()
+  /** Services with no instances, oldest first, so their records can be dropped past the cap. */
+  readonly #empty = new Set<string>()
+  readonly #counter: IndexCounter
+  readonly #onChange: (service: string) => void
+  readonly #monotonic: MonotonicClock
+  readonly #wall: () => number
+  readonly #maxEmpty: number
+  readonly #expiry: ExpiryQueue<InstanceRecord>
+  #index = 1n
+
+  constructor(options: RegistryStoreOptions) {
+    this.#counter = options.counter
+    this.#onChange = options.onChange
+    this.#monotonic = options.monotonic ?? (() => performance.now())
+    this.#wall = options.wallClock ?? Date.now
+    this.#maxEmpty = options.maxEmptyServices ?? 10_000
+    this.#expiry = new ExpiryQueue((record, at, now) => this.#due(record, at, now), this.#monotonic)
+  }
+
+  /** Index of the latest change to any service (1 before the first). */
+  get index(): bigint {
+    return this.#index
+  }
+
+  serviceIndex(service: string): bigint {
+    return this.#services.get(service)?.index ?? 1n
+  }
+
+  upsert(service: string, id: string, spec: RegistrationBody): { instance: InstanceJson; index: bigint } {
+    const record = this.#serviceRecord(service)
+    const existing = record.instances.get(id)
+    const now = this.#monotonic()
+    const deadline = now + spec.ttlMs
+    if (existing) {
+      const changed = !sameSpec(existing.spec, spec)
+      existing.spec = spec
+      existing.renewedAt = this.#wall()
+      existing.deadline = deadline
+      if (deadline < existing.queuedAt) this.#queue(existing)
+      if (changed) this.#changed(service, record)
+      return { instance: toJson(existing), index: record.index }
+    }
+    const wall = this.#wall()
+    const created: InstanceRecord = { service, id, spec, registeredAt: wall, renewedAt: wall, deadline, queuedAt: Infinity }
+    record.instances.set(id, created)
+    this.#empty.delete(service)
+    this.#queue(created)
+    this.#changed(service, record)
+    return { instance: toJson(created), index: record.index }
+  }
+
+  /** Restarts the lease; undefined when the instance is not held. */
+  renew(service: string, id: string): { ttlMs: number } | undefined {
+    const existing = this.#services.get(service)?.instances.get(id)
+    if (!existing) return undefined
+    existing.renewedAt = this.#wall()
+    existing.deadline = this.#monotonic() + existing.spec.ttlMs
+    return { ttlMs: existing.spec.ttlMs }
+  }
+
+  remove(service: string, id: string): { removed: boolean; index: bigint } {
+    const record = this.#services.get(service)
+    if (!record?.instances.delete(id)) return { removed: false, index: this.serviceIndex(service) }
+    this.#changed(service, record)
+    return { removed: true, index: record.index }
+  }
+
+  list(service: string): { instances: InstanceJson[]; index: bigint } {
+    const record = this.#services.get(service)
+    if (!record) return { instances: [], index: 1n }
+    const ids = [...record.instances.keys()].sort(compareIds)
+    return { instances: ids.map((id) => toJson(record.instances.get(id)!)), index: record.index }
+  }
+
+  /** Services that have instances, sorted by name. */
+  services(): { name: string; instances: number }[] {
+    const names: { name: string; instances: number }[] = []
+    for (const [name, record] of this.#services) {
+      if (record.instances.size > 0) names.push({ name, instances: record.instances.size })
+    }
+    return names.sort((a, b) => compareIds(a.name, b.name))
+  }
+
+  close(): void {
+    this.#expiry.close()
+  }
+
+  #serviceRecord(service: string): ServiceRecord {
+    let record = this.#services.get(service)
+    if (!record) {
+      record = { index: 1n, instances: new Map() }
+      this.#services.set(service, record)
+    }
+    return record
+  }
+
+  #queue(record: InstanceRecord): void {
+    record.queuedAt = record.deadline
+    this.#expiry.schedule(record, record.deadline)
+  }
+
+  #changed(service: string, record: ServiceRecord): void {
+    record.index = this.#counter.next()
+    this.#index = record.index
+    if (record.instances.size === 0) this.#rememberEmpty(service)
+    this.#onChange(service)
+  }
+
+  #rememberEmpty(service: string): void {
+    this.#empty.delete(service)
+    this.#empty.add(service)
+    if (this.#empty.size <= this.#maxEmpty) return
+    const oldest = this.#empty.values().next().value as string
+    this.#empty.delete(oldest)
+    // A watcher that later asks with the forgotten index gets index 1, lower than its
+    // own, and re-lists (protocol section 4): correct, just not held.
+    if (this.#services.get(oldest)?.instances.size === 0) this.#services.delete(oldest)
+  }
+
+  #due(record: InstanceRecord, at: number, now: number): void {
+    const current = this.#services.get(record.service)?.instances.get(record.id)
+    if (current !== record || record.queuedAt !== at) return // replaced, removed or rescheduled earlier
+    if (record.deadline > now) {
+      this.#queue(record) // renewed since it was queued
+      return
+    }
+    this.remove(record.service, record.id)
+  }
+}
+
+/** Code-unit order, the same in every locale (names are ASCII). */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+function toJson(record: InstanceRecord): InstanceJson {
+  const { spec } = record
+  return {
+    id: record.id,
+    service: record.service,
+    address: spec.address,
+    port: spec.port,
+    status: spec.status,
+    metadata: spec.metadata,
+    tags: spec.tags,
+    ...(spec.zone === undefined ? {} : { zone: spec.zone }),
+    weight: spec.weight,
+    ttlMs: spec.ttlMs,
+    registeredAt: record.registeredAt,
+    renewedAt: record.renewedAt,
+  }
+}
+
+function sameSpec(a: RegistrationBody, b: RegistrationBody): boolean {
+  return (
+    a.address === b.address &&
+    a.port === b.port &&
+    a.ttlMs === b.ttlMs &&
+    a.status === b.status &&
+    a.zone === b.zone &&
+    a.weight === b.weight &&
+    a.tags.length === b.tags.length &&
+    a.tags.every((tag, i) => tag === b.tags[i]) &&
+    sameRecord(a.metadata, b.metadata)
+  )
+}
+
+function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k])
+}

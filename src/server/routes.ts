@@ -1,0 +1,30 @@
+/** The route table of protocol v1. */
+import { configHandlers } from './config-handlers.js'
+import type { Handler, ServerState } from './handler.js'
+import { metricsHandlers } from './metrics-handlers.js'
+import { registryHandlers } from './registry-handlers.js'
+import { jsonAnswer } from './respond.js'
+import { Router, type MethodSpec, type RouteSpec } from './router.js'
+
+const read = (handler: Handler): MethodSpec<Handler> => ({ handler, right: 'read', body: false })
+const write = (handler: Handler, body = true): MethodSpec<Handler> => ({ handler, right: 'write', body })
+
+export function createRoutes(state: ServerState): Router<Handler> {
+  const registry = registryHandlers(state)
+  const config = configHandlers(state)
+  const metrics = metricsHandlers(state)
+  // `held` (blocking queries held now) is the reference server's addition to section 8.
+  const health: Handler = () => jsonAnswer(200, { status: 'ok', index: state.counter.current().toString(), held: state.hub.size })
+  const routes: RouteSpec<Handler>[] = [
+    { path: '/v1/health', methods: { GET: { handler: health, right: undefined, body: false } } },
+    { path: '/v1/services', methods: { GET: read(registry.listServices) } },
+    { path: '/v1/services/:service', methods: { GET: read(registry.listInstances) } },
+    { path: '/v1/services/:service/instances/:id', methods: { PUT: write(registry.register), DELETE: write(registry.deregister, false) } },
+    { path: '/v1/services/:service/instances/:id/heartbeat', methods: { PUT: write(registry.heartbeat) } },
+    { path: '/v1/config', methods: { GET: read(config.list) } },
+    { path: '/v1/config/:key', methods: { GET: read(config.get), PUT: write(config.put), DELETE: write(config.delete, false) } },
+    { path: '/v1/metrics', methods: { POST: write(metrics.push) } },
+    { path: '/v1/metrics/:service', methods: { GET: read(metrics.query) } },
+  ]
+  return new Router(routes)
+}

@@ -1,0 +1,131 @@
+/**
+ * The registration lifecycle against the real reference server over the http backend:
+ * a server restarted empty, a server that comes up late, and close() orchestration.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { httpBackend } from '../../src/backends/http/index.js'
+import { createGovernanceServer, type GovernanceServer } from '../../src/server/index.js'
+import { liveRegistration, reservePort, type LiveRegistration } from '../fixtures/registry-e2e.js'
+
+const HEARTBEAT_MS = 500
+const service = { name: 'orders', port: 8080, address: '127.0.0.1', id: 'orders-e2e' }
+
+const cleanup: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn()
+})
+
+async function server(port = 0): Promise<GovernanceServer> {
+  const s = await createGovernanceServer({ port, host: '127.0.0.1', closeGraceMs: 100 })
+  cleanup.push(() => s.close())
+  return s
+}
+
+function live(url: string, options: Parameters<typeof liveRegistration>[1] = {}): LiveRegistration {
+  const l = liveRegistration(url, { service, heartbeatIntervalMs: HEARTBEAT_MS, ttlMs: 3_000, ...options })
+  cleanup.push(() => l.close())
+  return l
+}
+
+/** The instances the server lists now, through an independent client. */
+async function listed(url: string): Promise<{ id: string; status: string }[]> {
+  const observer = httpBackend({ server: url, requestTimeoutMs: 1_000 })
+  try {
+    return (await observer.resolve('orders', {})).instances.map(({ id, status }) => ({ id, status }))
+  } finally {
+    await observer.close()
+  }
+}
+
+/** Median round trip of a registry read, to state the recovery bound in the server's terms. */
+async function roundTripMs(url: string): Promise<number> {
+  const observer = httpBackend({ server: url, requestTimeoutMs: 1_000 })
+  const times: number[] = []
+  try {
+    for (let i = 0; i < 5; i++) {
+      const start = performance.now()
+      await observer.resolve('orders', {})
+      times.push(performance.now() - start)
+    }
+  } finally {
+    await observer.close()
+  }
+  return times.sort((a, b) => a - b)[2]!
+}
+
+describe('registration against the reference server', () => {
+  it('is back within heartbeatIntervalMs plus one round trip after the server restarts empty', async () => {
+    const first = await server()
+    const l = live(first.url)
+    await l.registration.register()
+    expect(await listed(first.url)).toEqual([{ id: 'orders-e2e', status: 'UP' }])
+    const rtt = await roundTripMs(first.url)
+
+    // Down long enough for the backoff to reach its cap (one interval), but not the deadline.
+    const failed = l.next('registry:renewFailed', (e) => e.failures >= 5)
+    await first.close()
+    await failed
+    expect(l.registration.state).toBe('renewing-failed')
+    const lost = l.next('registry:leaseLost')
+    const back = l.next('registry:registered', (e) => e.epoch === 2)
+    const second = await server(first.port)
+    const upAt = performance.now()
+    const registered = await back
+    const elapsed = performance.now() - upAt
+    console.info(`registry e2e: back ${elapsed.toFixed(0)} ms after the restart (interval ${HEARTBEAT_MS} ms, rtt ${rtt.toFixed(1)} ms)`)
+    expect(await lost).toMatchObject({ epoch: 1, reason: 'server' })
+    expect(registered.epoch).toBe(2)
+    // Allowance on top of the round trip: timer lateness on a busy, shared CI core.
+    expect(elapsed).toBeLessThanOrEqual(HEARTBEAT_MS + rtt + 150)
+    expect(await listed(second.url)).toEqual([{ id: 'orders-e2e', status: 'UP' }])
+  })
+
+  it('register() keeps trying while the server is down at startup and resolves once it is up', async () => {
+    const port = await reservePort()
+    const url = `http://127.0.0.1:${port}`
+    const l = live(url, { heartbeatIntervalMs: 1_000 })
+    const started = performance.now()
+    let upAt = 0
+    const late = new Promise<void>((resolve, reject) =>
+      setTimeout(() => server(port).then(() => ((upAt = performance.now()), resolve()), reject), 3_000),
+    )
+    await l.registration.register()
+    const resolvedAt = performance.now()
+    await late
+    expect(resolvedAt - started).toBeGreaterThanOrEqual(3_000)
+    expect(resolvedAt - upAt).toBeLessThanOrEqual(1_000 + 150)
+    expect(await listed(url)).toEqual([{ id: 'orders-e2e', status: 'UP' }])
+  })
+
+  it('register({ wait: false }) returns at once and the instance appears when the server is up', async () => {
+    const port = await reservePort()
+    const url = `http://127.0.0.1:${port}`
+    const l = live(url, { heartbeatIntervalMs: 1_000 })
+    const registered = l.next('registry:registered')
+    const started = performance.now()
+    await l.registration.register({ wait: false })
+    expect(performance.now() - started).toBeLessThan(50)
+    expect(l.registration.state).toBe('registering')
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    await server(port)
+    const upAt = performance.now()
+    await registered
+    expect(performance.now() - upAt).toBeLessThanOrEqual(1_000 + 150)
+    expect(await listed(url)).toEqual([{ id: 'orders-e2e', status: 'UP' }])
+  })
+
+  it('close() shows the instance DOWN during the drain and removes it within one round trip after', async () => {
+    const s = await server()
+    const l = live(s.url, { drainMs: 400 })
+    await l.registration.register()
+    const down = l.next('registry:statusChanged')
+    const closing = l.registration.close()
+    await down
+    // The DOWN push is two calls (renew, then upsert); it lands well inside the drain.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(await listed(s.url)).toEqual([{ id: 'orders-e2e', status: 'DOWN' }])
+    await closing
+    expect(await listed(s.url)).toEqual([])
+    expect(l.registration.state).toBe('closed')
+  })
+})

@@ -1,0 +1,45 @@
+/** Real node:http(s) servers on 127.0.0.1:0 for tests, stopped (connections included) by close(). */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https'
+import type { Socket } from 'node:net'
+
+export interface LocalServer {
+  readonly url: string
+  readonly port: number
+  readonly server: Server
+  /** Sockets accepted so far (open or closed). */
+  readonly sockets: Socket[]
+  close(): Promise<void>
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void
+
+export async function startLocalServer(handler: Handler, tls?: HttpsOptions): Promise<LocalServer> {
+  const server: Server = tls ? createHttpsServer(tls, handler) : createServer(handler)
+  const sockets: Socket[] = []
+  server.on(tls ? 'secureConnection' : 'connection', (s: Socket) => sockets.push(s))
+  if (tls) server.on('connection', (s: Socket) => sockets.push(s))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    port,
+    server,
+    sockets,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const s = await startLocalServer(() => undefined)
+  await s.close()
+  return s.port
+}

@@ -1,0 +1,306 @@
+/** Discovery's staleness contract: outages (stale-if-error), polling, empty protection, snapshots on disk. */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Backend, Unsubscribe, Watcher } from '../../src/backend.js'
+import { createDiscovery, resolveDiscoveryOptions, type Discovery, type DiscoveryOptions } from '../../src/discovery/index.js'
+import { ServerUnavailableError, isGovernanceError } from '../../src/errors.js'
+import type { GovernanceEventName, GovernanceEvents } from '../../src/events.js'
+import { silentLogger } from '../../src/internal/logger.js'
+import { systemClock } from '../../src/internal/timers.js'
+import { createMemoryBackend, type MemoryBackend } from '../../src/testing/index.js'
+import type { ServiceSnapshot } from '../../src/types.js'
+
+type Recorded = { [K in GovernanceEventName]: { event: K; payload: GovernanceEvents[K] } }[GovernanceEventName]
+
+const open: Discovery[] = []
+
+function setup(options: DiscoveryOptions = {}, backend: Backend = createMemoryBackend(), dataDir?: string) {
+  const events: Recorded[] = []
+  const discovery = createDiscovery(resolveDiscoveryOptions(options), {
+    backend,
+    emit: (event, payload) => events.push({ event, payload } as Recorded),
+    logger: silentLogger,
+    clock: systemClock,
+    requestTimeoutMs: 1_000,
+    ...(dataDir !== undefined && { dataDir }),
+  })
+  open.push(discovery)
+  const of = <K extends GovernanceEventName>(name: K): GovernanceEvents[K][] =>
+    events.filter((e) => e.event === name).map((e) => e.payload as GovernanceEvents[K])
+  return { discovery, events, of }
+}
+
+function add(backend: MemoryBackend, id: string, extra: Record<string, unknown> = {}) {
+  return backend.addInstance({ service: 'pay', id, address: '10.0.0.1', port: 8000 + Number(id.replace(/\D/g, '') || 0), ...extra })
+}
+
+/** The memory backend without watchService: discovery must poll. */
+function withoutWatch(b: MemoryBackend): Backend {
+  return {
+    name: 'no-push',
+    capabilities: { ...b.capabilities, push: false },
+    register: (s, c) => b.register(s, c),
+    renew: (l, c) => b.renew(l, c),
+    deregister: (l, c) => b.deregister(l, c),
+    resolve: (s, c) => b.resolve(s, c),
+    getConfig: (k, c) => b.getConfig(k, c),
+    close: () => b.close(),
+  }
+}
+
+/** A backend whose answers the test scripts: resolve() returns `state`, watch events are pushed by hand. */
+function scripted(initial: ServiceSnapshot) {
+  let watcher: Watcher<ServiceSnapshot> | undefined
+  const backend = createMemoryBackend()
+  const script = {
+    state: initial,
+    failResolve: false,
+    resolves: 0,
+    watches: [] as (string | undefined)[],
+    push: (snapshot: ServiceSnapshot, reset = false) => watcher?.next(snapshot, { revision: snapshot.revision, reset }),
+    break: () => watcher?.error(new ServerUnavailableError('watch broke')),
+  }
+  const b: Backend = {
+    ...withoutWatch(backend),
+    name: 'scripted',
+    resolve: async () => {
+      script.resolves++
+      if (script.failResolve) throw new ServerUnavailableError('down')
+      return script.state
+    },
+    watchService: (_s, w, o): Unsubscribe => {
+      watcher = w
+      script.watches.push(o?.afterRevision)
+      return () => {
+        if (watcher === w) watcher = undefined
+      }
+    },
+  }
+  return { backend: b, script }
+}
+
+const inst = (id: string, extra: Record<string, unknown> = {}) => ({
+  id, service: 'pay', address: '10.0.0.1', port: 9000, status: 'UP' as const, metadata: {}, tags: [], weight: 1, ...extra,
+})
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_700_000_000_000 })
+})
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((d) => d.close()))
+  vi.useRealTimers()
+})
+
+describe('outages: stale-if-error', () => {
+  it('serves the last snapshot from memory, emits discovery:stale once, then fails after staleIfErrorMs', async () => {
+    const backend = createMemoryBackend()
+    add(backend, 'a1')
+    const { discovery, of } = setup({ staleIfErrorMs: 60_000, recoveryBackoff: { minDelayMs: 100, maxDelayMs: 1_000 } }, backend)
+    await discovery.discover('pay')
+    backend.setUnreachable(true)
+    let list = await discovery.discover('pay')
+    expect(list.map((i) => i.id)).toEqual(['a1'])
+    expect(list.source).toBe('memory')
+    await vi.advanceTimersByTimeAsync(10_000)
+    list = await discovery.discover('pay')
+    expect(list.ageMs).toBe(10_000)
+    expect(discovery.pickSync('pay')?.id).toBe('a1')
+    expect(of('discovery:stale')).toHaveLength(1)
+    expect(of('discovery:stale')[0]).toMatchObject({ service: 'pay', ageMs: 0 })
+    expect(isGovernanceError(of('discovery:stale')[0]!.error)).toBe(true)
+    await vi.advanceTimersByTimeAsync(51_000)
+    await expect(discovery.discover('pay')).rejects.toBeInstanceOf(ServerUnavailableError)
+    expect(discovery.pickSync('pay')).toBeUndefined()
+    expect(of('discovery:stale')).toHaveLength(1)
+  })
+
+  it('after the outage the new instance set arrives by itself, with the right diff', async () => {
+    const backend = createMemoryBackend()
+    add(backend, 'a1')
+    add(backend, 'a2')
+    const { discovery, of } = setup({ minNotifyIntervalMs: 0, recoveryBackoff: { minDelayMs: 100, maxDelayMs: 1_000 } }, backend)
+    await discovery.discover('pay')
+    backend.setUnreachable(true)
+    await vi.advanceTimersByTimeAsync(5_000)
+    // While unreachable, the "server" restarts with another set.
+    backend.removeInstance('pay', 'a1')
+    add(backend, 'a3')
+    backend.resetIndex()
+    backend.setUnreachable(false)
+    await vi.advanceTimersByTimeAsync(2_000)
+    const list = await discovery.discover('pay')
+    expect(list.map((i) => i.id)).toEqual(['a2', 'a3'])
+    expect(list.source).toBe('live')
+    expect(list.ageMs).toBe(0)
+    const changed = of('discovery:changed')
+    expect(changed).toHaveLength(1)
+    expect(changed[0]!.diff.added.map((i) => i.id)).toEqual(['a3'])
+    expect(changed[0]!.diff.removed.map((i) => i.id)).toEqual(['a1'])
+    expect(changed[0]!.reset).toBe(true)
+    expect(of('discovery:recovered')).toEqual([{ service: 'pay' }])
+    // Watching again: a later change arrives without asking.
+    add(backend, 'a4')
+    expect((await discovery.discover('pay')).map((i) => i.id)).toEqual(['a2', 'a3', 'a4'])
+  })
+
+  it('re-lists after a broken watch: a lower index is a replacement, and the watch resumes after it', async () => {
+    const { backend, script } = scripted({ service: 'pay', revision: '44', instances: [inst('a'), inst('b')] })
+    const { discovery, of } = setup({ minNotifyIntervalMs: 0, recoveryBackoff: { minDelayMs: 10, maxDelayMs: 10 } }, backend)
+    await discovery.discover('pay')
+    script.failResolve = true
+    script.break()
+    await vi.advanceTimersByTimeAsync(100)
+    script.state = { service: 'pay', revision: '3', instances: [inst('b'), inst('c')] }
+    script.failResolve = false
+    await vi.advanceTimersByTimeAsync(20)
+    expect((await discovery.discover('pay')).map((i) => i.id)).toEqual(['b', 'c'])
+    expect(of('discovery:changed')[0]).toMatchObject({ reset: true, revision: '3' })
+    expect(script.watches).toEqual(['44', '3'])
+  })
+
+  it('fails a cold lookup when the server is down and nothing is stored, and recovers later', async () => {
+    const backend = createMemoryBackend()
+    add(backend, 'a1')
+    backend.setUnreachable(true)
+    const { discovery } = setup({ recoveryBackoff: { minDelayMs: 100, maxDelayMs: 100 } }, backend)
+    await expect(discovery.discover('pay')).rejects.toBeInstanceOf(ServerUnavailableError)
+    // A burst of calls during the outage does not hammer the server.
+    const before = backend.count('resolve')
+    await Promise.allSettled(Array.from({ length: 10 }, () => discovery.discover('pay')))
+    expect(backend.count('resolve')).toBe(before)
+    backend.setUnreachable(false)
+    await vi.advanceTimersByTimeAsync(200)
+    expect((await discovery.discover('pay')).map((i) => i.id)).toEqual(['a1'])
+  })
+})
+
+describe('polling fallback (backend without watchService)', () => {
+  it('polls, tells the age since the last poll, and honours maxStalenessMs per call', async () => {
+    const memory = createMemoryBackend()
+    add(memory, 'a1')
+    const { discovery } = setup({ pollIntervalMs: 5_000 }, withoutWatch(memory))
+    await discovery.discover('pay')
+    add(memory, 'a2')
+    expect((await discovery.discover('pay')).length).toBe(1)
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect((await discovery.discover('pay')).length).toBe(2)
+    await vi.advanceTimersByTimeAsync(3_000)
+    const aged = await discovery.discover('pay')
+    expect(aged.ageMs).toBe(3_000)
+    expect(aged.source).toBe('live')
+    const resolves = memory.count('resolve')
+    const fresh = await discovery.discover('pay', { maxStalenessMs: 1_000 })
+    expect(memory.count('resolve')).toBe(resolves + 1)
+    expect(fresh.ageMs).toBe(0)
+  })
+
+  it('refreshes ahead of expiry in the background instead of making the caller wait', async () => {
+    const memory = createMemoryBackend()
+    add(memory, 'a1')
+    const { discovery } = setup({ pollIntervalMs: 60_000, maxStalenessMs: 10_000, refreshAheadMs: 2_000 }, withoutWatch(memory))
+    await discovery.discover('pay')
+    await vi.advanceTimersByTimeAsync(7_000)
+    await discovery.discover('pay')
+    expect(memory.count('resolve')).toBe(1)
+    await vi.advanceTimersByTimeAsync(2_000)
+    memory.faults.delay('resolve', 500)
+    const answer = await discovery.discover('pay') // 9 s old: inside the refresh-ahead window
+    expect(answer.ageMs).toBe(9_000)
+    expect(memory.count('resolve')).toBe(2)
+    await vi.advanceTimersByTimeAsync(500)
+    expect((await discovery.discover('pay')).ageMs).toBe(0)
+  })
+})
+
+describe('empty protection', () => {
+  it('keeps the last non-empty set for holdMs when every instance vanishes', async () => {
+    const backend = createMemoryBackend()
+    add(backend, 'a1')
+    const { discovery, of } = setup({ emptyProtection: { holdMs: 30_000 }, minNotifyIntervalMs: 0 }, backend)
+    await discovery.discover('pay')
+    backend.removeInstance('pay', 'a1')
+    expect((await discovery.discover('pay')).map((i) => i.id)).toEqual(['a1'])
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(await discovery.discover('pay')).toEqual([])
+    expect(of('discovery:changed')[0]!.diff.removed.map((i) => i.id)).toEqual(['a1'])
+  })
+
+  it('lets instances that come back end the hold, and can be turned off', async () => {
+    const backend = createMemoryBackend()
+    add(backend, 'a1')
+    const { discovery } = setup({}, backend)
+    await discovery.discover('pay')
+    backend.removeInstance('pay', 'a1')
+    add(backend, 'a2')
+    expect((await discovery.discover('pay')).map((i) => i.id)).toEqual(['a2'])
+
+    const other = createMemoryBackend()
+    add(other, 'b1')
+    const off = setup({ emptyProtection: false }, other)
+    await off.discovery.discover('pay')
+    other.removeInstance('pay', 'b1')
+    expect(await off.discovery.discover('pay')).toEqual([])
+  })
+})
+
+describe('snapshots on disk', () => {
+  let dir: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gov-discovery-'))
+  })
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('stores the last snapshot and serves it at a cold start while the server is down', async () => {
+    const first = createMemoryBackend()
+    add(first, 'a1')
+    add(first, 'a2')
+    const one = setup({}, first, dir)
+    await one.discovery.discover('pay')
+    await one.discovery.close()
+    const stored = JSON.parse(await readFile(join(dir, 'discovery', 'pay.json'), 'utf8')) as { instances: { id: string }[] }
+    expect(stored.instances.map((i) => i.id)).toEqual(['a1', 'a2'])
+
+    await vi.advanceTimersByTimeAsync(7_000)
+    const second = createMemoryBackend()
+    second.setUnreachable(true)
+    const two = setup({ minNotifyIntervalMs: 0, recoveryBackoff: { minDelayMs: 100, maxDelayMs: 100 } }, second, dir)
+    const cold = await two.discovery.discover('pay')
+    expect(cold.map((i) => i.id)).toEqual(['a1', 'a2'])
+    expect(cold.source).toBe('disk')
+    expect(cold.ageMs).toBe(7_000)
+    expect(two.of('discovery:stale')).toEqual([expect.objectContaining({ service: 'pay', ageMs: 7_000 })])
+
+    // The server comes back with another set: it arrives by itself, diffed against the disk copy.
+    add(second, 'a2')
+    add(second, 'a3')
+    second.setUnreachable(false)
+    await vi.advanceTimersByTimeAsync(200)
+    const live = await two.discovery.discover('pay')
+    expect(live.map((i) => i.id)).toEqual(['a2', 'a3'])
+    expect(live.source).toBe('live')
+    const changed = two.of('discovery:changed')
+    expect(changed).toHaveLength(1)
+    expect(changed[0]).toMatchObject({ reset: true })
+    expect(changed[0]!.diff.added.map((i) => i.id)).toEqual(['a3'])
+    expect(changed[0]!.diff.removed.map((i) => i.id)).toEqual(['a1'])
+    expect(two.of('discovery:recovered')).toHaveLength(1)
+    await two.discovery.close()
+    const rewritten = JSON.parse(await readFile(join(dir, 'discovery', 'pay.json'), 'utf8')) as { instances: { id: string }[] }
+    expect(rewritten.instances.map((i) => i.id)).toEqual(['a2', 'a3'])
+  })
+
+  it('ignores a corrupt snapshot file', async () => {
+    await mkdir(join(dir, 'discovery'), { recursive: true })
+    await writeFile(join(dir, 'discovery', 'pay.json'), '{"format":1,"service":"pay"')
+    const backend = createMemoryBackend()
+    backend.setUnreachable(true)
+    const { discovery } = setup({}, backend, dir)
+    await expect(discovery.discover('pay')).rejects.toBeInstanceOf(ServerUnavailableError)
+  })
+})
+
