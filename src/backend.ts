@@ -31,7 +31,7 @@ export interface BackendCapabilities {
   readonly multipleInstances: boolean
   /** Registrations expire when not renewed. */
   readonly ttl: boolean
-  /** The server pushes changes (watchService/watchConfig present). */
+  /** The server pushes changes; without it a backend's watches (or the core) poll. */
   readonly push: boolean
   /** putConfig honours `ifVersion`. */
   readonly compareAndSet: boolean

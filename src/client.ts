@@ -21,7 +21,13 @@ import type { Logger } from './internal/logger.js'
 import { systemClock } from './internal/timers.js'
 import { createMetrics, createUpstreamRecorder, resolveMetricsOptions, type Metrics } from './metrics/index.js'
 import { resolveClientOptions, type GovernanceClientOptions } from './options.js'
-import { createRegistration, installSignalHandlers, resolveRegistryOptions, type Registration } from './registry/index.js'
+import {
+  createRegistration,
+  installSignalHandlers,
+  resolveRegistryOptions,
+  type Registration,
+  type RegistrationState,
+} from './registry/index.js'
 import type { Instance, InstanceStatus } from './types.js'
 
 type EventListeners = { [K in GovernanceEventName]: (payload: GovernanceEvents[K]) => void }
@@ -69,7 +75,7 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
     this.#discovery = createDiscovery(discoveryOptions, {
       ...ctx,
       ...(registryOptions.service?.zone !== undefined && { localZone: registryOptions.service.zone }),
-      ...(metricsOptions.upstreamMetrics && { upstream: createUpstreamRecorder(this.metrics) }),
+      ...(metricsOptions.enabled && metricsOptions.upstreamMetrics && { upstream: createUpstreamRecorder(this.metrics) }),
     })
     this.#uninstallSignals = registryOptions.handleSignals
       ? installSignalHandlers(() => this.close(), resolved.logger)
@@ -94,6 +100,24 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
   /** Increases with every (re-)registration: fence work owned by an older registration. */
   get epoch(): number {
     return this.#registration.epoch
+  }
+
+  /**
+   * True while the registration of that epoch is still the live one: check it before
+   * committing work that only the current owner may do.
+   */
+  holdsEpoch(epoch: number): boolean {
+    return this.#registration.holdsEpoch(epoch)
+  }
+
+  /** Where the registration stands: 'idle', 'registering', 'registered', 'renewing-failed', 'lost', 'closing', 'closed'. */
+  get registrationState(): RegistrationState {
+    return this.#registration.state
+  }
+
+  /** The status this instance reports (UP, DOWN, STARTING, OUT_OF_SERVICE). */
+  get status(): InstanceStatus {
+    return this.#registration.status
   }
 
   /** This instance's id at the server (generated once per client unless `service.id` is set). */

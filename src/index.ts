@@ -10,7 +10,29 @@ export type { Logger } from './internal/logger.js'
 export type { TlsOptions, Transport, TransportOptions } from './transport/types.js'
 export { httpBackend, type HttpBackendOptions } from './backends/http/index.js'
 export * from './balancer/index.js'
-export type { DiscoverOptions, DiscoveryOptions, DiscoveryResult, PickOptions } from './discovery/index.js'
+export { diffInstances } from './discovery/index.js'
+export type {
+  DiscoverOptions,
+  DiscoveryMeta,
+  DiscoveryOptions,
+  DiscoveryResult,
+  InstanceFilter,
+  OutlierOptions,
+  PickOptions,
+  RoutedRequestInit,
+  RoutingOptions,
+} from './discovery/index.js'
+export type { RegistrationState, RegistryOptionsInput } from './registry/index.js'
 export type * from './config/index.js'
-export { pushgatewaySink } from './metrics/index.js'
+export {
+  pushgatewaySink,
+  DEFAULT_LATENCY_BUCKETS_MS,
+  DROPPED_POINTS_METRIC,
+  EXPOSITION_CONTENT_TYPE,
+  OVERFLOW_LABEL,
+  PROCESS_METRIC_NAMES,
+  UPSTREAM_DURATION,
+  UPSTREAM_ERRORS,
+  UPSTREAM_REQUESTS,
+} from './metrics/index.js'
 export type * from './metrics/index.js'

@@ -8,10 +8,10 @@
 import type { CallContext, MetricSink } from '../backend.js'
 import { InvalidArgumentError } from '../errors.js'
 import type { MetricBatch, MetricKind, MetricPoint } from '../types.js'
-import type { TlsOptions } from '../transport/types.js'
+import { createTransport } from '../transport/index.js'
+import type { TlsOptions, Transport } from '../transport/types.js'
 import type { LabelSet } from './cells.js'
 import { EXPOSITION_CONTENT_TYPE, finishExposition, writeHeader, writeHistogram, writeSample } from './exposition.js'
-import { createTextClient, type TextClient } from './http-text.js'
 import { describe, isUserLabelName } from './names.js'
 
 export interface PushgatewaySinkOptions {
@@ -49,7 +49,15 @@ const REMEMBERED_BATCHES = 4_096
 
 export function pushgatewaySink(options: PushgatewaySinkOptions): MetricSink {
   const base = checkOptions(options)
-  const client: TextClient = createTextClient(options.tls)
+  // Retries belong to the metrics queue (with its own backoff and Retry-After), not to each push.
+  const transport: Transport = createTransport({
+    servers: [base],
+    requestTimeoutMs: options.timeoutMs ?? 10_000,
+    retry: { retries: 0 },
+    connections: 2,
+    ...(options.tls !== undefined && { tls: options.tls }),
+    ...(options.headers !== undefined && { headers: options.headers }),
+  })
   const groups = new Map<string, Map<string, Family>>()
   const applied = new Set<string>()
   const name = options.name ?? 'pushgateway'
@@ -63,17 +71,17 @@ export function pushgatewaySink(options: PushgatewaySinkOptions): MetricSink {
         apply(families, batch.points)
         remember(applied, batch.batchId)
       }
-      await client.send({
-        url: new URL(base + path),
+      await transport.request({
         method: 'PUT',
-        body: renderFamilies(families),
-        headers: { ...options.headers, 'content-type': EXPOSITION_CONTENT_TYPE },
-        timeoutMs: ctx.timeoutMs ?? options.timeoutMs ?? 10_000,
-        ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+        path,
+        rawBody: { data: renderFamilies(families), contentType: EXPOSITION_CONTENT_TYPE },
+        retry: false,
+        ...(ctx.timeoutMs !== undefined && { timeoutMs: ctx.timeoutMs }),
+        ...(ctx.signal !== undefined && { signal: ctx.signal }),
       })
     },
     async close(): Promise<void> {
-      client.close()
+      await transport.close()
     },
   }
 }

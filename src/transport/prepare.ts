@@ -51,9 +51,10 @@ function callAuthorization(fn: () => string | undefined): string | undefined {
 
 export function prepareRequest(
   options: ResolvedTransportOptions,
-  call: Pick<RequestOptions, 'method' | 'path' | 'query' | 'body' | 'headers'>,
+  call: Pick<RequestOptions, 'method' | 'path' | 'query' | 'body' | 'rawBody' | 'headers'>,
 ): PreparedRequest {
-  const body = call.body === undefined ? undefined : encodeBody(call.body)
+  if (call.body !== undefined && call.rawBody !== undefined) throw new InvalidArgumentError('give a request either body or rawBody, not both')
+  const body = call.rawBody !== undefined ? call.rawBody.data : call.body === undefined ? undefined : encodeBody(call.body)
   let headers = options.headers
   // The common call (no extra headers, no callback, no body) shares the precomputed object.
   if (call.headers !== undefined || body !== undefined || options.authorization !== undefined) {
@@ -61,7 +62,7 @@ export function prepareRequest(
     if (call.headers !== undefined) {
       for (const [k, v] of Object.entries(call.headers)) merged[k.toLowerCase()] = checkHeaderValue(`headers[${JSON.stringify(k)}]`, v)
     }
-    if (body !== undefined) merged['content-type'] = 'application/json'
+    if (body !== undefined) merged['content-type'] = call.rawBody?.contentType ?? 'application/json'
     if (options.authorization !== undefined) {
       const auth = callAuthorization(options.authorization)
       if (auth !== undefined) merged.authorization = auth

@@ -49,6 +49,8 @@ export interface RequestOptions {
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>
   /** JSON-encoded when present. */
   readonly body?: unknown
+  /** A body sent as it is, for servers that take another format (the Pushgateway's text). Not with `body`. */
+  readonly rawBody?: { readonly data: string; readonly contentType: string }
   readonly headers?: Readonly<Record<string, string>>
   /** Retry only when true. Default: true for GET, PUT, DELETE; false for POST. */
   readonly idempotent?: boolean
