@@ -12,6 +12,7 @@ import { createConsoleLogger, type Logger, silentLogger } from './internal/logge
 import type { MetricsOptions } from './metrics/index.js'
 import type { RegistryOptionsInput } from './registry/index.js'
 import type { TlsOptions } from './transport/types.js'
+import { describeValue } from './internal/describe.js'
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
 
@@ -100,9 +101,4 @@ export function positiveInteger(name: string, value: unknown, fallback: number):
   return value
 }
 
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
-  if (typeof value === 'function') return 'a function'
-  if (Array.isArray(value)) return 'an array'
-  return String(value)
-}
+export const describe = describeValue

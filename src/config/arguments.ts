@@ -2,22 +2,15 @@
 import { InvalidArgumentError } from '../errors.js'
 import { isRevision } from '../types.js'
 import { isSchema, type Schema } from './schema.js'
+import { CONFIG_KEY_PATTERN as CONFIG_KEY } from '../internal/names.js'
+import { describeValue } from '../internal/describe.js'
 
 /** docs/protocol.md section 3: one path segment, so it is safe in URLs and file names. */
-const CONFIG_KEY = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/
 
 /** docs/protocol.md section 6: the stored JSON text of a value. */
 export const MAX_VALUE_BYTES = 512 * 1024
 
-export function show(value: unknown): string {
-  let text: string
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value))
-  } catch {
-    text = Object.prototype.toString.call(value)
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text
-}
+export const show = describeValue
 
 export function checkKey(key: unknown): string {
   if (typeof key !== 'string' || !CONFIG_KEY.test(key)) {

@@ -5,10 +5,10 @@
 import { join } from 'node:path'
 import { readJsonFile, writeFileAtomic } from '../internal/atomic-file.js'
 import { INSTANCE_STATUSES, isRevision, type Instance, type ServiceSnapshot } from '../types.js'
+import { SERVICE_NAME_PATTERN as SAFE_NAME } from '../internal/names.js'
 
 const FORMAT = 1
 // Protocol v1 service names are safe file names; anything else is not written to disk.
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
 export interface StoredSnapshot {
   readonly snapshot: ServiceSnapshot

@@ -10,6 +10,7 @@ import type { BackoffOptions } from '../internal/backoff.js'
 import { INSTANCE_STATUSES, type Instance, type InstanceStatus } from '../types.js'
 import { defaultServiceHost } from '../routing/service-host.js'
 import type { InstanceFilter } from './types.js'
+import { describeValue } from '../internal/describe.js'
 
 export interface OutlierOptions {
   /** Consecutive failures (connect errors or 5xx answers) that eject an instance. Default 5. */
@@ -130,13 +131,7 @@ function fail(message: string): never {
   throw new InvalidArgumentError(message)
 }
 
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)
-  if (typeof value === 'function') return 'a function'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'object' && value !== null) return 'an object'
-  return String(value)
-}
+const show = describeValue
 
 /** An integer number of ms (or a count) within [min, max]; `infinite` also allows Infinity. */
 function integer(name: string, value: unknown, fallback: number, min: number, infinite = false, max = Number.MAX_SAFE_INTEGER): number {

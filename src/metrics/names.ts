@@ -3,9 +3,9 @@
  * label set is created, never on the recording path for a label set already seen.
  */
 import { InvalidArgumentError } from '../errors.js'
+import { LABEL_NAME_PATTERN as LABEL_NAME, METRIC_NAME_PATTERN as METRIC_NAME } from '../internal/names.js'
+import { describeValue } from '../internal/describe.js'
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
 /** Label put on the one series that collects every label set over an instrument's cap. */
 export const OVERFLOW_LABEL = 'governance_overflow'
@@ -68,13 +68,4 @@ export function checkHelp(what: string, help: unknown): string | undefined {
   return help
 }
 
-/** A short printable rendering of a bad value for messages. */
-export function describe(value: unknown): string {
-  let text: string
-  try {
-    text = typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value))
-  } catch {
-    text = Object.prototype.toString.call(value)
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text
-}
+export const describe = describeValue

@@ -5,9 +5,10 @@
  */
 import { InvalidArgumentError } from '../errors.js'
 import { INSTANCE_STATUSES, type InstanceStatus } from '../types.js'
+import { INSTANCE_ID_PATTERN, SERVICE_NAME_PATTERN } from '../internal/names.js'
+import { describeValue } from '../internal/describe.js'
 
-export const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
-export const INSTANCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
+export { SERVICE_NAME_PATTERN, INSTANCE_ID_PATTERN }
 // Whitespace and C0/C1 controls would corrupt logs and URLs; the protocol forbids them.
 const ADDRESS_FORBIDDEN = /[\s\u0000-\u001f\u007f-\u009f]/
 
@@ -20,22 +21,7 @@ const MAX_ZONE = 128
 const MAX_ADDRESS = 253
 const MAX_WEIGHT = 1_000
 
-/** A short, printable rendering of a bad value (never the whole of a long string). */
-export function show(value: unknown): string {
-  let text: string
-  if (typeof value === 'string') text = JSON.stringify(value)
-  else if (typeof value === 'function') text = 'a function'
-  else if (typeof value === 'bigint') text = `${value}n`
-  else if (value === undefined) text = 'undefined'
-  else {
-    try {
-      text = JSON.stringify(value) ?? String(value)
-    } catch {
-      text = Object.prototype.toString.call(value)
-    }
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text
-}
+export const show = describeValue
 
 export function fail(path: string, rule: string, value: unknown): never {
   throw new InvalidArgumentError(`${path} ${rule}, got ${show(value)}`, { details: { option: path } })

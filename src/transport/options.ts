@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from '../errors.js'
 import { silentLogger, type Logger } from '../internal/logger.js'
 import type { HttpMethod, RetryPolicy, TlsOptions, TransportOptions } from './types.js'
+import { describeValue } from '../internal/describe.js'
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
 export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -41,21 +42,7 @@ function fail(message: string, details?: Record<string, unknown>): never {
   throw new InvalidArgumentError(message, details === undefined ? {} : { details })
 }
 
-/** A short, printable rendering of a bad value for messages (never the whole of a long string). */
-export function show(value: unknown): string {
-  let text: string
-  if (typeof value === 'string') text = JSON.stringify(value)
-  else if (typeof value === 'function') text = 'a function'
-  else if (typeof value === 'bigint') text = `${value}n`
-  else {
-    try {
-      text = JSON.stringify(value) ?? String(value)
-    } catch {
-      text = Object.prototype.toString.call(value)
-    }
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text
-}
+export const show = describeValue
 
 export function checkPositive(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {

@@ -5,6 +5,7 @@
  */
 import { ProtocolError } from '../../errors.js'
 import { isRevision } from '../../types.js'
+import { describeValue } from '../../internal/describe.js'
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
@@ -89,12 +90,4 @@ export function headerRevision(body: Record<string, unknown>, field: string): st
   return int64Field(header.revision, `${field}.header.revision`)
 }
 
-export function describe(value: unknown): string {
-  let text: string
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value))
-  } catch {
-    text = typeof value
-  }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text
-}
+export const describe = describeValue

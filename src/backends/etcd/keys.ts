@@ -9,10 +9,8 @@
  */
 import { InvalidArgumentError } from '../../errors.js'
 import { describe } from './codec.js'
+import { CONFIG_KEY_PATTERN as CONFIG_KEY, INSTANCE_ID_PATTERN as INSTANCE_ID, SERVICE_NAME_PATTERN as SERVICE } from '../../internal/names.js'
 
-const SERVICE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
-const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
-const CONFIG_KEY = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/
 
 export function checkServiceName(service: unknown, name = 'service'): string {
   if (typeof service !== 'string' || !SERVICE.test(service)) {

@@ -4,10 +4,8 @@
  * error repeated with backoff for ever).
  */
 import { InvalidArgumentError } from '../../errors.js'
+import { CONFIG_KEY_PATTERN as CONFIG_KEY, INSTANCE_ID_PATTERN as INSTANCE_ID, SERVICE_NAME_PATTERN as SERVICE } from '../../internal/names.js'
 
-const SERVICE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
-const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
-const CONFIG_KEY = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/
 
 function check(what: string, rule: RegExp, value: unknown): string {
   if (typeof value !== 'string' || !rule.test(value)) {

@@ -6,6 +6,7 @@
 import type { CallContext } from '../../backend.js'
 import { ProtocolError, RequestRejectedError, ServerError, isGovernanceError, toGovernanceError } from '../../errors.js'
 import type { Transport } from '../../transport/types.js'
+import { describeValue } from '../../internal/describe.js'
 
 export type CenterName = 'registry' | 'monitor' | 'config'
 
@@ -96,12 +97,4 @@ export function isAbsent(body: unknown): boolean {
   return keys.length === 1 && (body as { success?: unknown }).success === false
 }
 
-export function preview(value: unknown): string {
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    text = typeof value
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text
-}
+export const preview = describeValue

@@ -1,6 +1,7 @@
 /** seedBackend's options, validated when the backend is created (messages name the option). */
 import { InvalidArgumentError } from '../../errors.js'
 import { createConsoleLogger, type Logger } from '../../internal/logger.js'
+import { describeValue } from '../../internal/describe.js'
 
 export interface SeedBackendOptions {
   /**
@@ -35,10 +36,7 @@ export interface ResolvedSeedOptions {
   readonly logger: Logger
 }
 
-function show(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value))
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text
-}
+const show = describeValue
 
 function checkUrl(name: string, value: unknown): string {
   if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(`${name} must be a URL string, got ${show(value)}`)
