@@ -10,8 +10,9 @@
  * The child is started as `node --import tsx cli.ts` rather than through the tsx CLI, which
  * runs the script in a second, grandchild process: /proc of the wrapper would show nothing.
  *
- * A third child-process case, bare node:http giving the same answer, is the floor: what any
- * node:http server must spend per heartbeat.
+ * Two more child-process cases: the CLI with `--token` (every request sends it), for what
+ * auth adds; and bare node:http giving the same answer, the floor of what any node:http
+ * server must spend per heartbeat.
  *
  * BENCH_SERVER_BASELINE=<dir holding index.ts and cli.ts> (e.g. a copy of src/server taken
  * before a change) adds "(baseline)" cases of that copy to both comparisons, same rounds.
@@ -31,6 +32,7 @@ const CLIENTS = 64
 const HEARTBEATS = envInt('BENCH_SERVER_HEARTBEATS', 38_400, CLIENTS)
 const ROUNDS = envInt('BENCH_SERVER_ROUNDS', 7, 1)
 const SERVICE = 'bench'
+const BENCH_TOKEN = 'bench-token-0123456789abcdef0123456789abcdef'
 /** Linux reports /proc/<pid>/stat times in USER_HZ ticks, 100 per second on every architecture Node runs on. */
 const NS_PER_TICK = 1e9 / 100
 
@@ -45,6 +47,8 @@ function envInt(name: string, fallback: number, min: number): number {
 /** A running server: its URL, its own CPU (ns, cumulative) when it is another process, and how to stop it. */
 interface Target {
   readonly url: string
+  /** Sent with every request: the bearer token when the server was started with one. */
+  readonly headers: Readonly<Record<string, string>> | undefined
   readonly serverCpuNs: (() => number) | undefined
   close(): Promise<void>
 }
@@ -53,7 +57,7 @@ interface Deployment {
   readonly name: string
   readonly mode: 'in-process' | 'child process'
   /** baseline: BENCH_SERVER_BASELINE's copy; floor: bare node:http giving the same answer. */
-  readonly role: 'baseline' | 'server' | 'floor'
+  readonly role: 'baseline' | 'server' | 'floor' | 'baseline-auth' | 'server-auth'
   readonly start: () => Promise<Target>
 }
 
@@ -85,13 +89,15 @@ function inProcess(name: string, role: Deployment['role'], dir: string): Deploym
     start: async () => {
       const { createGovernanceServer } = (await import(pathToFileURL(join(dir, 'index.ts')).href)) as ServerModule
       const server = await createGovernanceServer({ port: 0 })
-      return { url: server.url, serverCpuNs: undefined, close: () => server.close() }
+      return { url: server.url, headers: undefined, serverCpuNs: undefined, close: () => server.close() }
     },
   }
 }
 
-function childProcess(name: string, role: Deployment['role'], dir: string): Deployment {
-  return { name, mode: 'child process', role, start: () => startChild(['--import', 'tsx', join(dir, 'cli.ts'), '--port', '0']) }
+/** With `token`, the server requires it (`--token`) and every request sends it. */
+function childProcess(name: string, role: Deployment['role'], dir: string, token?: string): Deployment {
+  const args = ['--import', 'tsx', join(dir, 'cli.ts'), '--port', '0', ...(token === undefined ? [] : ['--token', token])]
+  return { name, mode: 'child process', role, start: () => startChild(args, token) }
 }
 
 /**
@@ -111,7 +117,7 @@ process.on('SIGTERM', () => process.exit(0))
 
 const floor: Deployment = { name: 'bare node:http (floor)', mode: 'child process', role: 'floor', start: () => startChild(['-e', FLOOR_SCRIPT]) }
 
-async function startChild(args: readonly string[]): Promise<Target> {
+async function startChild(args: readonly string[], token?: string): Promise<Target> {
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, GOVERNANCE_TOKEN: '', GOVERNANCE_READ_TOKEN: '', GOVERNANCE_DATA_DIR: '', GOVERNANCE_HOST: '' },
@@ -121,6 +127,7 @@ async function startChild(args: readonly string[]): Promise<Target> {
   const pid = child.pid!
   return {
     url,
+    headers: token === undefined ? undefined : { authorization: `Bearer ${token}` },
     serverCpuNs: () => procCpuNs(pid),
     close: async () => {
       const exited = once(child, 'exit')
@@ -164,7 +171,7 @@ async function prepare(deployment: Deployment): Promise<Running> {
   const target = await deployment.start()
   const pool = new Pool(target.url, { connections: CLIENTS, pipelining: 1 })
   try {
-    return { deployment, target, pool, paths: await register(pool), rounds: [] }
+    return { deployment, target, pool, paths: await register(pool, target.headers), rounds: [] }
   } catch (error) {
     await pool.close()
     await target.close()
@@ -173,13 +180,13 @@ async function prepare(deployment: Deployment): Promise<Running> {
 }
 
 /** Registers the 64 instances; answers their heartbeat paths. */
-async function register(pool: Pool): Promise<string[]> {
+async function register(pool: Pool, auth: Target['headers']): Promise<string[]> {
   const paths: string[] = []
   for (let i = 0; i < CLIENTS; i++) {
     const instance = `/v1/services/${SERVICE}/instances/i-${i}`
     // The longest lease the protocol allows, so no instance expires between rounds.
     const body = JSON.stringify({ address: '127.0.0.1', port: 9000 + i, ttlMs: 600_000 })
-    const res = await pool.request({ path: instance, method: 'PUT', body, headers: { 'content-type': 'application/json' } })
+    const res = await pool.request({ path: instance, method: 'PUT', body, headers: { ...auth, 'content-type': 'application/json' } })
     await res.body.dump()
     if (res.statusCode !== 200) throw new Error(`register ${instance}: ${res.statusCode}`)
     paths.push(`${instance}/heartbeat`)
@@ -188,10 +195,11 @@ async function register(pool: Pool): Promise<string[]> {
 }
 
 /** One loop: `count` heartbeats in a row, each latency written at `offset + i`. */
-async function loop(pool: Pool, path: string, count: number, latencies: Float64Array, offset: number): Promise<void> {
+async function loop(run: Running, path: string, count: number, latencies: Float64Array, offset: number): Promise<void> {
+  const { pool, target } = run
   for (let i = 0; i < count; i++) {
     const t0 = process.hrtime.bigint()
-    const res = await pool.request({ path, method: 'PUT' })
+    const res = await pool.request({ path, method: 'PUT', headers: target.headers })
     await res.body.dump()
     latencies[offset + i] = Number(process.hrtime.bigint() - t0)
     if (res.statusCode !== 200) throw new Error(`heartbeat ${path}: ${res.statusCode}`)
@@ -202,7 +210,7 @@ async function loop(pool: Pool, path: string, count: number, latencies: Float64A
 async function burst(run: Running, total: number): Promise<Float64Array> {
   const perLoop = Math.floor(total / CLIENTS)
   const latencies = new Float64Array(perLoop * CLIENTS)
-  await Promise.all(run.paths.map((path, i) => loop(run.pool, path, perLoop, latencies, i * perLoop)))
+  await Promise.all(run.paths.map((path, i) => loop(run, path, perLoop, latencies, i * perLoop)))
   return latencies
 }
 
@@ -254,11 +262,11 @@ function notesFor(mode: Deployment['mode'], roles: readonly Deployment['role'][]
     const what = mode === 'in-process' ? 'client + server on one thread' : 'server thread alone'
     notes.push(`${c.name}: CPU ceiling ~${Math.round(1e9 / serverNs).toLocaleString('en-US')}/s (${what}, ${formatNs(serverNs)} per heartbeat)`)
   }
-  const server = roles.indexOf('server')
-  for (const other of ['baseline', 'floor'] as const) {
-    const i = roles.indexOf(other)
-    if (i < 0) continue
-    const [a, b] = [cases[server]!, cases[i]!]
+  const pairs = [['server', 'baseline'], ['server', 'floor'], ['server-auth', 'baseline-auth'], ['server-auth', 'server']] as const
+  for (const [mine, other] of pairs) {
+    const [i, j] = [roles.indexOf(mine), roles.indexOf(other)]
+    if (i < 0 || j < 0) continue
+    const [a, b] = [cases[i]!, cases[j]!]
     const cpu = a.serverCpuNsPerOp === undefined ? '' : `, server CPU per heartbeat ${(a.serverCpuNsPerOp / b.serverCpuNsPerOp!).toFixed(2)}x`
     notes.push(`${a.name} / ${b.name}: throughput ${(a.opsPerSec / b.opsPerSec).toFixed(2)}x, total CPU per heartbeat ${(a.totalCpuNsPerOp / b.totalCpuNsPerOp).toFixed(2)}x${cpu}`)
   }
@@ -293,6 +301,9 @@ function deployments(): Deployment[] {
     if (baseline) list.push(make(`${mode} (baseline)`, 'baseline', resolve(baseline)))
     list.push(make(mode, 'server', current))
   }
+  // Auth on: what checking a bearer token adds to each heartbeat.
+  if (baseline) list.push(childProcess('child process, token (baseline)', 'baseline-auth', resolve(baseline), BENCH_TOKEN))
+  list.push(childProcess('child process, token', 'server-auth', current, BENCH_TOKEN))
   list.push(floor)
   return list
 }

@@ -39,12 +39,13 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Governan
     throw new UsageError((error as Error).message)
   }
   if (values.help) return 'help'
-  const portText = values.port ?? env['GOVERNANCE_PORT'] ?? '7070'
-  if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65_535) throw new UsageError(`--port must be an integer from 0 to 65535, not ${JSON.stringify(portText)}`)
+  // An empty environment variable counts as unset, for every variable alike.
   const pick = (value: string | undefined, name: string): string | undefined => {
     const chosen = value ?? env[name]
     return chosen === '' ? undefined : chosen
   }
+  const portText = pick(values.port, 'GOVERNANCE_PORT') ?? '7070'
+  if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65_535) throw new UsageError(`--port must be an integer from 0 to 65535, not ${JSON.stringify(portText)}`)
   const dataDir = pick(values['data-dir'], 'GOVERNANCE_DATA_DIR')
   const token = pick(values.token, 'GOVERNANCE_TOKEN')
   const readToken = pick(values['read-token'], 'GOVERNANCE_READ_TOKEN')

@@ -2,9 +2,8 @@
 import type { MetricBatch, MetricPoint } from '../types.js'
 import { badRequest } from './http-error.js'
 import { checkInstanceId, checkServiceName, isPlainObject, quote, requireObject, requireString } from './validation.js'
+import { LABEL_NAME_PATTERN as LABEL_NAME, METRIC_NAME_PATTERN as METRIC_NAME } from '../internal/names.js'
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 export const MAX_POINTS = 10_000
 export const MAX_BUCKETS = 64
 

@@ -1,10 +1,8 @@
 /** Names and limits of protocol section 3, and the registration body of section 5. */
 import { INSTANCE_STATUSES, type InstanceStatus } from '../types.js'
 import { badRequest } from './http-error.js'
+import { CONFIG_KEY_PATTERN as CONFIG_KEY, INSTANCE_ID_PATTERN as INSTANCE_ID, SERVICE_NAME_PATTERN as SERVICE_NAME } from '../internal/names.js'
 
-const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
-const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
-const CONFIG_KEY = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/
 // No whitespace (any Unicode space) and no C0/C1 control characters.
 const ADDRESS = /^[^\s\u0000-\u001f\u007f-\u009f]{1,253}$/u
 
