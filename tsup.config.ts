@@ -10,6 +10,7 @@ export default defineConfig({
     etcd: 'src/backends/etcd/index.ts',
     seed: 'src/backends/seed/index.ts',
     testing: 'src/testing/index.ts',
+    'testing-msw': 'src/testing/msw/index.ts',
     cli: 'src/server/cli.ts',
   },
   format: ['esm', 'cjs'],

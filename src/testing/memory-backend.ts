@@ -1,39 +1,27 @@
 /**
  * An in-memory Backend for tests: the real GovernanceClient talks to it like to a server,
  * and the test controls it (instances of other services, config values) and injects
- * faults (unreachable, slow answers, errors for the next calls, lost leases, index resets).
- * Leases expire on setTimeout, so vitest's fake timers drive them.
+ * faults (unreachable, slow answers, errors for the next calls, malformed and empty
+ * answers, lost leases, index resets, compactions). Leases expire on setTimeout, so
+ * vitest's fake timers drive them.
  */
 import type { Backend, BackendCapabilities, CallContext, MetricSink, PutConfigOptions, Unsubscribe, Watcher, WatchOptions } from '../backend.js'
-import { ConflictError, LeaseLostError, ServerUnavailableError, type GovernanceError } from '../errors.js'
+import { ConflictError, LeaseLostError, TimeoutError } from '../errors.js'
 import type { ConfigEntry, Instance, InstanceSpec, Lease, MetricBatch, RenewResult, ServiceSnapshot } from '../types.js'
-import { compareRevisions } from '../types.js'
-import { sleep } from '../internal/timers.js'
-import { FaultPlan, type MemoryOperation } from './fault-plan.js'
+import { sleep, unrefTimeout } from '../internal/timers.js'
+import { FaultPlan, unreachableError, type MemoryOperation } from './fault-plan.js'
+import type { EmptyScope, HeldInstance, MemoryBackendOptions, RecordedCall } from './memory-types.js'
+import { WatchHub, type FeedState } from './watch-hub.js'
 
 export type { MemoryOperation } from './fault-plan.js'
-
-export interface RecordedCall {
-  readonly op: MemoryOperation
-  /** Service, key or instance the call was about. */
-  readonly target: string
-  readonly at: number
-}
+export type { EmptyScope, HeldInstance, MemoryBackendOptions, RecordedCall } from './memory-types.js'
 
 interface StoredInstance {
   instance: Instance
-  ttlMs: number
+  ttlMs: number | undefined
+  registeredAt: number
+  renewedAt: number
   timer?: NodeJS.Timeout
-}
-
-interface State<T> {
-  value: T
-  revision: string
-}
-
-interface WatchEntry<T> {
-  watcher: Watcher<T>
-  lastRevision: string | undefined
 }
 
 const FULL_CAPABILITIES: BackendCapabilities = {
@@ -45,12 +33,14 @@ const FULL_CAPABILITIES: BackendCapabilities = {
   deleteConfig: true,
 }
 
+const byId = (a: Instance, b: Instance): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
 export class MemoryBackend implements Backend {
-  readonly name = 'memory'
+  readonly name: string = 'memory'
   readonly capabilities: BackendCapabilities = FULL_CAPABILITIES
   /** Every call the client made, in order. */
   readonly calls: RecordedCall[] = []
-  /** Metric batches received by the sink from createMetricSink(). */
+  /** Metric batches received by the sink from createMetricSink() (a retried batch once). */
   readonly metricBatches: MetricBatch[] = []
   readonly faults = new FaultPlan()
 
@@ -59,10 +49,16 @@ export class MemoryBackend implements Backend {
   #serviceIndex = new Map<string, number>()
   #config = new Map<string, ConfigEntry>()
   #configIndex = new Map<string, number>()
-  #serviceWatchers = new Map<string, Set<WatchEntry<ServiceSnapshot>>>()
-  #configWatchers = new Map<string, Set<WatchEntry<ConfigEntry | undefined>>>()
-  #resetPending = false
+  #empty = { services: false, config: false }
   #closed = false
+  readonly #serviceFeeds: WatchHub<ServiceSnapshot>
+  readonly #configFeeds: WatchHub<ConfigEntry | undefined>
+
+  constructor(options: MemoryBackendOptions = {}) {
+    const common = { down: () => (this.faults.unreachable ? unreachableError('a watch') : undefined), reopenMs: options.watchReopenMs ?? 50 }
+    this.#serviceFeeds = new WatchHub({ ...common, current: (s) => this.#serviceState(s), takeFault: () => this.faults.take('watchService') })
+    this.#configFeeds = new WatchHub({ ...common, current: (k) => this.#configState(k), takeFault: () => this.faults.take('watchConfig') })
+  }
 
   // ---- Backend ----
 
@@ -78,7 +74,7 @@ export class MemoryBackend implements Backend {
     const stored = this.#services.get(lease.service)?.get(lease.instanceId)
     if (!stored) throw new LeaseLostError(`instance ${lease.service}/${lease.instanceId} is not registered`)
     this.#arm(stored)
-    return { ttlMs: stored.ttlMs }
+    return { ttlMs: stored.ttlMs ?? lease.ttlMs }
   }
 
   async deregister(lease: Lease, ctx: CallContext): Promise<void> {
@@ -88,22 +84,27 @@ export class MemoryBackend implements Backend {
 
   async resolve(service: string, ctx: CallContext): Promise<ServiceSnapshot> {
     await this.#enter('resolve', service, ctx)
-    return this.#snapshot(service)
+    if (!this.faults.takeEmpty('resolve')) return this.#snapshot(service)
+    // Briefly lost data: nothing at a newer revision, and the real set newer still.
+    const revision = String(++this.#index)
+    this.#touchService(service)
+    return { service, instances: [], revision }
   }
 
   watchService(service: string, watcher: Watcher<ServiceSnapshot>, options?: WatchOptions): Unsubscribe {
     this.#record('watchService', service)
-    return this.#watch(this.#serviceWatchers, service, watcher, options, () => this.#serviceState(service))
+    return this.#serviceFeeds.subscribe(service, watcher, options?.afterRevision)
   }
 
   async getConfig(key: string, ctx: CallContext): Promise<ConfigEntry | undefined> {
     await this.#enter('getConfig', key, ctx)
-    return this.#config.get(key)
+    if (this.faults.takeEmpty('getConfig')) return undefined
+    return this.#configState(key).value
   }
 
   watchConfig(key: string, watcher: Watcher<ConfigEntry | undefined>, options?: WatchOptions): Unsubscribe {
     this.#record('watchConfig', key)
-    return this.#watch(this.#configWatchers, key, watcher, options, () => this.#configState(key))
+    return this.#configFeeds.subscribe(key, watcher, options?.afterRevision)
   }
 
   async putConfig(key: string, value: unknown, options: PutConfigOptions, ctx: CallContext): Promise<ConfigEntry> {
@@ -131,8 +132,8 @@ export class MemoryBackend implements Backend {
   async close(): Promise<void> {
     this.#closed = true
     for (const instances of this.#services.values()) for (const s of instances.values()) clearTimeout(s.timer)
-    this.#serviceWatchers.clear()
-    this.#configWatchers.clear()
+    this.#serviceFeeds.clear()
+    this.#configFeeds.clear()
   }
 
   // ---- controls for tests ----
@@ -154,9 +155,48 @@ export class MemoryBackend implements Backend {
     return true
   }
 
-  /** The instances the "server" holds now. */
+  /** The instances the "server" holds now (an empty window does not hide them). */
   instances(service: string): Instance[] {
-    return [...(this.#services.get(service)?.values() ?? [])].map((s) => s.instance)
+    return [...(this.#services.get(service)?.values() ?? [])].map((s) => s.instance).sort(byId)
+  }
+
+  /** One held instance with its lease facts, or undefined. */
+  held(service: string, id: string): HeldInstance | undefined {
+    const s = this.#services.get(service)?.get(id)
+    return s && { instance: s.instance, ttlMs: s.ttlMs, registeredAt: s.registeredAt, renewedAt: s.renewedAt }
+  }
+
+  /** Names of the services that have instances now, sorted. */
+  services(): string[] {
+    return [...this.#services].filter(([, m]) => m.size > 0).map(([name]) => name).sort()
+  }
+
+  /** Every stored config entry, sorted by key. */
+  configEntries(): ConfigEntry[] {
+    return [...this.#config.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  }
+
+  /** What resolve() would answer now, without recording a call or consuming a fault. */
+  peekService(service: string): ServiceSnapshot {
+    return this.#snapshot(service)
+  }
+
+  /** What getConfig() would answer now, without recording a call or consuming a fault. */
+  peekConfig(key: string): ConfigEntry | undefined {
+    return this.#configState(key).value
+  }
+
+  /** The registry's latest index, and the index of one service's set or config key (protocol v1 section 4). */
+  revision(): string {
+    return String(this.#index)
+  }
+
+  serviceRevision(service: string): string {
+    return this.#serviceState(service).revision
+  }
+
+  configRevision(key: string): string {
+    return this.#configState(key).revision
   }
 
   setConfig(key: string, value: unknown): ConfigEntry {
@@ -164,54 +204,96 @@ export class MemoryBackend implements Backend {
     const entry: ConfigEntry = { key, value, version: String(index) }
     this.#config.set(key, entry)
     this.#configIndex.set(key, index)
-    this.#notify(this.#configWatchers, key, () => this.#configState(key))
+    this.#configFeeds.notify(key)
     return entry
   }
 
   deleteConfigKey(key: string): boolean {
     if (!this.#config.delete(key)) return false
     this.#configIndex.set(key, ++this.#index)
-    this.#notify(this.#configWatchers, key, () => this.#configState(key))
+    this.#configFeeds.notify(key)
     return true
   }
 
-  /** Simulates a server restart that lost the registry: every leased instance is gone and the index restarts. */
+  /**
+   * Simulates a server restart that lost the registry: every leased instance is gone and
+   * every service reports index 1 again (config survives, as the protocol's server persists
+   * it). Watchers learn it only from the reset (a restarted server does not announce what
+   * it forgot), so they get the new state flagged `reset`.
+   */
   loseAllLeases(): void {
-    for (const [service, instances] of this.#services) {
-      for (const [id, stored] of instances) {
-        if (stored.ttlMs === undefined) continue
-        clearTimeout(stored.timer)
-        instances.delete(id)
+    this.#quietly(() => {
+      for (const [service, instances] of this.#services) {
+        for (const [id, stored] of instances) if (stored.ttlMs !== undefined) this.removeInstance(service, id)
       }
-      this.#touchService(service)
-    }
-    this.resetIndex()
+    })
+    for (const service of this.#serviceIndex.keys()) this.#serviceIndex.set(service, 1)
+    if (!this.#closed) this.#serviceFeeds.notifyAll(true)
   }
 
   /**
-   * Simulates a reset index or an etcd compaction: revisions restart low and every watcher
-   * gets its resource again, flagged `reset`.
+   * Simulates a reset index: revisions restart low and every watcher gets its resource
+   * again, flagged `reset`. Changes made by `missed` are not announced before that, as
+   * changes lost across a restart.
    */
-  resetIndex(): void {
+  resetIndex(missed?: () => void): void {
+    this.#quietly(missed)
     this.#index = 1
     for (const service of this.#serviceIndex.keys()) this.#serviceIndex.set(service, 1)
     for (const key of this.#configIndex.keys()) this.#configIndex.set(key, 1)
-    this.#resetPending = true
-    this.#redeliverAll()
-    this.#resetPending = false
+    this.#announceAll(true)
+  }
+
+  /**
+   * Simulates a compaction (etcd): revisions keep going, but every watcher must re-list and
+   * gets its resource again flagged `reset`. Changes made by `missed` reach watchers only
+   * through that re-list.
+   */
+  compact(missed?: () => void): void {
+    this.#quietly(missed)
+    this.#announceAll(true)
   }
 
   /** While on, every call fails with ServerUnavailableError and watchers are told the feed broke. */
   setUnreachable(unreachable: boolean): void {
     const was = this.faults.unreachable
     this.faults.unreachable = unreachable
-    if (unreachable && !was) this.#breakWatches(new ServerUnavailableError('memory backend is unreachable (injected)'))
-    if (!unreachable && was) this.#redeliverAll()
+    if (unreachable && !was) {
+      const error = unreachableError('a watch')
+      this.#serviceFeeds.breakAll(error)
+      this.#configFeeds.breakAll(error)
+    }
+    if (!unreachable && was) this.#announceAll(false)
+  }
+
+  /**
+   * While on, reads answer nothing (no instances; with `config`, no config values) at newer
+   * revisions, though the registry still holds everything: a server that briefly lost its
+   * data. Turning it off answers the real state, newer still.
+   */
+  setEmpty(empty: boolean, scope: EmptyScope = { services: true }): void {
+    const services = empty && (scope.services ?? false)
+    const config = empty && (scope.config ?? false)
+    const touchServices = services !== this.#empty.services
+    const touchConfig = config !== this.#empty.config
+    this.#empty = { services, config }
+    if (touchServices) for (const service of this.#serviceIndex.keys()) this.#touchService(service)
+    if (touchConfig) {
+      for (const key of this.#configIndex.keys()) {
+        this.#configIndex.set(key, ++this.#index)
+        this.#configFeeds.notify(key)
+      }
+    }
   }
 
   /** How many calls of an operation were recorded. */
   count(op: MemoryOperation): number {
     return this.calls.filter((c) => c.op === op).length
+  }
+
+  /** Open change feeds (service and config watches). */
+  get openWatches(): number {
+    return this.#serviceFeeds.size + this.#configFeeds.size
   }
 
   // ---- internals ----
@@ -220,6 +302,11 @@ export class MemoryBackend implements Backend {
     this.#record(op, target)
     if (ctx.signal?.aborted) throw ctx.signal.reason
     const delayMs = this.faults.delayFor(op)
+    // A slow answer meets the caller's deadline as it would over the network.
+    if (ctx.timeoutMs !== undefined && delayMs > ctx.timeoutMs) {
+      await sleep(ctx.timeoutMs, ctx.signal)
+      throw new TimeoutError(`the test registry did not answer ${op} within ${ctx.timeoutMs} ms (injected delay ${delayMs} ms)`)
+    }
     if (delayMs > 0) await sleep(delayMs, ctx.signal)
     const fault = this.faults.take(op)
     if (fault) throw fault
@@ -234,8 +321,8 @@ export class MemoryBackend implements Backend {
     if (!instances) this.#services.set(instance.service, (instances = new Map()))
     const previous = instances.get(instance.id)
     if (previous) clearTimeout(previous.timer)
-    const stored: StoredInstance = { instance, ttlMs: ttlMs ?? 0 }
-    if (ttlMs === undefined) delete (stored as { ttlMs?: number }).ttlMs
+    const now = Date.now()
+    const stored: StoredInstance = { instance, ttlMs, registeredAt: previous?.registeredAt ?? now, renewedAt: now }
     instances.set(instance.id, stored)
     this.#arm(stored)
     if (!previous || JSON.stringify(previous.instance) !== JSON.stringify(instance)) this.#touchService(instance.service)
@@ -243,21 +330,19 @@ export class MemoryBackend implements Backend {
 
   #arm(stored: StoredInstance): void {
     clearTimeout(stored.timer)
+    stored.renewedAt = Date.now()
     if (!stored.ttlMs) return
     const { service, id } = stored.instance
-    stored.timer = setTimeout(() => this.removeInstance(service, id), stored.ttlMs)
-    stored.timer.unref?.()
+    stored.timer = unrefTimeout(() => this.removeInstance(service, id), stored.ttlMs)
   }
 
   #touchService(service: string): void {
     this.#serviceIndex.set(service, ++this.#index)
-    this.#notify(this.#serviceWatchers, service, () => this.#serviceState(service))
+    this.#serviceFeeds.notify(service)
   }
 
   #snapshot(service: string): ServiceSnapshot {
-    const instances = [...(this.#services.get(service)?.values() ?? [])]
-      .map((s) => s.instance)
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    const instances = this.#empty.services ? [] : this.instances(service)
     return { service, instances, revision: String(this.#serviceIndex.get(service) ?? 1) }
   }
 
@@ -269,67 +354,29 @@ export class MemoryBackend implements Backend {
     }
   }
 
-  #serviceState(service: string): State<ServiceSnapshot> {
+  #serviceState(service: string): FeedState<ServiceSnapshot> {
     const value = this.#snapshot(service)
     return { value, revision: value.revision }
   }
 
-  #configState(key: string): State<ConfigEntry | undefined> {
-    return { value: this.#config.get(key), revision: String(this.#configIndex.get(key) ?? 1) }
+  #configState(key: string): FeedState<ConfigEntry | undefined> {
+    const value = this.#empty.config ? undefined : this.#config.get(key)
+    return { value, revision: String(this.#configIndex.get(key) ?? 1) }
   }
 
-  #watch<T>(
-    registry: Map<string, Set<WatchEntry<T>>>,
-    target: string,
-    watcher: Watcher<T>,
-    options: WatchOptions | undefined,
-    current: () => State<T>,
-  ): Unsubscribe {
-    const entry: WatchEntry<T> = { watcher, lastRevision: options?.afterRevision }
-    let set = registry.get(target)
-    if (!set) registry.set(target, (set = new Set()))
-    set.add(entry)
-    queueMicrotask(() => {
-      if (!set.has(entry)) return
-      if (this.faults.unreachable) watcher.error(new ServerUnavailableError('memory backend is unreachable (injected)'))
-      else this.#deliver(entry, current(), false)
-    })
-    return () => {
-      set.delete(entry)
-    }
+  #quietly(changes: (() => void) | undefined): void {
+    if (!changes) return
+    this.#serviceFeeds.quietly(() => this.#configFeeds.quietly(changes))
   }
 
-  #notify<T>(registry: Map<string, Set<WatchEntry<T>>>, target: string, current: () => State<T>): void {
-    if (this.faults.unreachable || this.#closed) return
-    const set = registry.get(target)
-    if (!set) return
-    const state = current()
-    for (const entry of set) this.#deliver(entry, state, this.#resetPending)
-  }
-
-  #deliver<T>(entry: WatchEntry<T>, { value, revision }: State<T>, reset: boolean): void {
-    if (!reset && entry.lastRevision !== undefined && compareRevisions(revision, entry.lastRevision) <= 0) return
-    entry.lastRevision = revision
-    try {
-      entry.watcher.next(value, { revision, reset })
-    } catch {
-      // A watcher must not throw into the backend; the client's watchers catch their own.
-    }
-  }
-
-  #breakWatches(error: GovernanceError): void {
-    for (const set of [...this.#serviceWatchers.values(), ...this.#configWatchers.values()]) {
-      for (const entry of set) entry.watcher.error(error)
-    }
-  }
-
-  #redeliverAll(): void {
-    for (const service of this.#serviceWatchers.keys()) this.#notify(this.#serviceWatchers, service, () => this.#serviceState(service))
-    for (const key of this.#configWatchers.keys()) this.#notify(this.#configWatchers, key, () => this.#configState(key))
+  #announceAll(reset: boolean): void {
+    if (this.#closed) return
+    this.#serviceFeeds.notifyAll(reset)
+    this.#configFeeds.notifyAll(reset)
   }
 }
 
 /** A fresh in-memory backend; pass it as `new GovernanceClient({ backend })`. */
-export function createMemoryBackend(): MemoryBackend {
-  return new MemoryBackend()
+export function createMemoryBackend(options?: MemoryBackendOptions): MemoryBackend {
+  return new MemoryBackend(options)
 }

@@ -1,5 +1,5 @@
 /**
- * The http backend against a bendable protocol v1 fake (msw): wrong shapes must be
+ * The http backend against the testing kit's protocol v1 handlers (msw), bent per test: wrong shapes must be
  * ProtocolErrors naming the field; lease lost, CAS conflict and index resets per the spec.
  */
 import { http, HttpResponse } from 'msw'
@@ -8,8 +8,9 @@ import type { Backend } from '../../src/backend.js'
 import { httpBackend } from '../../src/backends/http/index.js'
 import { ConflictError, InvalidArgumentError, LeaseLostError, ProtocolError } from '../../src/errors.js'
 import type { ConfigEntry, InstanceSpec, ServiceSnapshot } from '../../src/types.js'
+import { createTestRegistry, type TestRegistry } from '../../src/testing/index.js'
+import { protocolV1Handlers } from '../../src/testing/msw/index.js'
 import { startMswNetwork, type MswNetwork } from '../helpers/msw-network.js'
-import { protocolV1Fake, type FakeProtocolV1 } from '../helpers/protocol-v1-handlers.js'
 import { watchRecorder } from '../helpers/watch-recorder.js'
 
 const BASE = 'http://gov.test'
@@ -18,7 +19,7 @@ const spec: InstanceSpec = { id: 'o-1', service: 'orders', address: '10.0.0.5', 
 const goodInstance = { id: 'o-1', service: 'orders', address: '10.0.0.5', port: 8080, status: 'UP', metadata: {}, tags: [], weight: 1, ttlMs: 15000, registeredAt: 1, renewedAt: 1 }
 
 let net: MswNetwork
-let fake: FakeProtocolV1
+let registry: TestRegistry
 let backend: Backend
 const unhandledRejections: unknown[] = []
 const onUnhandled = (reason: unknown): void => void unhandledRejections.push(reason)
@@ -28,12 +29,13 @@ beforeAll(async () => {
   net = await startMswNetwork()
 })
 beforeEach(() => {
-  fake = protocolV1Fake(BASE)
-  net.use(...fake.handlers)
+  registry = createTestRegistry()
+  net.use(...protocolV1Handlers({ baseUrl: BASE, registry }))
   backend = httpBackend({ server: BASE, watchWaitMs: 1_000, requestTimeoutMs: 1_000 })
 })
 afterEach(async () => {
   await backend.close()
+  await registry.close()
   net.reset()
 })
 afterAll(async () => {
@@ -157,7 +159,7 @@ describe('protocol behaviour', () => {
     const before = await rec.takeValue()
     expect(before.value.instances).toHaveLength(5)
     expect(before.meta).toEqual({ revision: '6', reset: false })
-    fake.restart()
+    registry.loseAllLeases() // a restarted server
     const after = await rec.takeValue()
     expect(after.meta).toEqual({ revision: '1', reset: true })
     expect(after.value.instances).toEqual([])

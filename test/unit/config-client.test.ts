@@ -13,7 +13,7 @@ import {
 import type { SubsystemContext } from '../../src/internal/context.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
-import { createMemoryBackend, type MemoryBackend } from '../../src/testing/index.js'
+import { createMemoryBackend, createTestRegistry } from '../../src/testing/index.js'
 
 const clients: ConfigClient[] = []
 afterEach(async () => {
@@ -25,15 +25,6 @@ function setup(backend: Backend = createMemoryBackend()) {
   const config = createConfigClient(resolveConfigOptions(undefined), ctx)
   clients.push(config)
   return config
-}
-
-/** The memory backend without some methods, as a server that cannot do them. */
-function without(memory: MemoryBackend, drop: readonly string[], capabilities: Partial<Backend['capabilities']> = {}): Backend {
-  const backend: Record<string, unknown> = { name: 'limited', capabilities: { ...memory.capabilities, ...capabilities } }
-  for (const m of ['register', 'renew', 'deregister', 'resolve', 'getConfig', 'watchConfig', 'putConfig', 'deleteConfig', 'close']) {
-    if (!drop.includes(m)) backend[m] = (memory as unknown as Record<string, (...a: unknown[]) => unknown>)[m]!.bind(memory)
-  }
-  return backend as unknown as Backend
 }
 
 describe('config get', () => {
@@ -65,8 +56,7 @@ describe('config get', () => {
   })
 
   it('turns a malformed entry or a foreign error into a GovernanceError', async () => {
-    const memory = createMemoryBackend()
-    const backend = without(memory, [])
+    const backend = createTestRegistry().backend()
     backend.getConfig = async () => ({ key: 'app', value: 1 }) as never
     const config = setup(backend)
     await expect(config.get('app')).rejects.toThrow(ProtocolError)
@@ -130,11 +120,11 @@ describe('config put and delete', () => {
   })
 
   it('throws NotSupportedError when the backend cannot write, delete or compare-and-set', async () => {
-    const memory = createMemoryBackend()
-    const readOnly = setup(without(memory, ['putConfig', 'deleteConfig']))
+    const memory = createTestRegistry()
+    const readOnly = setup(memory.backend({ configWrites: false }))
     await expect(readOnly.put('app', 1)).rejects.toBeInstanceOf(NotSupportedError)
     await expect(readOnly.delete('app')).rejects.toBeInstanceOf(NotSupportedError)
-    const noCas = setup(without(memory, [], { compareAndSet: false }))
+    const noCas = setup(memory.backend({ capabilities: { compareAndSet: false } }))
     await expect(noCas.put('app', 1, { ifVersion: '0' })).rejects.toBeInstanceOf(NotSupportedError)
     expect(await noCas.put('app', 1)).toMatchObject({ value: 1 })
     expect(memory.count('putConfig')).toBe(1)

@@ -6,7 +6,7 @@ import type { GovernanceEventName } from '../../src/events.js'
 import type { SubsystemContext } from '../../src/internal/context.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
-import { createMemoryBackend, type MemoryBackend } from '../../src/testing/index.js'
+import { createTestRegistry, type TestRegistry } from '../../src/testing/index.js'
 import type { ConfigEntry } from '../../src/types.js'
 
 const clients: ConfigClient[] = []
@@ -18,19 +18,9 @@ afterEach(async () => {
   vi.useRealTimers()
 })
 
-/** The memory backend seen through a server that cannot push: no watchConfig. */
-function polled(memory: MemoryBackend): Backend & { getConfig: Backend['getConfig'] } {
-  return {
-    name: 'polled',
-    capabilities: { ...memory.capabilities, push: false },
-    register: (s, c) => memory.register(s, c),
-    renew: (l, c) => memory.renew(l, c),
-    deregister: (l, c) => memory.deregister(l, c),
-    resolve: (s, c) => memory.resolve(s, c),
-    getConfig: (k, c) => memory.getConfig(k, c),
-    putConfig: (k, v, o, c) => memory.putConfig(k, v, o, c),
-    close: () => memory.close(),
-  }
+/** The test registry seen through a server that cannot push: no watchConfig. */
+function polled(memory: TestRegistry): Backend & { getConfig: Backend['getConfig'] } {
+  return memory.backend({ name: 'polled', push: false })
 }
 
 function setup(backend: Backend) {
@@ -49,7 +39,7 @@ function setup(backend: Backend) {
 
 describe('config polling (backend without watchConfig)', () => {
   it('reads at once, then every interval, delivering only changes', async () => {
-    const memory = createMemoryBackend()
+    const memory = createTestRegistry()
     memory.setConfig('app', 'a')
     const { config } = setup(polled(memory))
     const seen: ConfigChange<unknown>[] = []
@@ -74,7 +64,7 @@ describe('config polling (backend without watchConfig)', () => {
   })
 
   it('treats a lower version as a restart: delivers a changed value, skips an equal one', async () => {
-    const memory = createMemoryBackend()
+    const memory = createTestRegistry()
     memory.setConfig('app', 'a')
     memory.setConfig('app', 'a2')
     const { config } = setup(polled(memory))
@@ -93,7 +83,7 @@ describe('config polling (backend without watchConfig)', () => {
   })
 
   it('keeps the last good value through failed reads, backs off, and stops when unwatched', async () => {
-    const memory = createMemoryBackend()
+    const memory = createTestRegistry()
     memory.setConfig('app', 'good')
     const { config, events } = setup(polled(memory))
     const seen: unknown[] = []
@@ -120,7 +110,7 @@ describe('config polling (backend without watchConfig)', () => {
   })
 
   it('guards against a backend answering a malformed entry', async () => {
-    const memory = createMemoryBackend()
+    const memory = createTestRegistry()
     const backend = polled(memory)
     backend.getConfig = async () => ({ key: 'app', value: 1, version: 'seven' }) as ConfigEntry
     const { config, events } = setup(backend)

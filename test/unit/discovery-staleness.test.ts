@@ -9,7 +9,7 @@ import { ServerUnavailableError, isGovernanceError } from '../../src/errors.js'
 import type { GovernanceEventName, GovernanceEvents } from '../../src/events.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
-import { createMemoryBackend, type MemoryBackend } from '../../src/testing/index.js'
+import { createMemoryBackend, createTestRegistry, type MemoryBackend, type TestRegistry } from '../../src/testing/index.js'
 import type { ServiceSnapshot } from '../../src/types.js'
 
 type Recorded = { [K in GovernanceEventName]: { event: K; payload: GovernanceEvents[K] } }[GovernanceEventName]
@@ -36,24 +36,15 @@ function add(backend: MemoryBackend, id: string, extra: Record<string, unknown> 
   return backend.addInstance({ service: 'pay', id, address: '10.0.0.1', port: 8000 + Number(id.replace(/\D/g, '') || 0), ...extra })
 }
 
-/** The memory backend without watchService: discovery must poll. */
-function withoutWatch(b: MemoryBackend): Backend {
-  return {
-    name: 'no-push',
-    capabilities: { ...b.capabilities, push: false },
-    register: (s, c) => b.register(s, c),
-    renew: (l, c) => b.renew(l, c),
-    deregister: (l, c) => b.deregister(l, c),
-    resolve: (s, c) => b.resolve(s, c),
-    getConfig: (k, c) => b.getConfig(k, c),
-    close: () => b.close(),
-  }
+/** The test registry seen through a server that cannot push: discovery must poll. */
+function withoutWatch(b: TestRegistry): Backend {
+  return b.backend({ name: 'no-push', push: false })
 }
 
 /** A backend whose answers the test scripts: resolve() returns `state`, watch events are pushed by hand. */
 function scripted(initial: ServiceSnapshot) {
   let watcher: Watcher<ServiceSnapshot> | undefined
-  const backend = createMemoryBackend()
+  const backend = createTestRegistry()
   const script = {
     state: initial,
     failResolve: false,
@@ -179,7 +170,7 @@ describe('outages: stale-if-error', () => {
 
 describe('polling fallback (backend without watchService)', () => {
   it('polls, tells the age since the last poll, and honours maxStalenessMs per call', async () => {
-    const memory = createMemoryBackend()
+    const memory = createTestRegistry()
     add(memory, 'a1')
     const { discovery } = setup({ pollIntervalMs: 5_000 }, withoutWatch(memory))
     await discovery.discover('pay')
@@ -198,7 +189,7 @@ describe('polling fallback (backend without watchService)', () => {
   })
 
   it('refreshes ahead of expiry in the background instead of making the caller wait', async () => {
-    const memory = createMemoryBackend()
+    const memory = createTestRegistry()
     add(memory, 'a1')
     const { discovery } = setup({ pollIntervalMs: 60_000, maxStalenessMs: 10_000, refreshAheadMs: 2_000 }, withoutWatch(memory))
     await discovery.discover('pay')

@@ -6,7 +6,7 @@ import { ClientClosedError, InvalidArgumentError, ServerUnavailableError } from 
 import type { GovernanceEventName, GovernanceEvents } from '../../src/events.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
-import { createMemoryBackend, type MemoryBackend } from '../../src/testing/index.js'
+import { createMemoryBackend, createTestRegistry, type MemoryBackend, type TestRegistry } from '../../src/testing/index.js'
 import type { ServiceSnapshot } from '../../src/types.js'
 
 type Recorded = { [K in GovernanceEventName]: { event: K; payload: GovernanceEvents[K] } }[GovernanceEventName]
@@ -50,24 +50,15 @@ function countWatches(backend: MemoryBackend): () => number {
   return () => active
 }
 
-/** The memory backend without watchService: discovery must poll. */
-function withoutWatch(b: MemoryBackend): Backend {
-  return {
-    name: 'no-push',
-    capabilities: { ...b.capabilities, push: false },
-    register: (s, c) => b.register(s, c),
-    renew: (l, c) => b.renew(l, c),
-    deregister: (l, c) => b.deregister(l, c),
-    resolve: (s, c) => b.resolve(s, c),
-    getConfig: (k, c) => b.getConfig(k, c),
-    close: () => b.close(),
-  }
+/** The test registry seen through a server that cannot push: discovery must poll. */
+function withoutWatch(b: TestRegistry): Backend {
+  return b.backend({ name: 'no-push', push: false })
 }
 
 /** A backend whose answers the test scripts: resolve() returns `state`, watch events are pushed by hand. */
 function scripted(initial: ServiceSnapshot) {
   let watcher: Watcher<ServiceSnapshot> | undefined
-  const backend = createMemoryBackend()
+  const backend = createTestRegistry()
   const script = {
     state: initial,
     failResolve: false,
