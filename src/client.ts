@@ -14,11 +14,12 @@ import {
   type DiscoveryResult,
   type PickOptions,
 } from './discovery/index.js'
-import { ClientClosedError, toGovernanceError } from './errors.js'
-import type { EmitFn, GovernanceEventName, GovernanceEvents } from './events.js'
+import { ClientClosedError, InvalidArgumentError, TimeoutError, toGovernanceError } from './errors.js'
+import { GOVERNANCE_EVENT_NAMES, type EmitFn, type GovernanceEventName, type GovernanceEvents } from './events.js'
+import { describeValue } from './internal/describe.js'
 import type { SubsystemContext } from './internal/context.js'
 import type { Logger } from './internal/logger.js'
-import { systemClock } from './internal/timers.js'
+import { settledWithin, systemClock } from './internal/timers.js'
 import { createMetrics, createUpstreamRecorder, resolveMetricsOptions, type Metrics } from './metrics/index.js'
 import { resolveClientOptions, type GovernanceClientOptions } from './options.js'
 import {
@@ -41,6 +42,7 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
   readonly backend: Backend
 
   readonly #logger: Logger
+  readonly #requestTimeoutMs: number
   readonly #registration: Registration
   readonly #discovery: Discovery
   readonly #uninstallSignals: (() => void) | undefined
@@ -56,6 +58,7 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
 
     this.backend = resolved.backend
     this.#logger = resolved.logger
+    this.#requestTimeoutMs = resolved.requestTimeoutMs
     const ctx: SubsystemContext = {
       backend: resolved.backend,
       emit: this.#emit,
@@ -80,6 +83,26 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
     this.#uninstallSignals = registryOptions.handleSignals
       ? installSignalHandlers(() => this.close(), resolved.logger)
       : undefined
+  }
+
+  /**
+   * Adds a listener. The event must be one of the map's names and the listener a function:
+   * a misspelt event would never fire, and eventemitter3 would only notice a bad listener
+   * with a TypeError.
+   */
+  override on<T extends GovernanceEventName>(event: T, fn: EventEmitter.EventListener<EventListeners, T>, context?: unknown): this {
+    checkListener('on()', event, fn)
+    return super.on(event, fn, context)
+  }
+
+  override addListener<T extends GovernanceEventName>(event: T, fn: EventEmitter.EventListener<EventListeners, T>, context?: unknown): this {
+    checkListener('addListener()', event, fn)
+    return super.addListener(event, fn, context)
+  }
+
+  override once<T extends GovernanceEventName>(event: T, fn: EventEmitter.EventListener<EventListeners, T>, context?: unknown): this {
+    checkListener('once()', event, fn)
+    return super.once(event, fn, context)
   }
 
   /** Registers this instance and starts heartbeats; resolves once the server holds it. */
@@ -140,6 +163,12 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
     return this.#guard(() => this.#discovery.pick(service, options))
   }
 
+  /** pick() without waiting: undefined while the cache is cold (or nothing is available). */
+  pickSync(service: string, options?: PickOptions): Instance | undefined {
+    if (this.#closing) throw new ClientClosedError('the GovernanceClient is closed')
+    return this.#discovery.pickSync(service, options)
+  }
+
   /** fetch() where a URL host that is a service name is resolved and balanced. */
   fetch(input: string | URL, init?: Parameters<Discovery['fetch']>[1]): ReturnType<Discovery['fetch']> {
     return this.#guard(() => this.#discovery.fetch(input, init))
@@ -169,7 +198,11 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
     await this.#settle('registration', this.#registration.close())
     await this.#settle('metrics', this.metrics.close())
     await Promise.all([this.#settle('config', this.config.close()), this.#settle('discovery', this.#discovery.close())])
-    await this.#settle('backend', this.backend.close())
+    // A backend is user-replaceable code: one whose close() never settles must not hang ours.
+    const closing = this.#settle('backend', this.backend.close())
+    if (!(await settledWithin(closing, this.#requestTimeoutMs))) {
+      this.#emit('error', new TimeoutError(`closing the ${this.backend.name} backend did not finish within ${this.#requestTimeoutMs} ms; close() goes on without it`))
+    }
   }
 
   async #settle(part: string, work: Promise<void>): Promise<void> {
@@ -201,6 +234,13 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
       this.#logger.error(`a '${event}' listener threw`, { error })
     }
   }
+}
+
+function checkListener(what: string, event: unknown, fn: unknown): void {
+  if (!(GOVERNANCE_EVENT_NAMES as readonly unknown[]).includes(event)) {
+    throw new InvalidArgumentError(`${what}: event must be one of ${GOVERNANCE_EVENT_NAMES.join(', ')}, got ${describeValue(event)}`)
+  }
+  if (typeof fn !== 'function') throw new InvalidArgumentError(`${what}: the listener of '${String(event)}' must be a function, got ${describeValue(fn)}`)
 }
 
 function defaultSinks(backend: Backend): readonly MetricSink[] {

@@ -51,6 +51,31 @@ export interface GovernanceEvents {
 
 export type GovernanceEventName = keyof GovernanceEvents
 
+const EVENT_NAMES = [
+  'registry:registered',
+  'registry:renewed',
+  'registry:renewFailed',
+  'registry:leaseLost',
+  'registry:statusChanged',
+  'registry:deregistered',
+  'discovery:changed',
+  'discovery:stale',
+  'discovery:recovered',
+  'config:changed',
+  'config:rejected',
+  'metrics:exported',
+  'metrics:exportFailed',
+  'metrics:dropped',
+  'error',
+] as const satisfies readonly GovernanceEventName[]
+
+// Fails to compile when an event is added to the map but not to the list above.
+type IsTrue<T extends true> = T
+type _EveryEventListed = IsTrue<[Exclude<GovernanceEventName, (typeof EVENT_NAMES)[number]>] extends [never] ? true : false>
+
+/** Every event name, for checking a listener's event at run time (a misspelt one would never fire). */
+export const GOVERNANCE_EVENT_NAMES: readonly GovernanceEventName[] = Object.freeze([...EVENT_NAMES])
+
 /** How subsystems report events without holding the emitter. */
 export type EmitFn = <K extends GovernanceEventName>(event: K, payload: GovernanceEvents[K]) => void
 

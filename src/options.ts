@@ -10,7 +10,7 @@ import type { ConfigOptions } from './config/index.js'
 import type { DiscoveryOptions } from './discovery/index.js'
 import { createConsoleLogger, type Logger, silentLogger } from './internal/logger.js'
 import type { MetricsOptions } from './metrics/index.js'
-import type { RegistryOptionsInput } from './registry/index.js'
+import { REGISTRY_OPTION_KEYS, type RegistryOptionsInput } from './registry/index.js'
 import type { TlsOptions } from './transport/types.js'
 import { describeValue } from './internal/describe.js'
 
@@ -44,9 +44,31 @@ export interface ResolvedClientOptions {
   readonly dataDir: string | undefined
 }
 
+/** Every top-level option; anything else is a typo that would otherwise be ignored in silence. */
+const CLIENT_OPTION_KEYS: ReadonlySet<string> = new Set([
+  'server',
+  'backend',
+  'token',
+  'tls',
+  'requestTimeoutMs',
+  'logger',
+  'dataDir',
+  'discovery',
+  'metrics',
+  'config',
+  ...REGISTRY_OPTION_KEYS,
+])
+
 export function resolveClientOptions(options: GovernanceClientOptions): ResolvedClientOptions {
-  if (typeof options !== 'object' || options === null) {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidArgumentError(`GovernanceClient options must be an object, got ${describe(options)}`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!CLIENT_OPTION_KEYS.has(key)) {
+      throw new InvalidArgumentError(`${key} is not a GovernanceClient option (known: ${[...CLIENT_OPTION_KEYS].join(', ')})`, {
+        details: { option: key },
+      })
+    }
   }
   const requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS)
   const logger = resolveLogger(options.logger)
@@ -62,7 +84,7 @@ function resolveBackend(options: GovernanceClientOptions, requestTimeoutMs: numb
   }
   if (options.backend !== undefined) {
     if (!isBackend(options.backend)) {
-      throw new InvalidArgumentError('backend must implement the Backend interface (register, renew, deregister, resolve, getConfig, close)')
+      throw new InvalidArgumentError('backend must implement the Backend interface (name, capabilities, register, renew, deregister, resolve, getConfig, close)')
     }
     return options.backend
   }
@@ -81,12 +103,19 @@ function resolveBackend(options: GovernanceClientOptions, requestTimeoutMs: numb
 function isBackend(value: unknown): value is Backend {
   if (typeof value !== 'object' || value === null) return false
   const b = value as Record<string, unknown>
+  // `capabilities` is read at construction: without it the client would crash on a TypeError.
+  if (typeof b.capabilities !== 'object' || b.capabilities === null) return false
+  // `name` goes into every message and event about the backend.
+  if (typeof b.name !== 'string' || b.name === '') return false
   return ['register', 'renew', 'deregister', 'resolve', 'getConfig', 'close'].every((m) => typeof b[m] === 'function')
 }
 
 function resolveLogger(logger: Logger | false | undefined): Logger {
   if (logger === false) return silentLogger
   if (logger === undefined) return createConsoleLogger()
+  if ((typeof logger !== 'object' && typeof logger !== 'function') || logger === null) {
+    throw new InvalidArgumentError(`logger must be an object with debug, info, warn and error methods, or false; got ${describe(logger)}`)
+  }
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
     if (typeof logger[level] !== 'function') throw new InvalidArgumentError(`logger.${level} must be a function`)
   }

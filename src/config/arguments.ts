@@ -52,13 +52,31 @@ export function checkSignal(signal: unknown): AbortSignal | undefined {
 export function checkValue(key: string, value: unknown): void {
   let text: string | undefined
   try {
-    text = JSON.stringify(value)
+    text = JSON.stringify(value, lossless(key))
   } catch (error) {
+    if (error instanceof InvalidArgumentError) throw error
     throw new InvalidArgumentError(`config ${key}: value is not JSON-serialisable (${(error as Error).message})`, { cause: error })
   }
   if (text === undefined) throw new InvalidArgumentError(`config ${key}: value must be a JSON value (null included), got ${show(value)}`)
   const bytes = Buffer.byteLength(text)
   if (bytes > MAX_VALUE_BYTES) {
     throw new InvalidArgumentError(`config ${key}: value is ${bytes} bytes as JSON, over the ${MAX_VALUE_BYTES}-byte limit`)
+  }
+}
+
+/**
+ * A JSON.stringify replacer that refuses what JSON would change in silence: NaN and ±Infinity
+ * (written as null) and Map or Set (written as {}). The value read back must be the value put.
+ */
+function lossless(key: string): (this: unknown, field: string, v: unknown) => unknown {
+  return (field, v) => {
+    const where = field === '' ? 'value' : `value field ${show(field)}`
+    if (typeof v === 'number' && !Number.isFinite(v)) {
+      throw new InvalidArgumentError(`config ${key}: ${where} is ${v}, which JSON would store as null; use a finite number`)
+    }
+    if (v instanceof Map || v instanceof Set) {
+      throw new InvalidArgumentError(`config ${key}: ${where} is a ${v instanceof Map ? 'Map' : 'Set'}, which JSON would store as {}; convert it to an object or array`)
+    }
+    return v
   }
 }

@@ -11,6 +11,8 @@ import {
   isRetryableError,
   toGovernanceError,
 } from '../errors.js'
+import { checkCallOptions } from '../internal/call-options.js'
+import { guardedCall } from '../internal/guarded-call.js'
 import type { SubsystemContext } from '../internal/context.js'
 import type { ConfigEntry } from '../types.js'
 import { checkEntry, safeEmit } from './answers.js'
@@ -31,6 +33,9 @@ import type {
   ConfigWatchOptions,
   ConfigWriteOptions,
 } from './types.js'
+
+/** Past a call's own deadline, for a backend that honours it to report its own error first. */
+const GRACE_MS = 100
 
 export function createConfigClient(options: ResolvedConfigOptions, ctx: SubsystemContext): ConfigClient {
   return new DefaultConfigClient(options, ctx)
@@ -53,9 +58,10 @@ class DefaultConfigClient implements ConfigClient {
         : undefined
   }
 
-  async get<T = unknown>(key: string, options: ConfigGetOptions<T> = {}): Promise<ConfigValue<T> | undefined> {
+  async get<T = unknown>(key: string, raw?: ConfigGetOptions<T>): Promise<ConfigValue<T> | undefined> {
     this.#checkOpen()
     checkKey(key)
+    const options = checkCallOptions('config.get()', raw, ['schema', 'signal']) as ConfigGetOptions<T>
     const schema = checkSchema<T>(options.schema)
     const signal = checkSignal(options.signal)
     signal?.throwIfAborted()
@@ -69,17 +75,19 @@ class DefaultConfigClient implements ConfigClient {
     return { value: outcome.value, version: entry.version, source }
   }
 
-  watch<T = unknown>(key: string, callback: ConfigCallback<T>, options: ConfigWatchOptions<T> = {}): () => void {
+  watch<T = unknown>(key: string, callback: ConfigCallback<T>, raw?: ConfigWatchOptions<T>): () => void {
     this.#checkOpen()
     checkKey(key)
     checkCallback(callback)
+    const options = checkCallOptions('config.watch()', raw, ['schema']) as ConfigWatchOptions<T>
     const schema = checkSchema<T>(options.schema)
     return this.#subscribe(key, schema, (change) => callback(change.value as T | undefined, change as ConfigChange<T>))
   }
 
-  changes<T = unknown>(key: string, options: ConfigChangesOptions<T> = {}): AsyncIterableIterator<ConfigChange<T>> {
+  changes<T = unknown>(key: string, raw?: ConfigChangesOptions<T>): AsyncIterableIterator<ConfigChange<T>> {
     this.#checkOpen()
     checkKey(key)
+    const options = checkCallOptions('config.changes()', raw, ['schema', 'signal']) as ConfigChangesOptions<T>
     const schema = checkSchema<T>(options.schema)
     const signal = checkSignal(options.signal)
     let unsubscribe: (() => void) | undefined
@@ -99,20 +107,20 @@ class DefaultConfigClient implements ConfigClient {
     return stream
   }
 
-  async put(key: string, value: unknown, options: ConfigWriteOptions = {}): Promise<ConfigValue<unknown>> {
+  async put(key: string, value: unknown, options?: ConfigWriteOptions): Promise<ConfigValue<unknown>> {
     const call = this.#writeCall(key, options, 'putConfig')
     checkValue(key, value)
     const backend = this.#ctx.backend
-    const entry = await this.#call(call.signal, () => backend.putConfig!(key, value, call.cas, call.ctx))
+    const entry = await this.#call(call.signal, `config.put() of ${key}`, (ctx) => backend.putConfig!(key, value, call.cas, ctx))
     const checked = checkEntry(key, entry)
     if (!checked) throw new ProtocolError(`backend ${backend.name} answered no entry for a write of ${key}`)
     return { value: checked.value, version: checked.version, source: 'live' }
   }
 
-  async delete(key: string, options: ConfigWriteOptions = {}): Promise<boolean> {
+  async delete(key: string, options?: ConfigWriteOptions): Promise<boolean> {
     const call = this.#writeCall(key, options, 'deleteConfig')
     const backend = this.#ctx.backend
-    const deleted = await this.#call(call.signal, () => backend.deleteConfig!(key, call.cas, call.ctx))
+    const deleted = await this.#call(call.signal, `config.delete() of ${key}`, (ctx) => backend.deleteConfig!(key, call.cas, ctx))
     if (typeof deleted !== 'boolean') throw new ProtocolError(`backend ${backend.name} answered a non-boolean for a delete of ${key}`)
     return deleted
   }
@@ -166,7 +174,7 @@ class DefaultConfigClient implements ConfigClient {
   async #fetch(key: string, signal: AbortSignal | undefined): Promise<{ entry: ConfigEntry | undefined; source: ConfigSource }> {
     const backend = this.#ctx.backend
     try {
-      const entry = await this.#call(signal, () => backend.getConfig(key, this.#callContext(signal)))
+      const entry = await this.#call(signal, `config.get() of ${key}`, (ctx) => backend.getConfig(key, ctx))
       return { entry: checkEntry(key, entry), source: 'live' }
     } catch (error) {
       if (signal?.aborted || !this.#snapshots || !canFallBack(error)) throw error
@@ -177,9 +185,10 @@ class DefaultConfigClient implements ConfigClient {
     }
   }
 
-  #writeCall(key: string, options: ConfigWriteOptions, op: 'putConfig' | 'deleteConfig') {
+  #writeCall(key: string, raw: ConfigWriteOptions | undefined, op: 'putConfig' | 'deleteConfig') {
     this.#checkOpen()
     checkKey(key)
+    const options = checkCallOptions(op === 'putConfig' ? 'config.put()' : 'config.delete()', raw, ['ifVersion', 'signal']) as ConfigWriteOptions
     const ifVersion = checkIfVersion(options.ifVersion)
     const signal = checkSignal(options.signal)
     const backend = this.#ctx.backend
@@ -190,17 +199,16 @@ class DefaultConfigClient implements ConfigClient {
       throw new NotSupportedError(`backend ${backend.name} has no compare-and-set; ifVersion cannot be honoured`, { details: { key } })
     }
     signal?.throwIfAborted()
-    return { signal, cas: ifVersion === undefined ? {} : { ifVersion }, ctx: this.#callContext(signal) }
+    return { signal, cas: ifVersion === undefined ? {} : { ifVersion } }
   }
 
-  #callContext(signal: AbortSignal | undefined): CallContext {
-    return signal ? { signal, timeoutMs: this.#ctx.requestTimeoutMs } : { timeoutMs: this.#ctx.requestTimeoutMs }
-  }
-
-  /** Runs a backend call: an abort rethrows the signal's reason, anything else becomes a GovernanceError. */
-  async #call<R>(signal: AbortSignal | undefined, fn: () => Promise<R>): Promise<R> {
+  /**
+   * Runs a backend call: an abort rethrows the signal's reason, anything else becomes a
+   * GovernanceError. Guarded, so a backend that ignores its deadline cannot hang the caller.
+   */
+  async #call<R>(signal: AbortSignal | undefined, what: string, fn: (ctx: CallContext) => Promise<R>): Promise<R> {
     try {
-      return await fn()
+      return await guardedCall(what, fn, this.#ctx.requestTimeoutMs, signal, GRACE_MS)
     } catch (error) {
       if (signal?.aborted) throw signal.reason
       throw toGovernanceError(error, 'config call failed')

@@ -4,6 +4,7 @@
  * common case (zod, a hand-written parse) adds no microtask hop to a delivery.
  */
 import { ValidationError } from '../errors.js'
+import { describeValue } from '../internal/describe.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 
 /** Turns the raw JSON value into T, throwing when it is not acceptable. */
@@ -54,15 +55,25 @@ export function runSchema<T>(schema: Schema<T>, raw: unknown): Outcome<T> | Prom
 }
 
 function fromResult<T>(result: StandardSchemaV1.Result<T>): Outcome<T> {
-  if (result.issues !== undefined) return { ok: false, issues: normaliseIssues(result.issues) }
+  // A validator outside the spec (no result object, issues that are not an array) is
+  // reported as a failed validation, never passed on as a TypeError or as a value.
+  if (typeof result !== 'object' || result === null) {
+    return { ok: false, issues: [{ message: `the schema's validate() answered ${describeValue(result)}, not a Standard Schema result` }] }
+  }
+  if (result.issues !== undefined) {
+    if (!Array.isArray(result.issues)) return { ok: false, issues: [{ message: `the schema answered issues that are not an array: ${describeValue(result.issues)}` }] }
+    return { ok: false, issues: normaliseIssues(result.issues) }
+  }
+  if (!('value' in result)) return { ok: false, issues: [{ message: "the schema's validate() answered neither issues nor a value" }] }
   return { ok: true, value: result.value }
 }
 
 function normaliseIssues(issues: readonly StandardSchemaV1.Issue[]): Issue[] {
   if (issues.length === 0) return [{ message: 'rejected by the schema' }]
   return issues.map((issue) => {
-    const message = typeof issue.message === 'string' ? issue.message : String(issue.message)
-    if (!issue.path) return { message }
+    if (typeof issue !== 'object' || issue === null) return { message: `rejected by the schema (${describeValue(issue)})` }
+    const message = typeof issue.message === 'string' ? issue.message : describeValue(issue.message)
+    if (!Array.isArray(issue.path)) return { message }
     const path = issue.path.map((seg) => (typeof seg === 'object' && seg !== null ? seg.key : seg))
     return { message, path }
   })
@@ -75,7 +86,7 @@ function issuesFromThrown(error: unknown): Issue[] {
   if (Array.isArray(issues) && issues.every((i) => typeof (i as { message?: unknown })?.message === 'string')) {
     return normaliseIssues(issues as StandardSchemaV1.Issue[])
   }
-  const message = error instanceof Error ? error.message : `parse function threw ${String(error)}`
+  const message = error instanceof Error ? error.message : `parse function threw ${describeValue(error)}`
   return [{ message: message || 'parse function threw' }]
 }
 

@@ -19,6 +19,10 @@ import type { DiscoverOptions, Discovery, DiscoveryContext, DiscoveryResult, Pic
 import { createRoutedFetch, RoutingDispatcher, type RoutedFetch, type RoutingSource } from '../routing/index.js'
 import type { Instance } from '../types.js'
 import { withSignal } from './signal.js'
+import { settledWithin } from '../internal/timers.js'
+import { checkCallShape } from './select.js'
+import { SERVICE_NAME_PATTERN } from '../internal/names.js'
+import { describeValue } from '../internal/describe.js'
 
 interface Cached {
   readonly entry: ServiceEntry
@@ -106,6 +110,10 @@ class ServiceDiscovery implements Discovery {
   }
 
   pick(service: string, options?: PickOptions): Promise<Instance> {
+    // A signal that is aborted (or is no signal) takes the slow path, which rejects: api.md
+    // has an abort rethrow its reason even when the cache could answer at once.
+    const signal = options?.signal
+    if (signal !== undefined && (!(signal instanceof AbortSignal) || signal.aborted)) return this.#pickSlow(service, options)
     const instance = this.pickSync(service, options)
     return instance !== undefined ? Promise.resolve(instance) : this.#pickSlow(service, options)
   }
@@ -142,12 +150,16 @@ class ServiceDiscovery implements Discovery {
   /** Validates a call and finds (or creates) its entry. Throws InvalidArgumentError / ClientClosedError. */
   #prepare(service: string, options: DiscoverOptions | PickOptions | undefined, forPick: boolean): { cached: Cached; selection: Selection | undefined } {
     if (this.#closing) throw new ClientClosedError('discovery is closed')
-    if (typeof service !== 'string' || service === '' || service.length > 256) {
-      throw new InvalidArgumentError(`service must be a non-empty string, got ${typeof service === 'string' ? JSON.stringify(service.slice(0, 80)) : typeof service}`)
+    const what = forPick ? 'pick()' : 'discover()'
+    // The protocol's name rule, as registration applies it: a name no server can hold would
+    // otherwise get a cache entry and a feed retrying a doomed call in the background.
+    if (typeof service !== 'string' || !SERVICE_NAME_PATTERN.test(service)) {
+      throw new InvalidArgumentError(`${what}: service must be a service name matching ${SERVICE_NAME_PATTERN.source}, got ${describeValue(service)}`, {
+        details: { service: typeof service === 'string' ? service.slice(0, 128) : undefined },
+      })
     }
-    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError(`options must be an object, got ${String(options)}`)
-    checkMs('maxStalenessMs', options?.maxStalenessMs)
-    checkMs('staleIfErrorMs', options?.staleIfErrorMs)
+    checkCallShape(what, options, forPick)
+    options?.signal?.throwIfAborted()
     const selection = options !== undefined && hasSelection(options) ? this.#selection(options, forPick) : undefined
     let cached = this.#cache.get(service)
     if (cached === undefined) {
@@ -206,7 +218,7 @@ class ServiceDiscovery implements Discovery {
   #selection(options: DiscoverOptions | PickOptions, forPick: boolean): Selection {
     const memo = forPick ? this.#pickMemo : this.#discoverMemo
     const zone = forPick ? this.#ctx.localZone : undefined
-    return memo.get(options) ?? memo.set(options, buildSelection(options, this.#o.defaultFilter, zone, this.#o.defaultBalancer))
+    return memo.get(options) ?? memo.set(options, buildSelection(options, this.#o.defaultFilter, zone, this.#o.defaultBalancer, forPick))
   }
 
   #create(service: string): Cached {
@@ -280,13 +292,17 @@ class ServiceDiscovery implements Discovery {
     // clear() disposes every entry: feeds and timers stop, pending disk writes are collected.
     this.#cache.clear()
     this.#index.clear()
-    await Promise.allSettled([this.dispatcher.close(), ...[...this.#writes].map((p) => p.idle())])
+    await Promise.allSettled([this.#closeRouting(), ...[...this.#writes].map((p) => p.idle())])
   }
-}
 
-function checkMs(name: string, value: unknown): void {
-  if (value === undefined || value === Number.POSITIVE_INFINITY) return
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(`options.${name} must be a number of ms >= 0, got ${String(value)}`)
+  /**
+   * undici's close() waits for every routed request in flight, which an instance that never
+   * answers holds for minutes: they get requestTimeoutMs to finish, then are cut.
+   */
+  async #closeRouting(): Promise<void> {
+    const closing = this.dispatcher.close()
+    if (await settledWithin(closing, this.#ctx.requestTimeoutMs)) return
+    this.#ctx.logger.warn(`discovery: routed requests still in flight after ${this.#ctx.requestTimeoutMs} ms at close(); aborting them`)
+    await this.dispatcher.destroy().catch(() => undefined)
   }
 }

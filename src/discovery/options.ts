@@ -144,16 +144,43 @@ function integer(name: string, value: unknown, fallback: number, min: number, in
   return value
 }
 
-function object<T>(name: string, value: T | undefined): T | undefined {
+function object<T>(name: string, value: T | undefined, known?: readonly string[]): T | undefined {
   if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
     fail(`discovery.${name} must be an object, got ${show(value)}`)
   }
+  if (value !== undefined && known !== undefined) checkKnown(`discovery.${name}`, value as object, known)
   return value
 }
 
+/** A misspelt option would otherwise be ignored in silence, and its default used instead. */
+function checkKnown(path: string, value: object, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) fail(`${path}.${key} is not an option (known: ${known.join(', ')})`)
+  }
+}
+
+const FILTER_KEYS = ['status', 'tags', 'metadata', 'filter'] as const
+const DISCOVERY_KEYS = [
+  'cacheSize',
+  'maxStalenessMs',
+  'refreshAheadMs',
+  'staleIfErrorMs',
+  'minNotifyIntervalMs',
+  'idleWatchMs',
+  'pollIntervalMs',
+  'recoveryBackoff',
+  'emptyProtection',
+  'defaultFilter',
+  'defaultBalancer',
+  'outlier',
+  'routing',
+] as const
+
 /** Validates a filter (used for defaultFilter and, cheaply, by calls); `name` prefixes messages. */
-export function resolveFilter(name: string, raw: InstanceFilter | undefined, base?: ResolvedFilter): ResolvedFilter {
-  const f = object(name, raw) ?? {}
+export function resolveFilter(name: string, raw: InstanceFilter | undefined, base?: ResolvedFilter, strictKeys = false): ResolvedFilter {
+  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) fail(`${name} must be an object, got ${show(raw)}`)
+  if (raw !== undefined && strictKeys) checkKnown(name, raw, FILTER_KEYS)
+  const f: InstanceFilter = raw ?? {}
   let status = base?.status
   if (f.status === 'any') status = undefined
   else if (f.status !== undefined) {
@@ -181,7 +208,7 @@ export function resolveFilter(name: string, raw: InstanceFilter | undefined, bas
 
 function resolveOutlier(raw: OutlierOptions | false | undefined): ResolvedOutlierOptions | undefined {
   if (raw === false) return undefined
-  const o = object('outlier', raw) ?? {}
+  const o = object('outlier', raw, ['consecutiveFailures', 'baseEjectionMs', 'maxEjectionMs', 'maxEjectionPercent']) ?? {}
   const d = DISCOVERY_DEFAULTS
   const baseEjectionMs = integer('outlier.baseEjectionMs', o.baseEjectionMs, d.baseEjectionMs, 1)
   const maxEjectionMs = integer('outlier.maxEjectionMs', o.maxEjectionMs, Math.max(d.maxEjectionMs, baseEjectionMs), 1)
@@ -195,7 +222,7 @@ function resolveOutlier(raw: OutlierOptions | false | undefined): ResolvedOutlie
 }
 
 function resolveRouting(raw: RoutingOptions | undefined): ResolvedRoutingOptions {
-  const r = object('routing', raw) ?? {}
+  const r = object('routing', raw, ['serviceHost', 'passthrough', 'connectTimeoutMs', 'retryConnectFailures']) ?? {}
   if (r.serviceHost !== undefined && typeof r.serviceHost !== 'function') fail(`discovery.routing.serviceHost must be a function, got ${show(r.serviceHost)}`)
   if (r.passthrough !== undefined && typeof (r.passthrough as { dispatch?: unknown } | null)?.dispatch !== 'function') {
     fail(`discovery.routing.passthrough must be an undici Dispatcher, got ${show(r.passthrough)}`)
@@ -214,12 +241,12 @@ function resolveRouting(raw: RoutingOptions | undefined): ResolvedRoutingOptions
 function resolveEmptyProtection(raw: DiscoveryOptions['emptyProtection']): number {
   if (raw === undefined || raw === true) return DISCOVERY_DEFAULTS.emptyProtectionMs
   if (raw === false) return 0
-  const o = object('emptyProtection', raw) ?? {}
+  const o = object('emptyProtection', raw, ['holdMs']) ?? {}
   return integer('emptyProtection.holdMs', o.holdMs, DISCOVERY_DEFAULTS.emptyProtectionMs, 0, true)
 }
 
 function resolveBackoff(raw: DiscoveryOptions['recoveryBackoff']): BackoffOptions {
-  const o = object('recoveryBackoff', raw) ?? {}
+  const o = object('recoveryBackoff', raw, ['minDelayMs', 'maxDelayMs']) ?? {}
   const d = DISCOVERY_DEFAULTS.recoveryBackoff
   const minDelayMs = integer('recoveryBackoff.minDelayMs', o.minDelayMs, d.minDelayMs, 1)
   const maxDelayMs = integer('recoveryBackoff.maxDelayMs', o.maxDelayMs, Math.max(d.maxDelayMs, minDelayMs), 1)
@@ -228,7 +255,9 @@ function resolveBackoff(raw: DiscoveryOptions['recoveryBackoff']): BackoffOption
 }
 
 export function resolveDiscoveryOptions(raw: DiscoveryOptions | undefined): ResolvedDiscoveryOptions {
-  const o = object('(options)', raw) ?? {}
+  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) fail(`discovery must be an object, got ${show(raw)}`)
+  if (raw !== undefined) checkKnown('discovery', raw, DISCOVERY_KEYS)
+  const o: DiscoveryOptions = raw ?? {}
   const d = DISCOVERY_DEFAULTS
   return Object.freeze({
     cacheSize: integer('cacheSize', o.cacheSize, d.cacheSize, 1),
@@ -240,7 +269,12 @@ export function resolveDiscoveryOptions(raw: DiscoveryOptions | undefined): Reso
     pollIntervalMs: integer('pollIntervalMs', o.pollIntervalMs, d.pollIntervalMs, 1),
     recoveryBackoff: resolveBackoff(o.recoveryBackoff),
     emptyProtectionMs: resolveEmptyProtection(o.emptyProtection),
-    defaultFilter: resolveFilter('discovery.defaultFilter', o.defaultFilter, { status: Object.freeze(['UP'] as const), tags: undefined, metadata: undefined, filter: undefined }),
+    defaultFilter: resolveFilter(
+      'discovery.defaultFilter',
+      o.defaultFilter,
+      { status: Object.freeze(['UP'] as const), tags: undefined, metadata: undefined, filter: undefined },
+      true,
+    ),
     defaultBalancer: o.defaultBalancer === undefined ? requireBalancer('discovery.defaultBalancer', 'round-robin') : requireBalancer('discovery.defaultBalancer', o.defaultBalancer),
     outlier: resolveOutlier(o.outlier),
     routing: resolveRouting(o.routing),

@@ -5,6 +5,8 @@
 import { balancerFor } from '../balancer/strategy.js'
 import type { Balancer } from '../balancer/types.js'
 import { InvalidArgumentError } from '../errors.js'
+import { checkCallOptions } from '../internal/call-options.js'
+import { describeValue } from '../internal/describe.js'
 import type { Logger } from '../internal/logger.js'
 import type { Instance } from '../types.js'
 import { resolveFilter, type ResolvedFilter } from './options.js'
@@ -39,17 +41,43 @@ function idOf(value: object): number {
   return id
 }
 
-/** The selection for one call's options; throws InvalidArgumentError on a bad option. */
+const DISCOVER_KEYS: readonly string[] = ['status', 'tags', 'metadata', 'filter', 'zone', 'maxStalenessMs', 'staleIfErrorMs', 'signal']
+const PICK_KEYS: readonly string[] = [...DISCOVER_KEYS, 'strategy']
+
+/**
+ * The parts of a call's options that are not a selection: the bag itself, option names,
+ * the staleness numbers and the signal. Throws InvalidArgumentError naming the option.
+ */
+export function checkCallShape(what: string, options: DiscoverOptions | PickOptions | undefined, forPick: boolean): void {
+  if (options === undefined) return
+  checkCallOptions(what, options, forPick ? PICK_KEYS : DISCOVER_KEYS)
+  checkMs(what, 'maxStalenessMs', options.maxStalenessMs)
+  checkMs(what, 'staleIfErrorMs', options.staleIfErrorMs)
+}
+
+function checkMs(what: string, name: string, value: unknown): void {
+  if (value === undefined || value === Number.POSITIVE_INFINITY) return
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(`${what}: options.${name} must be a number of ms >= 0 (or Infinity), got ${describeValue(value)}`)
+  }
+}
+
+/**
+ * The selection for one call's options; throws InvalidArgumentError on a bad option. Memoised
+ * per options object, so the whole bag is checked here too: pickSync() never reaches #prepare.
+ */
 export function buildSelection(
   options: PickOptions | DiscoverOptions,
   base: ResolvedFilter,
   defaultZone: string | undefined,
   defaultBalancer: Balancer,
+  forPick = true,
 ): Selection {
+  checkCallShape(forPick ? 'pick()' : 'discover()', options, forPick)
   const filter = resolveFilter('options', options, base)
   const rawZone = options.zone
   if (rawZone !== undefined && rawZone !== false && (typeof rawZone !== 'string' || rawZone === '')) {
-    throw new InvalidArgumentError(`options.zone must be a non-empty string or false, got ${JSON.stringify(rawZone)}`)
+    throw new InvalidArgumentError(`options.zone must be a non-empty string or false, got ${describeValue(rawZone)}`)
   }
   const zone = rawZone === false ? undefined : (rawZone ?? defaultZone)
   const strategy = (options as PickOptions).strategy

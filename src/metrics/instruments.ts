@@ -59,6 +59,23 @@ abstract class Base<C> {
     this.store = new SeriesStore<C>({ metric: config.name, maxSeries: config.maxSeries, histogram, logger: config.logger, create })
   }
 
+  private warnedOverflow = false
+
+  /**
+   * Finite values one by one can still add up to ±Infinity (a gauge inc()'d past 1.8e308).
+   * JSON sends that as null, which the server refuses, and with it every other point of the
+   * batch: the point is dropped here instead, logged once per metric.
+   */
+  protected sendable(point: MetricPoint): boolean {
+    const value = point.kind === 'histogram' ? point.sum : point.value
+    if (Number.isFinite(value)) return true
+    if (!this.warnedOverflow) {
+      this.warnedOverflow = true
+      this.config.logger.warn(`metric ${this.name}: a series reached ${value}; its points are not sent until it is finite again (logged once per metric)`)
+    }
+    return false
+  }
+
   /** Kept out of line so the recording methods stay small enough to inline. */
   badValue(value: unknown, rule: string): void {
     if (this.warnedValue) return
@@ -91,7 +108,7 @@ export class CounterImpl extends Base<CounterCell> implements Counter, Instrumen
   collect(points: MetricPoint[]): void {
     for (const cell of this.store.cells()) {
       const point = collectCounter(this.name, this.help, cell)
-      if (point !== undefined) points.push(point)
+      if (point !== undefined && this.sendable(point)) points.push(point)
     }
   }
 
@@ -148,7 +165,10 @@ export class GaugeImpl extends Base<GaugeCell> implements Gauge, Instrument {
   }
 
   collect(points: MetricPoint[]): void {
-    for (const cell of this.store.cells()) points.push(collectGauge(this.name, this.help, cell))
+    for (const cell of this.store.cells()) {
+      const point = collectGauge(this.name, this.help, cell)
+      if (this.sendable(point)) points.push(point)
+    }
   }
 
   render(out: string[]): void {
@@ -209,7 +229,7 @@ export class HistogramImpl extends Base<HistogramCell> implements Histogram, Ins
   collect(points: MetricPoint[]): void {
     for (const cell of this.store.cells()) {
       const point = collectHistogram(this.name, this.help, this.buckets, cell)
-      if (point !== undefined) points.push(point)
+      if (point !== undefined && this.sendable(point)) points.push(point)
     }
   }
 

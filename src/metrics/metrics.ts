@@ -5,6 +5,7 @@
  */
 import { ClientClosedError } from '../errors.js'
 import type { EmitFn } from '../events.js'
+import { checkCallOptions } from '../internal/call-options.js'
 import { unrefTimeout } from '../internal/timers.js'
 import { BatchBuilder } from './batch.js'
 import type { CounterImpl } from './instruments.js'
@@ -59,7 +60,8 @@ export class MetricsImpl implements Metrics {
     return this.registry.render()
   }
 
-  async flush(options: FlushOptions = {}): Promise<void> {
+  async flush(raw?: FlushOptions): Promise<void> {
+    const options = checkCallOptions('metrics.flush()', raw, ['signal']) as FlushOptions
     if (this.closing !== undefined) throw new ClientClosedError('metrics: flush() after close()')
     const signal = options.signal
     signal?.throwIfAborted()

@@ -33,8 +33,8 @@ export function labelNameProblem(name: string, histogram: boolean): string | und
 
 export function checkMetricName(name: unknown): string {
   if (!isMetricName(name)) {
-    throw new InvalidArgumentError(`metric name ${JSON.stringify(name)} must match ${METRIC_NAME.source}`, {
-      details: { name },
+    throw new InvalidArgumentError(`metric name ${describe(name)} must match ${METRIC_NAME.source}`, {
+      details: { name: typeof name === 'string' ? name.slice(0, 128) : name },
     })
   }
   return name

@@ -79,11 +79,35 @@ function sinksOf(value: unknown): readonly MetricSink[] | undefined {
   return Object.freeze([...(value as MetricSink[])])
 }
 
+const METRICS_KEYS = [
+  'enabled',
+  'flushIntervalMs',
+  'maxPendingBatches',
+  'maxSeriesPerInstrument',
+  'processMetrics',
+  'upstreamMetrics',
+  'defaultBuckets',
+  'sinks',
+  'exportTimeoutMs',
+  'retry',
+] as const
+
+function checkKnown(prefix: string, value: object, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) fail(`${prefix}${key}`, `is not an option (known: ${known.join(', ')})`, (value as Record<string, unknown>)[key])
+  }
+}
+
 export function resolveMetricsOptions(options: MetricsOptions | undefined): ResolvedMetricsOptions {
+  // Only undefined means "defaults": a null or a misspelt option is reported, not ignored.
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw new InvalidArgumentError(`metrics must be an object (or false to turn metrics off), got ${describe(options)}`)
+  }
   const o: MetricsOptions = options ?? {}
-  if (typeof o !== 'object' || o === null) throw new InvalidArgumentError(`metrics must be an object, got ${describe(o)}`)
-  const retry = o.retry ?? {}
-  if (typeof retry !== 'object' || retry === null) fail('retry', 'must be an object', retry)
+  checkKnown('', o, METRICS_KEYS)
+  const retry = o.retry === undefined ? {} : o.retry
+  if (typeof retry !== 'object' || retry === null || Array.isArray(retry)) fail('retry', 'must be an object', retry)
+  checkKnown('retry.', retry, ['minDelayMs', 'maxDelayMs'])
   const minDelayMs = int('retry.minDelayMs', retry.minDelayMs, 1_000, 1)
   const maxDelayMs = int('retry.maxDelayMs', retry.maxDelayMs, Math.max(30_000, minDelayMs), 1)
   if (minDelayMs > maxDelayMs) fail('retry.minDelayMs', `must not exceed metrics.retry.maxDelayMs (${maxDelayMs})`, minDelayMs)

@@ -32,16 +32,20 @@ export class InstrumentRegistry {
   constructor(private readonly options: RegistryOptions) {}
 
   counter(name: string, options: InstrumentOptions = {}): CounterImpl {
-    return this.getOrCreate(name, 'counter', options, () => new CounterImpl(this.config(name, options)))
+    checkOptions(name, options, INSTRUMENT_KEYS)
+    return this.getOrCreate(name, 'counter', () => new CounterImpl(this.config(name, options)))
   }
 
   gauge(name: string, options: InstrumentOptions = {}): GaugeImpl {
-    return this.getOrCreate(name, 'gauge', options, () => new GaugeImpl(this.config(name, options)))
+    checkOptions(name, options, INSTRUMENT_KEYS)
+    return this.getOrCreate(name, 'gauge', () => new GaugeImpl(this.config(name, options)))
   }
 
   histogram(name: string, options: HistogramOptions = {}): HistogramImpl {
+    // Before the first read of options.buckets: a null must be an InvalidArgumentError, not a TypeError.
+    checkOptions(name, options, HISTOGRAM_KEYS)
     const buckets = options.buckets === undefined ? this.options.defaultBuckets : checkBuckets(`histogram ${name}: buckets`, options.buckets)
-    const existing = this.getOrCreate(name, 'histogram', options, () => new HistogramImpl({ ...this.config(name, options), buckets }))
+    const existing = this.getOrCreate(name, 'histogram', () => new HistogramImpl({ ...this.config(name, options), buckets }))
     if (options.buckets !== undefined && !sameNumbers(existing.buckets, buckets)) {
       throw new InvalidArgumentError(`histogram ${name} already exists with buckets ${describe(existing.buckets)}, not ${describe(buckets)}`)
     }
@@ -86,10 +90,7 @@ export class InstrumentRegistry {
     return { name, help, maxSeries, logger: this.options.logger }
   }
 
-  private getOrCreate<T extends Instrument>(name: string, kind: MetricKind, options: unknown, create: () => T): T {
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidArgumentError(`metric ${String(name)}: options must be an object, got ${describe(options)}`)
-    }
+  private getOrCreate<T extends Instrument>(name: string, kind: MetricKind, create: () => T): T {
     checkMetricName(name)
     const existing = this.instruments.get(name)
     if (existing !== undefined) {
@@ -111,6 +112,19 @@ export class InstrumentRegistry {
     for (const s of HISTOGRAM_SUFFIXES) {
       if (this.instruments.has(name + s)) throw new InvalidArgumentError(`histogram ${name} would expose ${name + s}, which is already a metric`)
     }
+  }
+}
+
+const INSTRUMENT_KEYS: readonly string[] = ['help', 'maxSeries']
+const HISTOGRAM_KEYS: readonly string[] = [...INSTRUMENT_KEYS, 'buckets']
+
+/** The options bag: an object with known names only (a misspelt `help` would vanish in silence). */
+function checkOptions(name: unknown, options: unknown, known: readonly string[]): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(`metric ${describe(name)}: options must be an object, got ${describe(options)}`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new InvalidArgumentError(`metric ${describe(name)}: options.${key} is not an option (known: ${known.join(', ')})`)
   }
 }
 

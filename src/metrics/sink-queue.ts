@@ -10,7 +10,7 @@ import { GovernanceError, TimeoutError, isGovernanceError } from '../errors.js'
 import type { EmitFn } from '../events.js'
 import { fullJitterDelay, type BackoffOptions } from '../internal/backoff.js'
 import type { Logger } from '../internal/logger.js'
-import { unrefTimeout } from '../internal/timers.js'
+import { settledWithin, unrefTimeout } from '../internal/timers.js'
 import type { MetricBatch } from '../types.js'
 import type { SpillStore } from './spill.js'
 
@@ -104,10 +104,11 @@ export class SinkQueue {
       this.drop(left, 'closed')
     }
     await Promise.all(this.diskWork)
-    try {
-      await this.options.sink.close?.()
-    } catch (error) {
-      this.options.logger.warn(`metrics: closing sink ${this.name} failed`, { error })
+    const closing = Promise.resolve().then(() => this.options.sink.close?.())
+    closing.catch((error: unknown) => this.options.logger.warn(`metrics: closing sink ${this.name} failed`, { error }))
+    // Bounded like an export: a sink whose close() never settles must not hold up gov.close().
+    if (!(await settledWithin(closing, this.options.exportTimeoutMs))) {
+      this.options.logger.warn(`metrics: closing sink ${this.name} did not finish within ${this.options.exportTimeoutMs} ms; going on without it`)
     }
   }
 

@@ -5,6 +5,7 @@ export {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_REGISTER_TIMEOUT_MS,
   DEFAULT_TTL_MS,
+  REGISTRY_OPTION_KEYS,
   type HealthCheck,
   type HealthCheckResult,
   type RegistryOptionsInput,

@@ -11,6 +11,7 @@ import type { Logger } from '../internal/logger.js'
 import type { Clock } from '../internal/timers.js'
 import { unrefTimeout } from '../internal/timers.js'
 import type { Instance, InstanceSpec, Lease } from '../types.js'
+import { checkLease, checkRenewal } from './answers.js'
 import { asGovernanceError, guardedCall } from './guarded-call.js'
 import { safeEmit } from './safe-emit.js'
 import { REREGISTER_MIN_INTERVAL_MS, heartbeatDelay, leaseTiming, retryDelay } from './timing.js'
@@ -236,7 +237,7 @@ export class LeaseKeeper {
     const started = this.#d.clock.now()
     let lease: Lease
     try {
-      lease = await this.#call('register', (ctx) => this.#d.backend.register(spec, ctx), signal)
+      lease = checkLease(this.#d.backend.name, spec, await this.#call('register', (ctx) => this.#d.backend.register(spec, ctx), signal))
     } catch (error) {
       if (!signal.aborted) this.#failed(error, 'register')
       return
@@ -255,7 +256,7 @@ export class LeaseKeeper {
     const lease = this.#lease as Lease
     const started = this.#d.clock.now()
     try {
-      const result = await this.#call('renew', (ctx) => this.#d.backend.renew(lease, ctx), signal)
+      const result = checkRenewal(this.#d.backend.name, lease, await this.#call('renew', (ctx) => this.#d.backend.renew(lease, ctx), signal))
       if (signal.aborted || this.#lease !== lease) return
       this.#succeeded(started, result.ttlMs)
       this.#emit('registry:renewed', { service: this.#d.service, instanceId: this.#d.instanceId, ttlMs: result.ttlMs })
@@ -276,11 +277,11 @@ export class LeaseKeeper {
     const lease = this.#lease as Lease
     const started = this.#d.clock.now()
     try {
-      await this.#call('renew', (ctx) => this.#d.backend.renew(lease, ctx), signal)
+      checkRenewal(this.#d.backend.name, lease, await this.#call('renew', (ctx) => this.#d.backend.renew(lease, ctx), signal))
       if (signal.aborted || this.#lease !== lease) return
       const spec = this.#d.host.spec()
       const version = this.#d.host.statusVersion()
-      const next = await this.#call('status update', (ctx) => this.#d.backend.register(spec, ctx), signal)
+      const next = checkLease(this.#d.backend.name, spec, await this.#call('status update', (ctx) => this.#d.backend.register(spec, ctx), signal))
       this.#lastLease = next
       if (signal.aborted || this.#lease !== lease) return
       this.#adopt(next, spec, version)

@@ -100,12 +100,26 @@ export interface ResolvedRegistryOptions {
   readonly handleSignals: boolean
 }
 
+/** The top-level client options this file reads; the facade rejects names it does not know. */
+export const REGISTRY_OPTION_KEYS: readonly string[] = Object.freeze([
+  'service',
+  'heartbeatIntervalMs',
+  'ttlMs',
+  'registerTimeoutMs',
+  'drainMs',
+  'leaseSafetyMarginMs',
+  'healthCheck',
+  'healthCheckIntervalMs',
+  'handleSignals',
+])
+
 const SERVICE_KEYS = new Set(['name', 'port', 'address', 'id', 'metadata', 'tags', 'zone', 'weight', 'status'])
 
 /** Validates and completes the registration options; throws InvalidArgumentError naming the bad option. */
 export function resolveRegistryOptions(raw: RegistryOptionsInput): ResolvedRegistryOptions {
-  const heartbeatIntervalMs = checkInteger('heartbeatIntervalMs', raw.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, 1)
-  const ttlMs = checkInteger('ttlMs', raw.ttlMs ?? Math.max(DEFAULT_TTL_MS, 3 * heartbeatIntervalMs), 1)
+  // `=== undefined`, not `??`: a null is a mistake to report, not a request for the default.
+  const heartbeatIntervalMs = checkInteger('heartbeatIntervalMs', orDefault(raw.heartbeatIntervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS), 1)
+  const ttlMs = checkInteger('ttlMs', orDefault(raw.ttlMs, Math.max(DEFAULT_TTL_MS, 3 * heartbeatIntervalMs)), 1)
   if (ttlMs <= heartbeatIntervalMs) fail('ttlMs', `must exceed heartbeatIntervalMs (${heartbeatIntervalMs})`, ttlMs)
   const leaseSafetyMarginMs = resolveMargin(raw.leaseSafetyMarginMs, ttlMs, heartbeatIntervalMs)
   if (raw.healthCheck !== undefined && typeof raw.healthCheck !== 'function') fail('healthCheck', 'must be a function', raw.healthCheck)
@@ -114,13 +128,17 @@ export function resolveRegistryOptions(raw: RegistryOptionsInput): ResolvedRegis
     service: raw.service === undefined ? undefined : resolveService(raw.service),
     heartbeatIntervalMs,
     ttlMs,
-    registerTimeoutMs: checkInteger('registerTimeoutMs', raw.registerTimeoutMs ?? DEFAULT_REGISTER_TIMEOUT_MS, 1),
-    drainMs: checkInteger('drainMs', raw.drainMs ?? DEFAULT_DRAIN_MS, 0),
+    registerTimeoutMs: checkInteger('registerTimeoutMs', orDefault(raw.registerTimeoutMs, DEFAULT_REGISTER_TIMEOUT_MS), 1),
+    drainMs: checkInteger('drainMs', orDefault(raw.drainMs, DEFAULT_DRAIN_MS), 0),
     leaseSafetyMarginMs,
     healthCheck: raw.healthCheck,
-    healthCheckIntervalMs: checkInteger('healthCheckIntervalMs', raw.healthCheckIntervalMs ?? heartbeatIntervalMs, 1),
+    healthCheckIntervalMs: checkInteger('healthCheckIntervalMs', orDefault(raw.healthCheckIntervalMs, heartbeatIntervalMs), 1),
     handleSignals: raw.handleSignals ?? false,
   }
+}
+
+function orDefault(value: unknown, fallback: number): unknown {
+  return value === undefined ? fallback : value
 }
 
 function resolveMargin(raw: number | undefined, ttlMs: number, intervalMs: number): number {

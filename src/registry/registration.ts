@@ -4,6 +4,7 @@
  * takes it down in order on close(): DOWN, drain, deregister, every timer stopped.
  */
 import { ClientClosedError, InvalidArgumentError, TimeoutError, type GovernanceError } from '../errors.js'
+import { checkCallOptions } from '../internal/call-options.js'
 import type { SubsystemContext } from '../internal/context.js'
 import type { EmitFn } from '../events.js'
 import type { Instance, InstanceSpec, InstanceStatus, Lease } from '../types.js'
@@ -13,7 +14,7 @@ import { generateInstanceId } from './host.js'
 import { LeaseKeeper } from './lease-keeper.js'
 import type { ResolvedRegistryOptions, ResolvedServiceOptions } from './options.js'
 import { safeEmit } from './safe-emit.js'
-import { checkStatus } from './validate.js'
+import { checkStatus, fail } from './validate.js'
 import { Waiters } from './waiters.js'
 
 /**
@@ -134,7 +135,10 @@ class RegistrationImpl implements Registration {
     return this.#keeper.lease !== undefined && this.#keeper.epoch === epoch
   }
 
-  async register(options: RegisterOptions = {}): Promise<void> {
+  async register(raw?: RegisterOptions): Promise<void> {
+    const options = checkCallOptions('register()', raw, ['wait', 'signal']) as RegisterOptions
+    // Only a boolean: 'no' or 0 meaning "wait" (or not) would be a guess.
+    if (options.wait !== undefined && typeof options.wait !== 'boolean') fail('register(): options.wait', 'must be true or false', options.wait)
     this.#requireService('register()')
     this.#requireOpen('register()')
     options.signal?.throwIfAborted()
@@ -158,7 +162,8 @@ class RegistrationImpl implements Registration {
     }
   }
 
-  async setStatus(status: InstanceStatus, options: RegistrationCallOptions = {}): Promise<void> {
+  async setStatus(status: InstanceStatus, raw?: RegistrationCallOptions): Promise<void> {
+    const options = checkCallOptions('setStatus()', raw, ['signal']) as RegistrationCallOptions
     this.#requireService('setStatus()')
     checkStatus('status', status)
     this.#requireOpen('setStatus()')
@@ -176,7 +181,13 @@ class RegistrationImpl implements Registration {
     })
   }
 
-  deregister(options: RegistrationCallOptions = {}): Promise<void> {
+  deregister(raw?: RegistrationCallOptions): Promise<void> {
+    let options: RegistrationCallOptions
+    try {
+      options = checkCallOptions('deregister()', raw, ['signal']) as RegistrationCallOptions
+    } catch (error) {
+      return Promise.reject(error)
+    }
     if (this.#phase !== 'open') return this.#closing ?? Promise.resolve()
     this.#deregistering ??= this.#deregister(options).finally(() => (this.#deregistering = undefined))
     return this.#deregistering

@@ -35,7 +35,7 @@ export class RoutingDispatcher extends Dispatcher {
     super()
     this.#options = options
     this.#agent = new Agent({ connect: { timeout: options.connectTimeoutMs } })
-    this.#settings = { source: options.source, agent: this.#agent, retryConnectFailures: options.retryConnectFailures }
+    this.#settings = { source: options.source, agent: this.#agent, retryConnectFailures: options.retryConnectFailures, live: new Set() }
   }
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
@@ -66,6 +66,8 @@ export class RoutingDispatcher extends Dispatcher {
     this.#closed = true
     const err = typeof errOrCallback === 'function' ? null : (errOrCallback ?? null)
     const cb = typeof errOrCallback === 'function' ? errOrCallback : callback
+    const reason = err ?? new ClientClosedError('gov.dispatcher was destroyed')
+    for (const request of [...this.#settings.live]) request.abort(reason)
     const done = this.#agent.destroy(err)
     if (cb === undefined) return done
     done.then(cb, cb)

@@ -1,12 +1,50 @@
 /** gov.fetch: undici's fetch over the routing dispatcher. */
 import { fetch, type Dispatcher, type RequestInit, type Response } from 'undici'
+import { InvalidArgumentError, ServerUnavailableError, isGovernanceError } from '../errors.js'
+import { describeValue } from '../internal/describe.js'
 
 export type RoutedFetch = (input: string | URL, init?: Omit<RequestInit, 'dispatcher'>) => Promise<Response>
 
 /**
- * A failed routed request rejects as fetch does, with a TypeError whose `cause` is the
- * GovernanceError (NoAvailableInstanceError, …) or the connection error.
+ * Everything the client throws is a GovernanceError, gov.fetch included: undici's fetch
+ * wraps failures in a bare TypeError("fetch failed"), so the GovernanceError behind it
+ * (NoAvailableInstanceError, …) is rethrown itself, and a connection error becomes a
+ * ServerUnavailableError keeping it as `cause`. An abort still rejects with the signal's
+ * reason. Arguments that are wrong before any request exists reject with
+ * InvalidArgumentError naming them, as every other call of the client does.
  */
 export function createRoutedFetch(dispatcher: Dispatcher): RoutedFetch {
-  return (input, init) => fetch(input, { ...init, dispatcher })
+  return (input, init) => {
+    const problem = argumentProblem(input, init)
+    if (problem !== undefined) return Promise.reject(new InvalidArgumentError(`gov.fetch: ${problem}`))
+    return fetch(input, { ...init, dispatcher }).catch((error: unknown) => {
+      throw unwrapFetchError(error, input)
+    })
+  }
+}
+
+function unwrapFetchError(error: unknown, input: unknown): unknown {
+  if (!(error instanceof TypeError) || error.cause === undefined) return error
+  if (isGovernanceError(error.cause)) return error.cause
+  const target = input instanceof URL ? input.href : isRequestLike(input) ? (input as { url: string }).url : String(input)
+  const reason = error.cause instanceof Error ? error.cause.message : String(error.cause)
+  return new ServerUnavailableError(`gov.fetch ${target} failed: ${reason}`, { cause: error.cause })
+}
+
+function argumentProblem(input: unknown, init: unknown): string | undefined {
+  if (typeof input === 'string') {
+    if (!URL.canParse(input)) return `url must be an absolute URL such as "http://payments/charge", got ${describeValue(input)}`
+  } else if (!(input instanceof URL) && !isRequestLike(input)) {
+    return `url must be a URL string, a URL or a Request, got ${describeValue(input)}`
+  }
+  if (init === undefined) return undefined
+  if (typeof init !== 'object' || init === null || Array.isArray(init)) return `init must be an object (RequestInit), got ${describeValue(init)}`
+  const signal = (init as { signal?: unknown }).signal
+  if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) return `init.signal must be an AbortSignal, got ${describeValue(signal)}`
+  return undefined
+}
+
+/** A Request (undici's, the global one, or a compatible class): fetch takes it as input. */
+function isRequestLike(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { url?: unknown }).url === 'string' && typeof (value as { method?: unknown }).method === 'string'
 }

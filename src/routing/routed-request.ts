@@ -23,6 +23,11 @@ export interface RouteSettings {
   /** Where instance-bound requests go (routing's own Agent). */
   readonly agent: Dispatcher
   readonly retryConnectFailures: boolean
+  /**
+   * The requests not finished yet. undici's Agent forgets its pools on close(), after which
+   * its destroy() reaches no request: the dispatcher aborts these itself when destroyed.
+   */
+  readonly live: Set<RoutedRequest>
 }
 
 export class RoutedRequest implements Handler {
@@ -50,6 +55,7 @@ export class RoutedRequest implements Handler {
 
   /** Sends at once when the cache is warm, otherwise after discovery answers. */
   start(): void {
+    this.#settings.live.add(this)
     const instance = this.#settings.source.pickSync(this.#service)
     if (instance !== undefined) return this.#send(instance)
     this.#settings.source.pick(this.#service).then(
@@ -74,7 +80,13 @@ export class RoutedRequest implements Handler {
 
   /** Fails the request before any attempt reached undici. */
   #fail(error: Error): void {
+    this.#settings.live.delete(this)
     this.#downstream.onResponseError?.(this.#proxy, error)
+  }
+
+  /** Ends the request now, whichever attempt is running (or the next one, before it starts). */
+  abort(reason: Error): void {
+    this.#proxy.abort(reason)
   }
 
   onRequestStart(controller: Controller, context: unknown): void {
@@ -87,6 +99,7 @@ export class RoutedRequest implements Handler {
 
   onRequestUpgrade(_controller: Controller, statusCode: number, headers: Parameters<NonNullable<Handler['onRequestUpgrade']>>[2], socket: Parameters<NonNullable<Handler['onRequestUpgrade']>>[3]): void {
     this.#responded = true
+    this.#settings.live.delete(this)
     this.#tracker?.end({ status: statusCode })
     this.#downstream.onRequestUpgrade?.(this.#proxy, statusCode, headers, socket)
   }
@@ -108,6 +121,7 @@ export class RoutedRequest implements Handler {
   }
 
   onResponseEnd(_controller: Controller, trailers: Parameters<NonNullable<Handler['onResponseEnd']>>[1]): void {
+    this.#settings.live.delete(this)
     this.#downstream.onResponseEnd?.(this.#proxy, trailers)
   }
 
@@ -117,6 +131,7 @@ export class RoutedRequest implements Handler {
       const next = this.#retryTarget(controller, error)
       if (next !== undefined) return this.#send(next)
     }
+    this.#settings.live.delete(this)
     this.#downstream.onResponseError?.(this.#proxy, error)
   }
 

@@ -75,6 +75,8 @@ export function parseServer(name: string, value: unknown): ServerTarget {
     fail(`${name} is not a valid URL: ${show(value)}`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(`${name} must be an http or https URL, got ${show(value)}`)
+  // WHATWG URLs take any length of host; DNS does not (RFC 1035), and no connect could succeed.
+  if (url.hostname.length > 253) fail(`${name} has a host name longer than 253 characters, got ${show(value)}`)
   // Credentials in a URL end up in logs and error messages; tokens go in `token`.
   if (url.username !== '' || url.password !== '') fail(`${name} must not carry credentials (use the token option), got ${show(url.origin)}`)
   if (url.search !== '' || url.hash !== '') fail(`${name} must not have a query or fragment, got ${show(value)}`)

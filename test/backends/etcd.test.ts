@@ -165,11 +165,13 @@ describe.skipIf(!available)('etcd backend with username/password auth', () => {
     try {
       const put = await b.putConfig!('auth-key', { on: true }, {}, {})
       expect((await b.getConfig('auth-key', {}))?.version).toBe(put.version)
-      expect(authCalls).toHaveLength(1)
+      // Once, unless this process stalled for over a second between the two calls (a busy CI core).
+      const before = authCalls.length
+      expect(before).toBeGreaterThanOrEqual(1)
       // No event exists for "the server dropped the token": idle past its 1 s TTL (+ the keeper's tick).
       await new Promise((r) => setTimeout(r, 2_500))
       expect((await b.getConfig('auth-key', {}))?.value).toEqual({ on: true })
-      expect(authCalls).toHaveLength(2)
+      expect(authCalls).toHaveLength(before + 1)
       const rec = new WatchRecorder<ConfigEntry | undefined>()
       const stop = b.watchConfig!('auth-key', rec)
       await rec.until((v) => v?.version === put.version)

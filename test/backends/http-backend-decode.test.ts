@@ -180,14 +180,25 @@ describe('protocol behaviour', () => {
   it('a blocking query sends index and wait, with a deadline above the wait', async () => {
     const urls: string[] = []
     net.use(http.get(`${BASE}/v1/services/orders`, ({ request }) => void urls.push(new URL(request.url).search)))
-    const rec = watchRecorder<ServiceSnapshot>()
-    backend.watchService!('orders', rec, { afterRevision: '1' })
-    const start = Date.now()
-    await backend.putConfig!('unrelated', 1, {}, ctx) // wakes nothing on the service
-    await backend.register(spec, ctx)
-    await rec.takeValue()
-    expect(urls[0]).toBe('?index=1&wait=1s')
-    expect(Date.now() - start).toBeLessThan(1_000)
+    // A wait far longer than the request timeout: the query must neither time out at 1 s nor
+    // run until the wait is over, but answer as soon as the service changes.
+    const watching = httpBackend({ server: BASE, watchWaitMs: 20_000, requestTimeoutMs: 1_000 })
+    try {
+      const rec = watchRecorder<ServiceSnapshot>()
+      watching.watchService!('orders', rec, { afterRevision: '1' })
+      const start = Date.now()
+      await watching.putConfig!('unrelated', 1, {}, ctx) // wakes nothing on the service
+      await new Promise((r) => setTimeout(r, 1_500)) // past the request timeout, with the query held
+      await watching.register(spec, ctx)
+      const { meta } = await rec.takeValue()
+      expect(urls[0]).toBe('?index=1&wait=20s')
+      expect(urls).toHaveLength(1) // one query, held throughout: no timeout and no retry
+      expect(BigInt(meta.revision)).toBeGreaterThan(1n)
+      expect(rec.errors).toEqual([])
+      expect(Date.now() - start).toBeLessThan(10_000)
+    } finally {
+      await watching.close()
+    }
   })
 
   it('rejects bad options and arguments', () => {

@@ -17,6 +17,7 @@ import type { GovernanceEventName } from '../../src/events.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
 import { createGovernanceServer, type GovernanceServer } from '../../src/server/index.js'
+import { onSamePort } from '../helpers/busy-machine.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const cleanups: (() => Promise<unknown>)[] = []
@@ -30,8 +31,9 @@ async function tempDir(): Promise<string> {
   return dir
 }
 
+/** A server on a free port, or on `options.port` again (a restart; retried while the port is briefly taken). */
 async function server(options: { port?: number; dataDir?: string } = {}): Promise<GovernanceServer> {
-  const s = await createGovernanceServer({ port: 0, ...options })
+  const s = await onSamePort(() => createGovernanceServer({ port: 0, ...options }))
   cleanups.push(() => s.close())
   return s
 }
@@ -99,7 +101,11 @@ async function spawnServer(port: number, dataDir: string): Promise<{ url: string
       const match = /listening on (http:\/\/\S+)/.exec(out)
       if (match) resolve(match[1]!)
     })
-    void exited.then(([code]) => reject(new Error(`server exited (${String(code)}) before listening: ${err}`)))
+    void exited.then(([code]) => {
+      const error = new Error(`server exited (${String(code)}) before listening: ${err}`)
+      if (err.includes('EADDRINUSE')) Object.assign(error, { code: 'EADDRINUSE' }) // for onSamePort
+      reject(error)
+    })
   })
   return { url, child }
 }
@@ -163,7 +169,7 @@ describe('config against the reference server', () => {
 
     first.child.kill('SIGKILL')
     await once(first.child, 'exit')
-    await spawnServer(port, serverDir)
+    await onSamePort(() => spawnServer(port, serverDir))
 
     expect(await client(first.url).get('svc')).toEqual({ value: { mode: 'before' }, version: v1.version, source: 'live' })
     const v2 = await writer.put('svc', { mode: 'after' })

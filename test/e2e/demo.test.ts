@@ -1,9 +1,18 @@
-import { spawn } from 'node:child_process'
-import { expect, it } from 'vitest'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { afterEach, expect, it } from 'vitest'
+
+let demo: ChildProcess | undefined
+afterEach(() => {
+  // A failed or timed-out test must not leave the demo (and its servers) running: tsx runs
+  // it in a child of its own, so the whole process group goes.
+  if (demo?.pid !== undefined && demo.exitCode === null && demo.signalCode === null) process.kill(-demo.pid, 'SIGKILL')
+  demo = undefined
+})
 
 // The README's first command must stay true: the demo runs, prints each step and exits 0.
 it('npm run demo runs every step and exits 0 in under 15 s', async () => {
-  const child = spawn('node_modules/.bin/tsx', ['examples/demo.ts'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('node_modules/.bin/tsx', ['examples/demo.ts'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  demo = child
   let out = ''
   let err = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))

@@ -15,14 +15,16 @@ import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
 import { createGovernanceServer, type GovernanceServer } from '../../src/server/index.js'
 import type { Instance } from '../../src/types.js'
+import { onSamePort } from '../helpers/busy-machine.js'
 
 const cleanup: (() => Promise<unknown>)[] = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {})
 })
 
+/** A server on a free port, or on `port` again (a restart; retried while the port is briefly taken). */
 async function startServer(port = 0): Promise<GovernanceServer> {
-  const server = await createGovernanceServer({ port, host: '127.0.0.1' })
+  const server = await onSamePort(() => createGovernanceServer({ port, host: '127.0.0.1' }))
   cleanup.push(() => server.close())
   return server
 }

@@ -74,6 +74,14 @@ describe.skipIf(!installed && process.env.CI !== 'true')('Pushgateway sink again
 
   it('reports a push the Pushgateway refuses as a failed, dropped export', async () => {
     const url = (gateway as RunningPushgateway).url
+    // This test's own first group: a counter (it does not lean on what the test above pushed).
+    const first = createMetrics(
+      { processMetrics: false, flushIntervalMs: 3_600_000 },
+      { emit: () => {}, logger: { debug() {}, info() {}, warn() {}, error() {} }, clock: Date, service: 'orders', instanceId: 'orders-3', sinks: [pushgatewaySink({ url })] },
+    )
+    first.counter('conflicting_total').inc(1)
+    await first.flush()
+    await first.close()
     const failures: unknown[] = []
     const drops: unknown[] = []
     const metrics = createMetrics(
@@ -91,7 +99,7 @@ describe.skipIf(!installed && process.env.CI !== 'true')('Pushgateway sink again
         sinks: [pushgatewaySink({ url })],
       },
     )
-    metrics.gauge('http_requests_total').set(1)
+    metrics.gauge('conflicting_total').set(1)
     await expect(metrics.flush()).rejects.toBeInstanceOf(RequestRejectedError)
     expect(failures).toHaveLength(1)
     expect(drops).toMatchObject([{ reason: 'rejected', batches: 1 }])

@@ -13,6 +13,7 @@ import type { GovernanceEvents } from '../../src/events.js'
 import { createMetrics, type Metrics } from '../../src/metrics/index.js'
 import { createGovernanceServer, type GovernanceServer } from '../../src/server/index.js'
 import type { MetricPoint } from '../../src/types.js'
+import { onSamePort } from '../helpers/busy-machine.js'
 
 let server: GovernanceServer | undefined
 let backend: Backend | undefined
@@ -81,7 +82,7 @@ describe('metrics against the reference server going down and coming back', () =
       await expect(m.flush()).rejects.toBeInstanceOf(ServerUnavailableError)
     }
     // Back on the same port; its memory starts empty, so it holds what was sent since.
-    server = await createGovernanceServer({ port, host: '127.0.0.1' })
+    server = await onSamePort(() => createGovernanceServer({ port, host: '127.0.0.1' }))
     requests.inc(5, { route: '/a' })
     recorded += 5
     await m.flush()
@@ -106,7 +107,7 @@ describe('metrics against the reference server going down and coming back', () =
       { sink: 'http', batches: 1, points: 1, reason: 'queue-full' },
       { sink: 'http', batches: 1, points: 1, reason: 'queue-full' },
     ])
-    server = await createGovernanceServer({ port, host: '127.0.0.1' })
+    server = await onSamePort(() => createGovernanceServer({ port, host: '127.0.0.1' }))
     // This flush's batch carries the self-metric for the three dropped points; the queue
     // holds two, so the oldest waiting one (1,000) goes too.
     await m.flush()

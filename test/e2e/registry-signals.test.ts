@@ -7,18 +7,23 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { Backend } from '../../src/backend.js'
 import { httpBackend } from '../../src/backends/http/index.js'
 import { createGovernanceServer, type GovernanceServer } from '../../src/server/index.js'
 import type { ServiceSnapshot } from '../../src/types.js'
+import { eventually } from '../backends/watch-recorder.js'
 
 const DRAIN_MS = 1_000
 const TTL_MS = 10_000
 
 let server: GovernanceServer | undefined
 let child: ChildProcess | undefined
+let observer: Backend | undefined
 afterEach(async () => {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   child = undefined
+  await observer?.close()
+  observer = undefined
   await server?.close()
   server = undefined
 })
@@ -44,17 +49,18 @@ describe('handleSignals', () => {
     await registered
 
     // A blocking query (watch) on the service records every state the server goes through.
-    const observer = httpBackend({ server: server.url, requestTimeoutMs: 2_000, watchWaitMs: 5_000 })
+    const watching = httpBackend({ server: server.url, requestTimeoutMs: 2_000, watchWaitMs: 5_000 })
+    observer = watching
     const seen: { at: number; status: string | undefined }[] = []
+    let stopWatch = (): void => {}
     const first = new Promise<void>((resolve) => {
-      const stop = observer.watchService!('signals', {
+      stopWatch = watching.watchService!('signals', {
         next: (snapshot: ServiceSnapshot) => {
           seen.push({ at: performance.now(), status: snapshot.instances.find((i) => i.id === 'signals-1')?.status })
           resolve()
         },
         error: () => {},
       })
-      void exited.finally(() => setTimeout(stop, 200))
     })
     await first
     expect(seen.at(-1)?.status).toBe('UP')
@@ -63,9 +69,10 @@ describe('handleSignals', () => {
     proc.kill('SIGTERM')
     const [code, signal] = await exited
     const exitAt = performance.now()
-    const listedAtExit = (await observer.resolve('signals', {})).instances
-    await new Promise((resolve) => setTimeout(resolve, 250))
-    await observer.close()
+    const listedAtExit = (await watching.resolve('signals', {})).instances
+    // The removal happened before the exit; the watch reports it once its answer arrives.
+    await eventually(() => seen.some((s) => s.at > termAt && s.status === undefined), 10_000, 'the watch seeing the instance gone').catch(() => {})
+    stopWatch()
 
     expect(code).toBeNull()
     expect(signal).toBe('SIGTERM')

@@ -46,6 +46,9 @@ export interface EtcdMember {
   readonly process: ChildProcess
   /** False once the process has exited. */
   alive: boolean
+  /** The end of its log (stderr), for error messages; `logEnded` once the process closed it. */
+  readonly log: () => string
+  readonly logEnded: Promise<void>
 }
 
 export interface EtcdCluster {
@@ -93,6 +96,21 @@ export async function etcdCall(endpoint: string, path: string, body: unknown, he
 export const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
 
 export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
+  // The ports were free a moment ago; another process may have taken one since. Then that
+  // member exits at once (bind: address already in use), and the cluster is started again
+  // on other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options)
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === 3) throw error
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startOnce(options: EtcdClusterOptions): Promise<EtcdCluster> {
   const binary = etcdBinary()
   if (binary === undefined) throw new Error(`etcd is not installed (${ETCD_INSTALL_HINT})`)
   const size = options.size ?? 1
@@ -112,9 +130,8 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
       const child = spawn(binary, memberArgs(spec, dataDir, initialCluster, token, options.extraArgs ?? []), {
         stdio: ['ignore', 'ignore', 'pipe'],
       })
-      const member: EtcdMember = { ...spec, dataDir, process: child, alive: true }
+      const member: EtcdMember = { ...spec, dataDir, process: child, alive: true, ...captureLog(child) }
       child.once('exit', () => (member.alive = false))
-      captureLog(child)
       members.push(member)
     }
     await waitReady(members, options.startTimeoutMs ?? 20_000)
@@ -145,19 +162,29 @@ function memberArgs(spec: { name: string; clientUrl: string; peerUrl: string }, 
   ]
 }
 
-/** Keeps the last lines of a member's log, printed if a test needs them (ETCD_TEST_LOG=1). */
-function captureLog(child: ChildProcess): void {
+/** Keeps the last lines of a member's log; ETCD_TEST_LOG=1 also prints them as they come. */
+function captureLog(child: ChildProcess): { log: () => string; logEnded: Promise<void> } {
+  let tail = ''
   child.stderr?.setEncoding('utf8')
   child.stderr?.on('data', (chunk: string) => {
+    tail = (tail + chunk).slice(-4_000)
     if (process.env.ETCD_TEST_LOG === '1') process.stderr.write(chunk)
   })
+  const logEnded = new Promise<void>((resolve) => child.stderr?.once('close', () => resolve()) ?? resolve())
+  return { log: () => tail, logEnded }
 }
 
 async function waitReady(members: readonly EtcdMember[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (const member of members) {
     for (;;) {
-      if (!member.alive) throw new Error(`etcd member ${member.name} exited during start (run with ETCD_TEST_LOG=1)`)
+      // Any member gone (not only this one): the others would wait for their quorum in vain.
+      const dead = members.find((m) => !m.alive)
+      if (dead) {
+        await Promise.race([dead.logEnded, new Promise((r) => setTimeout(r, 2_000))]) // the whole log, but do not hang on it
+        const message = `etcd member ${dead.name} exited during start: ${dead.log().slice(-1_000)}`
+        throw /address already in use/i.test(dead.log()) ? new PortTakenError(message) : new Error(message)
+      }
       // A linearizable range succeeds only once the member has joined a cluster with a leader.
       const ok = await etcdCall(member.clientUrl, '/v3/kv/range', { key: b64('health') }).then((r) => r.status === 200, () => false)
       if (ok) break
@@ -181,12 +208,17 @@ function makeCluster(members: EtcdMember[]): EtcdCluster {
       return members.map((m) => m.clientUrl)
     },
     async leader() {
-      for (const m of members.filter((x) => x.alive)) {
-        const status = await etcdCall(m.clientUrl, '/v3/maintenance/status', {}).catch(() => undefined)
-        const header = status?.body.header as { member_id?: string } | undefined
-        if (status?.status === 200 && header?.member_id !== undefined && status.body.leader === header.member_id) return m
+      // An election may be under way (a busy machine can make a member miss heartbeats): ask again for a while.
+      const deadline = Date.now() + 10_000
+      for (;;) {
+        for (const m of members.filter((x) => x.alive)) {
+          const status = await etcdCall(m.clientUrl, '/v3/maintenance/status', {}).catch(() => undefined)
+          const header = status?.body.header as { member_id?: string } | undefined
+          if (status?.status === 200 && header?.member_id !== undefined && status.body.leader === header.member_id) return m
+        }
+        if (Date.now() > deadline) throw new Error('no etcd member says it leads')
+        await new Promise((r) => setTimeout(r, 100))
       }
-      throw new Error('no etcd member says it leads')
     },
     kill,
     async stop() {

@@ -33,7 +33,20 @@ export function freePort(): Promise<number> {
 }
 
 export async function startPushgateway(timeoutMs = 15_000): Promise<RunningPushgateway> {
-  const port = await freePort()
+  // The port was free a moment ago; another process may have taken it since. Then the
+  // Pushgateway exits at once (bind: address already in use), and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(await freePort(), timeoutMs)
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === 3) throw error
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startOnce(port: number, timeoutMs: number): Promise<RunningPushgateway> {
   const url = `http://127.0.0.1:${port}`
   const child = spawn(
     PUSHGATEWAY_BIN,
@@ -42,17 +55,19 @@ export async function startPushgateway(timeoutMs = 15_000): Promise<RunningPushg
   )
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  // 'close', not 'exit': stderr is complete by then, for the port-taken check below.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
   try {
     await waitReady(url, exited, timeoutMs)
   } catch (error) {
     await stop(child, exited)
-    throw new Error(`the Pushgateway did not start: ${(error as Error).message}\n${stderr}`)
+    const message = `the Pushgateway did not start on port ${port}: ${(error as Error).message}\n${stderr}`
+    throw /address already in use/i.test(stderr) ? new PortTakenError(message) : new Error(message)
   }
   return {
     url,
     scrape: async () => {
-      const res = await fetch(`${url}/metrics`)
+      const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
       if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`)
       return res.text()
     },
@@ -68,7 +83,7 @@ async function waitReady(url: string, exited: Promise<number | null>, timeoutMs:
   while (Date.now() < deadline) {
     if (gone) throw new Error('the process exited')
     try {
-      const res = await fetch(`${url}/-/ready`)
+      const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) })
       if (res.ok) return
     } catch {
       // not listening yet

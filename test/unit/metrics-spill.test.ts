@@ -97,7 +97,7 @@ describe('dataDir spill', () => {
     const a = start(sink(false))
     a.metrics.counter('c_total').inc(3)
     await a.metrics.flush().catch(() => undefined)
-    await vi.waitFor(async () => expect((await readdir(folder())).filter((f) => f.endsWith('.json'))).toHaveLength(1))
+    await vi.waitFor(async () => expect((await readdir(folder())).filter((f) => f.endsWith('.json'))).toHaveLength(1), { timeout: 10_000 })
     // No close(): the application "crashed". The next run resends.
     const up = sink(true)
     const b = start(up)

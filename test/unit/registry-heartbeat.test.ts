@@ -232,7 +232,7 @@ describe('timers', () => {
     const h = createHarness({ heartbeatIntervalMs: 20, ttlMs: 1_000, healthCheck: () => true, healthCheckIntervalMs: 20 })
     try {
       await h.registration.register()
-      await vi.waitFor(() => expect(h.backend.count('renew')).toBeGreaterThanOrEqual(2))
+      await vi.waitFor(() => expect(h.backend.count('renew')).toBeGreaterThanOrEqual(2), { timeout: 10_000 })
       const live = created.filter((t) => !(t as unknown as { _destroyed: boolean })._destroyed)
       expect(live.length).toBeGreaterThanOrEqual(2) // the next heartbeat, the deadline, the health check
       for (const t of live) expect(t.hasRef()).toBe(false)

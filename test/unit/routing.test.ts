@@ -65,11 +65,10 @@ describe('routing', () => {
     expect(records.every((r) => r.ms >= 0)).toBe(true)
   })
 
-  it('fails with the GovernanceError as the cause when no instance is available', async () => {
+  it('fails with the GovernanceError itself (not fetch\'s bare TypeError) when no instance is available', async () => {
     const { discovery } = setup(createMemoryBackend())
     const error = await discovery.fetch('http://nosuch/').catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(TypeError)
-    expect((error as Error).cause).toBeInstanceOf(NoAvailableInstanceError)
+    expect(error).toBeInstanceOf(NoAvailableInstanceError)
     await expect(request('http://nosuch/', { dispatcher: discovery.dispatcher })).rejects.toBeInstanceOf(NoAvailableInstanceError)
   })
 

@@ -199,7 +199,7 @@ describe('malformed answers', () => {
       const first = registry.client({ dataDir })
       const seen: unknown[] = []
       first.config.watch('orders', (value) => seen.push(value))
-      await vi.waitFor(() => expect(seen).toHaveLength(1))
+      await vi.waitFor(() => expect(seen).toHaveLength(1), { timeout: 10_000 })
       await first.close() // waits for the snapshot write
 
       const second = registry.client({ dataDir })

@@ -129,10 +129,14 @@ describe('stream()', () => {
   it('the deadline covers only the wait for headers, not an idle body', async () => {
     const { handler, response } = heldResponse()
     const { t } = await serve(handler)
-    const stream = await t.stream({ method: 'POST', path: '/w', timeoutMs: 100 })
+    // Long enough that the headers always beat it, even on a starved CI core (they take ~1 ms).
+    const timeoutMs = 1_000
+    const started = performance.now()
+    const stream = await t.stream({ method: 'POST', path: '/w', timeoutMs })
     const res = await response
     const frames = collect(stream)
-    await new Promise((r) => setTimeout(r, 250)) // idle longer than timeoutMs
+    // The body stays idle until well past the moment the deadline would have ended the call.
+    await new Promise((r) => setTimeout(r, started + timeoutMs + 300 - performance.now()))
     res.end('{"late":true}\n')
     expect(await frames).toEqual([{ late: true }])
   })
