@@ -3,14 +3,14 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { Backend, Unsubscribe, Watcher } from '../../src/backend.js'
+import type { Backend } from '../../src/backend.js'
 import { createDiscovery, resolveDiscoveryOptions, type Discovery, type DiscoveryOptions } from '../../src/discovery/index.js'
 import { ServerUnavailableError, isGovernanceError } from '../../src/errors.js'
 import type { GovernanceEventName, GovernanceEvents } from '../../src/events.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
-import { createMemoryBackend, createTestRegistry, type MemoryBackend, type TestRegistry } from '../../src/testing/index.js'
-import type { ServiceSnapshot } from '../../src/types.js'
+import { createMemoryBackend, createTestRegistry, type MemoryBackend } from '../../src/testing/index.js'
+import { inst, scripted, withoutWatch } from '../fixtures/scripted-discovery-backend.js'
 
 type Recorded = { [K in GovernanceEventName]: { event: K; payload: GovernanceEvents[K] } }[GovernanceEventName]
 
@@ -36,45 +36,6 @@ function add(backend: MemoryBackend, id: string, extra: Record<string, unknown> 
   return backend.addInstance({ service: 'pay', id, address: '10.0.0.1', port: 8000 + Number(id.replace(/\D/g, '') || 0), ...extra })
 }
 
-/** The test registry seen through a server that cannot push: discovery must poll. */
-function withoutWatch(b: TestRegistry): Backend {
-  return b.backend({ name: 'no-push', push: false })
-}
-
-/** A backend whose answers the test scripts: resolve() returns `state`, watch events are pushed by hand. */
-function scripted(initial: ServiceSnapshot) {
-  let watcher: Watcher<ServiceSnapshot> | undefined
-  const backend = createTestRegistry()
-  const script = {
-    state: initial,
-    failResolve: false,
-    resolves: 0,
-    watches: [] as (string | undefined)[],
-    push: (snapshot: ServiceSnapshot, reset = false) => watcher?.next(snapshot, { revision: snapshot.revision, reset }),
-    break: () => watcher?.error(new ServerUnavailableError('watch broke')),
-  }
-  const b: Backend = {
-    ...withoutWatch(backend),
-    name: 'scripted',
-    resolve: async () => {
-      script.resolves++
-      if (script.failResolve) throw new ServerUnavailableError('down')
-      return script.state
-    },
-    watchService: (_s, w, o): Unsubscribe => {
-      watcher = w
-      script.watches.push(o?.afterRevision)
-      return () => {
-        if (watcher === w) watcher = undefined
-      }
-    },
-  }
-  return { backend: b, script }
-}
-
-const inst = (id: string, extra: Record<string, unknown> = {}) => ({
-  id, service: 'pay', address: '10.0.0.1', port: 9000, status: 'UP' as const, metadata: {}, tags: [], weight: 1, ...extra,
-})
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_700_000_000_000 })

@@ -1,26 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { ClientClosedError } from '../../src/errors.js'
 import { createMemoryBackend } from '../../src/testing/index.js'
 import type { InstanceStatus } from '../../src/types.js'
-import { closeWithFakeTimers, createHarness, track, type Harness } from '../fixtures/registry-harness.js'
+import { fakeTimerHarnesses, track, type Harness } from '../fixtures/registry-harness.js'
 
 const T0 = 1_000_000
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: T0 })
-})
-
-let current: Harness | undefined
-afterEach(async () => {
-  if (current) await closeWithFakeTimers(current)
-  current = undefined
-  vi.useRealTimers()
-})
-
-function harness(...args: Parameters<typeof createHarness>): Harness {
-  current = createHarness(...args)
-  return current
-}
+const harness = fakeTimerHarnesses(T0)
 
 /** Records the status of every registration the backend receives. */
 function recordStatuses(h: Harness): { status: InstanceStatus; at: number }[] {

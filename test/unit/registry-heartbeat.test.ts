@@ -1,25 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { LeaseLostError } from '../../src/errors.js'
 import { createMemoryBackend } from '../../src/testing/index.js'
-import { closeWithFakeTimers, createHarness, type Harness } from '../fixtures/registry-harness.js'
+import { createHarness, fakeTimerHarnesses } from '../fixtures/registry-harness.js'
 
 const T0 = 1_000_000
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: T0 })
-})
-
-let current: Harness | undefined
-afterEach(async () => {
-  if (current) await closeWithFakeTimers(current)
-  current = undefined
-  vi.useRealTimers()
-})
-
-function harness(...args: Parameters<typeof createHarness>): Harness {
-  current = createHarness(...args)
-  return current
-}
+const harness = fakeTimerHarnesses(T0)
 
 const diffs = (times: number[]): number[] => times.slice(1).map((t, i) => t - times[i]!)
 

@@ -1,29 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { AuthError, ClientClosedError, InvalidArgumentError, TimeoutError } from '../../src/errors.js'
 import { createRegistration, resolveRegistryOptions } from '../../src/registry/index.js'
 import { systemClock } from '../../src/internal/timers.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { createMemoryBackend } from '../../src/testing/index.js'
 import type { InstanceStatus } from '../../src/types.js'
-import { closeWithFakeTimers, createHarness, SERVICE, track, type Harness } from '../fixtures/registry-harness.js'
+import { fakeTimerHarnesses, SERVICE, track, type Harness } from '../fixtures/registry-harness.js'
 
 const T0 = 1_000_000
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: T0 })
-})
-
-let current: Harness | undefined
-afterEach(async () => {
-  if (current) await closeWithFakeTimers(current)
-  current = undefined
-  vi.useRealTimers()
-})
-
-function harness(...args: Parameters<typeof createHarness>): Harness {
-  current = createHarness(...args)
-  return current
-}
+const harness = fakeTimerHarnesses(T0)
 
 describe('register()', () => {
   it('needs the service option', async () => {
