@@ -3,38 +3,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { Backend } from '../../src/backend.js'
-import { createDiscovery, resolveDiscoveryOptions, type Discovery, type DiscoveryOptions } from '../../src/discovery/index.js'
 import { ServerUnavailableError, isGovernanceError } from '../../src/errors.js'
-import type { GovernanceEventName, GovernanceEvents } from '../../src/events.js'
-import { silentLogger } from '../../src/internal/logger.js'
-import { systemClock } from '../../src/internal/timers.js'
-import { createMemoryBackend, createTestRegistry, type MemoryBackend } from '../../src/testing/index.js'
-import { inst, scripted, withoutWatch } from '../fixtures/scripted-discovery-backend.js'
+import { createMemoryBackend, createTestRegistry } from '../../src/testing/index.js'
+import { add, inst, open, scripted, setup, withoutWatch } from '../fixtures/scripted-discovery-backend.js'
 
-type Recorded = { [K in GovernanceEventName]: { event: K; payload: GovernanceEvents[K] } }[GovernanceEventName]
-
-const open: Discovery[] = []
-
-function setup(options: DiscoveryOptions = {}, backend: Backend = createMemoryBackend(), dataDir?: string) {
-  const events: Recorded[] = []
-  const discovery = createDiscovery(resolveDiscoveryOptions(options), {
-    backend,
-    emit: (event, payload) => events.push({ event, payload } as Recorded),
-    logger: silentLogger,
-    clock: systemClock,
-    requestTimeoutMs: 1_000,
-    ...(dataDir !== undefined && { dataDir }),
-  })
-  open.push(discovery)
-  const of = <K extends GovernanceEventName>(name: K): GovernanceEvents[K][] =>
-    events.filter((e) => e.event === name).map((e) => e.payload as GovernanceEvents[K])
-  return { discovery, events, of }
-}
-
-function add(backend: MemoryBackend, id: string, extra: Record<string, unknown> = {}) {
-  return backend.addInstance({ service: 'pay', id, address: '10.0.0.1', port: 8000 + Number(id.replace(/\D/g, '') || 0), ...extra })
-}
 
 
 beforeEach(() => {

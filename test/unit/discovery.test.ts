@@ -1,37 +1,10 @@
 /** Discovery's cache: watch-fed freshness, events, no going back, filters, bounds, arguments and close. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { Backend } from '../../src/backend.js'
-import { createDiscovery, resolveDiscoveryOptions, type Discovery, type DiscoveryOptions } from '../../src/discovery/index.js'
+import { resolveDiscoveryOptions, type Discovery } from '../../src/discovery/index.js'
 import { ClientClosedError, InvalidArgumentError } from '../../src/errors.js'
-import type { GovernanceEventName, GovernanceEvents } from '../../src/events.js'
-import { silentLogger } from '../../src/internal/logger.js'
-import { systemClock } from '../../src/internal/timers.js'
 import { createMemoryBackend, type MemoryBackend } from '../../src/testing/index.js'
-import { inst, scripted } from '../fixtures/scripted-discovery-backend.js'
+import { add, inst, open, scripted, setup } from '../fixtures/scripted-discovery-backend.js'
 
-type Recorded = { [K in GovernanceEventName]: { event: K; payload: GovernanceEvents[K] } }[GovernanceEventName]
-
-const open: Discovery[] = []
-
-function setup(options: DiscoveryOptions = {}, backend: Backend = createMemoryBackend(), dataDir?: string) {
-  const events: Recorded[] = []
-  const discovery = createDiscovery(resolveDiscoveryOptions(options), {
-    backend,
-    emit: (event, payload) => events.push({ event, payload } as Recorded),
-    logger: silentLogger,
-    clock: systemClock,
-    requestTimeoutMs: 1_000,
-    ...(dataDir !== undefined && { dataDir }),
-  })
-  open.push(discovery)
-  const of = <K extends GovernanceEventName>(name: K): GovernanceEvents[K][] =>
-    events.filter((e) => e.event === name).map((e) => e.payload as GovernanceEvents[K])
-  return { discovery, events, of }
-}
-
-function add(backend: MemoryBackend, id: string, extra: Record<string, unknown> = {}) {
-  return backend.addInstance({ service: 'pay', id, address: '10.0.0.1', port: 8000 + Number(id.replace(/\D/g, '') || 0), ...extra })
-}
 
 /** Counts live watch subscriptions of a memory backend. */
 function countWatches(backend: MemoryBackend): () => number {
