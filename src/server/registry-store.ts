@@ -2,22 +2,13 @@
  * The registry (protocol section 5): instances per service with their leases, a resource
  * index per service, and expiry through an ExpiryQueue. Lives in memory only.
  */
-import type { InstanceStatus } from '../types.js'
+import type { Instance } from '../types.js'
 import { ExpiryQueue, type MonotonicClock } from './expiry.js'
 import type { IndexCounter } from './index-counter.js'
 import type { RegistrationBody } from './validation.js'
 
-/** The instance object of protocol section 5, as answered. */
-export interface InstanceJson {
-  readonly id: string
-  readonly service: string
-  readonly address: string
-  readonly port: number
-  readonly status: InstanceStatus
-  readonly metadata: Readonly<Record<string, string>>
-  readonly tags: readonly string[]
-  readonly zone?: string
-  readonly weight: number
+/** The instance object of protocol section 5, as answered: the client's Instance plus its lease facts. */
+export interface InstanceJson extends Instance {
   readonly ttlMs: number
   readonly registeredAt: number
   readonly renewedAt: number

@@ -7,11 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { LeaseLostError, ProtocolError, ServerUnavailableError, TimeoutError, type GovernanceClient } from '../../src/index.js'
-import type { GovernanceEventName, GovernanceEvents } from '../../src/events.js'
+import { LeaseLostError, ProtocolError, ServerUnavailableError, TimeoutError } from '../../src/index.js'
 import { createTestRegistry, type TestRegistry } from '../../src/testing/index.js'
-
-const ORDERS = { name: 'orders', port: 8080, address: '10.0.0.5', id: 'orders-1' }
+import { events, ids, ORDERS, pay } from '../fixtures/testing-kit.js'
 
 let registry: TestRegistry
 
@@ -25,12 +23,6 @@ afterEach(async () => {
   vi.useRealTimers()
 })
 
-function events<K extends GovernanceEventName>(gov: GovernanceClient, name: K): GovernanceEvents[K][] {
-  const seen: GovernanceEvents[K][] = []
-  gov.on(name, ((payload: GovernanceEvents[K]) => seen.push(payload)) as never)
-  return seen
-}
-
 /** Settles a promise while fake time passes, without awaiting it first. */
 function track<T>(promise: Promise<T>): { settled: boolean; value?: T; error?: unknown } {
   const state: { settled: boolean; value?: T; error?: unknown } = { settled: false }
@@ -41,8 +33,6 @@ function track<T>(promise: Promise<T>): { settled: boolean; value?: T; error?: u
   return state
 }
 
-const pay = (id: string) => ({ service: 'pay', id, address: `10.0.1.${id.slice(1)}`, port: 9000 })
-const ids = (list: readonly { id: string }[]) => list.map((i) => i.id)
 
 describe('lost leases (a registry restart)', () => {
   it('the client registers again at once and starts a new epoch', async () => {

@@ -4,11 +4,9 @@
  * testing-kit-faults.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { ClientClosedError, GovernanceClient, NotSupportedError, ServerUnavailableError } from '../../src/index.js'
-import type { GovernanceEventName, GovernanceEvents } from '../../src/events.js'
+import { ClientClosedError, NotSupportedError, ServerUnavailableError } from '../../src/index.js'
 import { createTestRegistry, type TestRegistry } from '../../src/testing/index.js'
-
-const ORDERS = { name: 'orders', port: 8080, address: '10.0.0.5', id: 'orders-1' }
+import { events, ids, ORDERS, pay } from '../fixtures/testing-kit.js'
 
 let registry: TestRegistry
 
@@ -22,14 +20,6 @@ afterEach(async () => {
   vi.useRealTimers()
 })
 
-function events<K extends GovernanceEventName>(gov: GovernanceClient, name: K): GovernanceEvents[K][] {
-  const seen: GovernanceEvents[K][] = []
-  gov.on(name, ((payload: GovernanceEvents[K]) => seen.push(payload)) as never)
-  return seen
-}
-
-const pay = (id: string, extra: Record<string, unknown> = {}) => ({ service: 'pay', id, address: `10.0.1.${id.slice(1)}`, port: 9000, ...extra })
-const ids = (list: readonly { id: string }[]) => list.map((i) => i.id)
 
 describe('createTestRegistry: the registry a client talks to', () => {
   it('holds what the client registers, with its lease, and records every call', async () => {
