@@ -57,6 +57,14 @@ export interface WatchMeta {
 export interface Watcher<T> {
   next(value: T, meta: WatchMeta): void
   error(error: GovernanceError): void
+  /**
+   * The server confirmed, without a change, that the last state passed to `next` is still
+   * current at `revision` (an unchanged answer, an etcd progress notification, a keep-alive
+   * frame). Freshness (`ageMs`, `source`, `maxStalenessMs`) counts from the latest `next` or
+   * `confirmed`, so a backend calls it every time it hears from the server. Optional for
+   * backends that cannot tell; the core's watchers always implement it.
+   */
+  confirmed?(meta: { readonly revision: string }): void
 }
 
 export interface WatchOptions {
