@@ -7,6 +7,7 @@
  * is the connection behind a watch, which it re-opens until unsubscribed.
  */
 import type { GovernanceError } from './errors.js'
+import type { Logger } from './internal/logger.js'
 import type {
   ConfigEntry,
   InstanceSpec,
@@ -112,6 +113,13 @@ export interface Backend {
 
   /** The server's own metrics endpoint, if it has one. */
   createMetricSink?(): MetricSink
+
+  /**
+   * Hands the backend the client's logger. GovernanceClient calls it once, before any other
+   * call, for a backend built outside it (`etcdBackend()`, `seedBackend()`, …) whose own
+   * options named no logger, so `logger: false` on the client silences the backend too.
+   */
+  useLogger?(logger: Logger): void
 
   /** Ends every watch and releases connections. Idempotent. */
   close(): Promise<void>
