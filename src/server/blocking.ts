@@ -2,7 +2,7 @@
  * Blocking queries (protocol section 4): parsing `index`/`wait`, and per-resource waiter
  * sets so that a change wakes only the requests held on that resource.
  */
-import { badRequest } from './http-error.js'
+import { HttpError, badRequest } from './http-error.js'
 import { quote } from './validation.js'
 
 export const DEFAULT_WAIT_MS = 60_000
@@ -53,10 +53,43 @@ interface Waiter {
   readonly wake: (reason: WakeReason) => void
 }
 
-/** Held requests, keyed by resource (`svc:orders`, `cfg:feature-x`). */
+export interface WaiterHubOptions {
+  /** Held requests in total; beyond it a new one answers 429. Default unlimited. */
+  readonly maxHeld?: number
+  /** Held requests per client address. Default unlimited. */
+  readonly maxHeldPerClient?: number
+  /** Told of each refusal, for the server's counters and log. */
+  readonly onRefuse?: (scope: 'total' | 'client', client: string) => void
+}
+
+/** Listener of change notifications: called once per resource per burst. */
+export type ChangeListener = (resource: string) => void
+
+/**
+ * Held requests, keyed by resource (`svc:orders`, `cfg:feature-x`).
+ *
+ * `notify(resource)` is the per-resource change hook: every store calls it after a change,
+ * and it wakes that resource's waiters and tells `subscribe` listeners. Notifications are
+ * coalesced until the end of the current turn of the event loop, so a burst (an expiry of
+ * many instances of one service, a group commit of config writes) wakes each waiter once.
+ */
 export class WaiterHub {
   readonly #waiters = new Map<string, Set<Waiter>>()
+  readonly #perClient = new Map<string, number>()
+  readonly #pending = new Set<string>()
+  readonly #listeners = new Set<ChangeListener>()
+  readonly #maxHeld: number
+  readonly #maxHeldPerClient: number
+  readonly #onRefuse: NonNullable<WaiterHubOptions['onRefuse']>
+  #held = 0
+  #flushScheduled = false
   #closed = false
+
+  constructor(options: WaiterHubOptions = {}) {
+    this.#maxHeld = options.maxHeld ?? Infinity
+    this.#maxHeldPerClient = options.maxHeldPerClient ?? Infinity
+    this.#onRefuse = options.onRefuse ?? (() => {})
+  }
 
   /** Whether a request holding `requested` on a resource at `current` must wait. */
   static mustHold(current: bigint, requested: bigint): boolean {
@@ -65,11 +98,12 @@ export class WaiterHub {
 
   /**
    * Holds until `resource` changes, `waitMs` (plus up to 1/16 jitter) passes, the server
-   * closes, or `signal` aborts (the client went away).
+   * closes, or `signal` aborts (the client went away). Throws 429 past the held limits.
    */
-  wait(resource: string, waitMs: number, signal: AbortSignal): Promise<WakeReason> {
+  wait(resource: string, waitMs: number, signal: AbortSignal, client = ''): Promise<WakeReason> {
     if (this.#closed) return Promise.resolve('closed')
     if (signal.aborted) return Promise.resolve('gone')
+    this.#admit(client)
     return new Promise((resolve) => {
       const set = this.#waiters.get(resource) ?? new Set<Waiter>()
       this.#waiters.set(resource, set)
@@ -79,6 +113,7 @@ export class WaiterHub {
           signal.removeEventListener('abort', onAbort)
           set.delete(waiter)
           if (set.size === 0 && this.#waiters.get(resource) === set) this.#waiters.delete(resource)
+          this.#release(client)
           resolve(reason)
         },
       }
@@ -91,12 +126,18 @@ export class WaiterHub {
     })
   }
 
-  /** Answers every request held on `resource`. */
+  /** `resource` changed: its waiters wake (once per burst) and listeners hear of it. */
   notify(resource: string): void {
-    const set = this.#waiters.get(resource)
-    if (!set) return
-    this.#waiters.delete(resource)
-    for (const waiter of [...set]) waiter.wake('changed')
+    this.#pending.add(resource)
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    setImmediate(() => this.#flush())
+  }
+
+  /** Calls `listener(resource)` once per changed resource per burst; returns an unsubscribe. */
+  subscribe(listener: ChangeListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
   }
 
   /** Answers every held request (shutdown) and refuses to hold new ones. */
@@ -108,8 +149,42 @@ export class WaiterHub {
 
   /** Held requests, for tests and logs. */
   get size(): number {
-    let n = 0
-    for (const set of this.#waiters.values()) n += set.size
-    return n
+    return this.#held
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false
+    const resources = [...this.#pending]
+    this.#pending.clear()
+    for (const resource of resources) {
+      const set = this.#waiters.get(resource)
+      if (set) {
+        this.#waiters.delete(resource)
+        for (const waiter of [...set]) waiter.wake('changed')
+      }
+      for (const listener of this.#listeners) listener(resource)
+    }
+  }
+
+  #admit(client: string): void {
+    const mine = this.#perClient.get(client) ?? 0
+    const scope = this.#held >= this.#maxHeld ? 'total' : mine >= this.#maxHeldPerClient ? 'client' : undefined
+    if (scope !== undefined) {
+      this.#onRefuse(scope, client)
+      const limit = scope === 'total' ? this.#maxHeld : this.#maxHeldPerClient
+      throw new HttpError(429, 'rate_limited', `too many held blocking queries${scope === 'client' ? ' from this client' : ''} (limit ${limit}); retry later`, {
+        headers: { 'retry-after': '1' },
+        extra: { limit: scope === 'total' ? 'maxHeldQueries' : 'maxHeldQueriesPerClient' },
+      })
+    }
+    this.#held += 1
+    this.#perClient.set(client, mine + 1)
+  }
+
+  #release(client: string): void {
+    this.#held -= 1
+    const mine = (this.#perClient.get(client) ?? 1) - 1
+    if (mine <= 0) this.#perClient.delete(client)
+    else this.#perClient.set(client, mine)
   }
 }

@@ -12,7 +12,7 @@ export function hasBody(req: IncomingMessage): boolean {
 }
 
 function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, 'payload_too_large', `request body is over the ${maxBytes}-byte limit`, { close: true })
+  return new HttpError(413, 'payload_too_large', `request body is over the ${maxBytes}-byte limit`, { close: true, extra: { limit: 'maxBodyBytes' } })
 }
 
 /** 415 for any content type other than JSON; a missing one is accepted (protocol section 1). */
@@ -78,11 +78,25 @@ export function parseJson(buffer: Buffer): unknown {
   } catch {
     throw badRequest('the request body is not valid UTF-8')
   }
+  let value: unknown
   try {
-    return JSON.parse(text) as unknown
+    value = JSON.parse(text) as unknown
   } catch (error) {
     throw badRequest(`the request body is not valid JSON: ${(error as Error).message.slice(0, 200)}`)
   }
+  // Only a number with a long exponent or 309+ digits can overflow to Infinity, so only
+  // such bodies pay for the walk.
+  if (MAY_OVERFLOW.test(text) && hasNonFinite(value)) throw badRequest('the request body has a number too large to represent (JSON has no Infinity)')
+  return value
+}
+
+const MAY_OVERFLOW = /[eE][+]?0*[0-9]{3}|[0-9]{309}/
+
+function hasNonFinite(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value)
+  if (typeof value !== 'object' || value === null) return false
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (hasNonFinite(item)) return true
+  return false
 }
 
 /** Reads, checks and parses a JSON body; `undefined` when none was sent. */

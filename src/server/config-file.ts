@@ -1,14 +1,10 @@
 /**
- * The config snapshot on disk: `<dataDir>/config.json`, replaced atomically on every
- * committed write (src/internal/atomic-file.ts).
- *
- * Versions never go backwards across restarts because the file records `index`, the
- * index of the latest config change, deletions included; the server resumes its counter
- * above it. Deleted keys are therefore not kept as tombstones on disk. Each value is kept
- * as its JSON text, so loading never has to re-serialise a deeply nested value.
+ * The one-file config format of earlier releases, `<dataDir>/config.json`
+ * (`governance-config/1`), read once at start so that ConfigDisk can move it into per-key
+ * files. Nothing writes it any more.
  */
 import { join } from 'node:path'
-import { readJsonFile, writeFileAtomic } from '../internal/atomic-file.js'
+import { readJsonFile } from '../internal/atomic-file.js'
 import { isRevision } from '../types.js'
 
 const FORMAT = 'governance-config/1'
@@ -20,23 +16,29 @@ export interface StoredEntry {
   readonly json: string
 }
 
-export interface ConfigSnapshot {
-  /** Index of the latest config change (1 when there never was one). */
+export interface LegacySnapshot {
+  /** Index of the latest config change. */
   readonly index: bigint
   readonly entries: ReadonlyMap<string, StoredEntry>
 }
 
-export function configFilePath(dataDir: string): string {
+export function legacyConfigPath(dataDir: string): string {
   return join(dataDir, 'config.json')
 }
 
-export async function loadConfigFile(dataDir: string): Promise<ConfigSnapshot> {
-  const path = configFilePath(dataDir)
-  const data = await readJsonFile(path)
-  if (data === undefined) return { index: 1n, entries: new Map() }
+/** The legacy file's content; undefined when there is none. Throws naming the file when it is not one. */
+export async function loadLegacyConfigFile(dataDir: string): Promise<LegacySnapshot | undefined> {
+  const path = legacyConfigPath(dataDir)
   const fail = (why: string): never => {
     throw new Error(`${path} is not a governance config file (${why}); move it away or fix it`)
   }
+  let data: unknown
+  try {
+    data = await readJsonFile(path)
+  } catch (error) {
+    return fail((error as Error).message)
+  }
+  if (data === undefined) return undefined
   if (typeof data !== 'object' || data === null) return fail('not an object')
   const { format, index, entries } = data as Record<string, unknown>
   if (format !== FORMAT) fail(`format is ${JSON.stringify(format)}`)
@@ -52,10 +54,4 @@ export async function loadConfigFile(dataDir: string): Promise<ConfigSnapshot> {
     map.set(key, { key, version: v, json })
   }
   return { index: highest, entries: map }
-}
-
-export async function saveConfigFile(dataDir: string, snapshot: ConfigSnapshot): Promise<void> {
-  const entries = [...snapshot.entries.values()].map((e) => ({ key: e.key, version: e.version.toString(), json: e.json }))
-  const text = JSON.stringify({ format: FORMAT, index: snapshot.index.toString(), entries })
-  await writeFileAtomic(configFilePath(dataDir), text)
 }

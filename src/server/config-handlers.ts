@@ -1,12 +1,10 @@
-/** Routes of protocol section 6: read (blocking), write with CAS, delete, list. */
+/** Routes of protocol section 6: read (blocking), write with CAS, delete, list; and the history addition. */
 import { parseBlocking, parseIfVersion, queryParam } from './blocking.js'
-import { configResource, holdWhileCurrent, type Handler, type ServerState } from './handler.js'
-import { HttpError, badRequest, notFound } from './http-error.js'
+import { clientAddress, configResource, holdWhileCurrent, type Handler, type RequestContext, type ServerState } from './handler.js'
+import { badRequest, limitExceeded, notFound } from './http-error.js'
 import type { Answer } from './respond.js'
 import { jsonAnswer } from './respond.js'
 import { checkConfigKey, quote, requireObject } from './validation.js'
-
-export const MAX_CONFIG_VALUE_BYTES = 512 * 1024
 
 /** The entry answer, built around the stored JSON text so a value is never re-serialised. */
 function entryAnswer(key: string, json: string, version: bigint): Answer {
@@ -14,7 +12,7 @@ function entryAnswer(key: string, json: string, version: bigint): Answer {
   return { status: 200, text: `{"key":${JSON.stringify(key)},"value":${json},"version":"${v}","index":"${v}"}`, index: v }
 }
 
-function valueJson(value: unknown): string {
+function valueJson(value: unknown, maxBytes: number, state: ServerState): string {
   let json: string
   try {
     json = JSON.stringify(value)
@@ -22,8 +20,9 @@ function valueJson(value: unknown): string {
     throw badRequest('value nests too deeply to be stored')
   }
   const bytes = Buffer.byteLength(json)
-  if (bytes > MAX_CONFIG_VALUE_BYTES) {
-    throw new HttpError(413, 'payload_too_large', `the value is ${bytes} bytes of JSON, over the ${MAX_CONFIG_VALUE_BYTES}-byte limit`)
+  if (bytes > maxBytes) {
+    state.stats.refuse('valueBytesRefused', 'config value over maxValueBytes refused', { bytes })
+    throw limitExceeded('maxValueBytes', `the value is ${bytes} bytes of JSON, over the ${maxBytes}-byte limit`, 413)
   }
   return json
 }
@@ -34,7 +33,19 @@ function bodyIfVersion(value: unknown): bigint | undefined {
   return parseIfVersion(value)
 }
 
-export function configHandlers(state: ServerState): Record<'list' | 'get' | 'put' | 'delete', Handler> {
+/** Who wrote a version, as history shows it: the client address, and whether a write token was used. */
+function writerOf(ctx: RequestContext, state: ServerState): string {
+  return state.authEnabled ? `${clientAddress(ctx.req)} (write token)` : clientAddress(ctx.req)
+}
+
+function historyLimit(query: URLSearchParams): number | undefined {
+  const text = queryParam(query, 'limit')
+  if (text === undefined) return undefined
+  if (!/^[1-9][0-9]{0,5}$/.test(text)) throw badRequest(`limit must be an integer from 1 to 999999, not ${quote(text)}`)
+  return Number(text)
+}
+
+export function configHandlers(state: ServerState): Record<'list' | 'get' | 'put' | 'delete' | 'history', Handler> {
   const { config } = state
   return {
     list: () =>
@@ -43,30 +54,45 @@ export function configHandlers(state: ServerState): Record<'list' | 'get' | 'put
         index: config.index.toString(),
       }),
 
-    get: async ({ params, query, signal }) => {
-      const key = checkConfigKey(params['key']!)
-      const blocking = parseBlocking(query)
-      await holdWhileCurrent(state, configResource(key), () => config.keyIndex(key), blocking, signal)
+    get: async (ctx) => {
+      const key = checkConfigKey(ctx.params['key']!)
+      const blocking = parseBlocking(ctx.query)
+      await holdWhileCurrent(state, configResource(key), () => config.keyIndex(key), blocking, ctx)
       const entry = config.get(key)
       if (!entry) throw notFound(`config key ${JSON.stringify(key)} does not exist`, { index: config.keyIndex(key).toString() })
       return entryAnswer(key, entry.json, entry.version)
     },
 
-    put: async ({ params, body }) => {
-      const key = checkConfigKey(params['key']!)
-      const o = requireObject(body, 'the config body')
+    put: async (ctx) => {
+      const key = checkConfigKey(ctx.params['key']!)
+      const o = requireObject(ctx.body, 'the config body')
       if (!Object.hasOwn(o, 'value')) throw badRequest('the config body needs a "value" (null is a value)')
       const ifVersion = bodyIfVersion(o['ifVersion'])
-      const json = valueJson(o['value'])
-      const version = await config.put(key, json, ifVersion)
+      const json = valueJson(o['value'], state.limits.maxValueBytes, state)
+      const version = await config.put(key, json, ifVersion, writerOf(ctx, state))
       return entryAnswer(key, json, version)
     },
 
-    delete: async ({ params, query }) => {
-      const key = checkConfigKey(params['key']!)
-      const ifVersion = parseIfVersion(queryParam(query, 'ifVersion'))
-      const index = await config.delete(key, ifVersion)
+    delete: async (ctx) => {
+      const key = checkConfigKey(ctx.params['key']!)
+      const ifVersion = parseIfVersion(queryParam(ctx.query, 'ifVersion'))
+      const index = await config.delete(key, ifVersion, writerOf(ctx, state))
       return jsonAnswer(200, { deleted: true, index: index.toString() })
+    },
+
+    history: ({ params, query }) => {
+      const key = checkConfigKey(params['key']!)
+      const limit = historyLimit(query)
+      const history = config.history(key)
+      if (!history) throw notFound(`config key ${JSON.stringify(key)} has no history`)
+      const versions = history.versions.slice(0, limit).map((v) => ({
+        version: v.version.toString(),
+        value: v.json === null ? null : (JSON.parse(v.json) as unknown),
+        deleted: v.json === null,
+        time: v.time,
+        writer: v.writer,
+      }))
+      return jsonAnswer(200, { key, versions })
     },
   }
 }

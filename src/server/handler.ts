@@ -6,6 +6,8 @@ import type { IndexCounter } from './index-counter.js'
 import type { MetricsStore } from './metrics-store.js'
 import type { RegistryStore } from './registry-store.js'
 import type { Answer } from './respond.js'
+import type { ServerLimits } from './limits.js'
+import type { ServerStats } from './server-stats.js'
 
 export interface RequestContext {
   readonly req: IncomingMessage
@@ -25,6 +27,10 @@ export interface ServerState {
   readonly config: ConfigStore
   readonly metrics: MetricsStore
   readonly hub: WaiterHub
+  readonly stats: ServerStats
+  readonly limits: ServerLimits
+  /** Whether tokens are configured (history then marks writers as token holders). */
+  readonly authEnabled: boolean
 }
 
 export const serviceResource = (service: string): string => `svc:${service}`
@@ -36,7 +42,13 @@ export async function holdWhileCurrent(
   resource: string,
   currentIndex: () => bigint,
   blocking: BlockingParams,
-  signal: AbortSignal,
+  ctx: RequestContext,
 ): Promise<void> {
-  if (WaiterHub.mustHold(currentIndex(), blocking.index)) await state.hub.wait(resource, blocking.waitMs, signal)
+  if (WaiterHub.mustHold(currentIndex(), blocking.index)) await state.hub.wait(resource, blocking.waitMs, ctx.signal, clientAddress(ctx.req))
+}
+
+/** The peer's address, the unit of the per-client limits and of history's `writer`. */
+export function clientAddress(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? ''
+  return address.startsWith('::ffff:') ? address.slice(7) : address
 }

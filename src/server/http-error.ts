@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'limit_exceeded'
   | 'internal'
   | 'unavailable'
 
@@ -46,3 +48,10 @@ export const badRequest = (message: string): HttpError => new HttpError(400, 'ba
 
 export const notFound = (message: string, extra?: Record<string, string>): HttpError =>
   new HttpError(404, 'not_found', message, extra ? { extra } : {})
+
+/**
+ * A configured limit refused the request: 429 `limit_exceeded` for a count (instances,
+ * keys, series), 413 `payload_too_large` for a size; `error.limit` names the limit.
+ */
+export const limitExceeded = (limit: string, message: string, status: 413 | 429 = 429): HttpError =>
+  new HttpError(status, status === 413 ? 'payload_too_large' : 'limit_exceeded', message, { extra: { limit } })

@@ -4,11 +4,16 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { ConnectionGuard } from './connection-guard.js'
+import type { ServerLimits } from './limits.js'
+import { rawErrorResponse } from './raw-response.js'
+import type { ServerStats } from './server-stats.js'
 import type { Logger } from '../internal/logger.js'
 import type { TokenAuth } from './auth.js'
 import { hasBody, readBody, readJsonBody } from './body.js'
 import type { Handler } from './handler.js'
-import { HttpError } from './http-error.js'
+import { HttpError, badRequest } from './http-error.js'
 import { errorAnswer, send, type Answer } from './respond.js'
 import { LazyRequestContext } from './request-context.js'
 import { parseTarget, type Router } from './router.js'
@@ -19,6 +24,8 @@ export interface HttpServerOptions {
   readonly maxBodyBytes: number
   readonly logger: Logger
   readonly closeGraceMs: number
+  readonly limits: ServerLimits
+  readonly stats: ServerStats
 }
 
 export class HttpServer {
@@ -28,8 +35,27 @@ export class HttpServer {
 
   constructor(options: HttpServerOptions) {
     this.#options = options
-    this.#server = createServer({ requestTimeout: 120_000 }, (req, res) => void this.#handle(req, res))
-    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket))
+    const { limits, stats } = options
+    this.#server = createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        // Node checks the two deadlines on this timer (30 s by default, which let slow
+        // connections live 30 s past them); a second keeps them within a second of the docs.
+        connectionsCheckingInterval: 1_000,
+        // A missing Host is answered in the protocol's error shape by #dispatch, not with an empty 400.
+        requireHostHeader: false,
+      },
+      (req, res) => void this.#handle(req, res),
+    )
+    const guard = new ConnectionGuard(limits, stats)
+    this.#server.on('connection', (socket: Socket) => guard.admit(socket))
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, stats))
+    this.#server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.on('error', () => {})
+      socket.end(rawErrorResponse(405, { code: 'method_not_allowed', message: 'CONNECT is not supported: this is not a proxy' }, { allow: 'GET, HEAD, PUT, POST, DELETE' }))
+    })
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -64,12 +90,14 @@ export class HttpServer {
       send(res, answer, this.#closing)
     } catch (error) {
       const failure = error instanceof HttpError ? error : this.#internal(error)
+      if (failure.extra['limit'] === 'maxBodyBytes') this.#options.stats.refuse('bodiesTooLarge', 'request body over maxBodyBytes refused')
       send(res, errorAnswer(failure), this.#closing || failure.close)
     }
   }
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<Answer> {
     const { auth, router, maxBodyBytes } = this.#options
+    if (req.headers.host === undefined && req.httpVersionMinor >= 1) throw badRequest('an HTTP/1.1 request needs a Host header')
     const target = parseTarget(req.url ?? '/')
     const match = router.match(req.method ?? '', target.segments)
     const open = (match.kind === 'found' && match.spec.right === undefined) || (match.kind === 'method' && !match.needsAuth)
@@ -97,16 +125,20 @@ export class HttpServer {
   }
 }
 
-/** Malformed HTTP never reaches a handler; answer it in the protocol's error shape anyway. */
-function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+/** Malformed or too slow HTTP never reaches a handler; answer it in the protocol's error shape anyway. */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket, stats: ServerStats): void {
+  const slow = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+  if (slow) stats.refuse('slowConnectionsClosed', 'closed a connection whose request did not arrive in time', { client: socket.remoteAddress })
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy()
     return
   }
-  const [status, reason] =
-    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request']
-  const body = JSON.stringify({ error: { code: 'bad_request', message: `malformed HTTP request (${error.code ?? 'parse error'})` } })
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  )
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : slow ? 408 : tooBigChunk(error) ? 413 : 400
+  const code = status === 413 ? 'payload_too_large' : 'bad_request'
+  socket.end(rawErrorResponse(status, { code, message: `malformed HTTP request (${error.code ?? 'parse error'})` }))
+}
+
+/** llhttp refuses a chunk size that overflows its 64-bit counter. */
+function tooBigChunk(error: NodeJS.ErrnoException): boolean {
+  return error.code === 'HPE_INVALID_CHUNK_SIZE' && /overflow/i.test(error.message)
 }

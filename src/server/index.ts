@@ -5,7 +5,7 @@
 import { GovernanceError } from '../errors.js'
 import { TokenAuth } from './auth.js'
 import { WaiterHub } from './blocking.js'
-import { loadConfigFile, saveConfigFile, type ConfigSnapshot } from './config-file.js'
+import { ConfigDisk, type KeyHistory, type LoadedConfig } from './config-disk.js'
 import { ConfigStore } from './config-store.js'
 import { configResource, serviceResource, type ServerState } from './handler.js'
 import { HttpServer } from './http-server.js'
@@ -14,6 +14,7 @@ import { MetricsStore } from './metrics-store.js'
 import { resolveServerOptions, type GovernanceServerOptions, type ResolvedServerOptions } from './options.js'
 import { RegistryStore } from './registry-store.js'
 import { createRoutes } from './routes.js'
+import { ServerStats } from './server-stats.js'
 
 export type { GovernanceServerOptions } from './options.js'
 
@@ -31,40 +32,69 @@ export interface GovernanceServer {
   [Symbol.asyncDispose](): Promise<void>
 }
 
-async function loadInitialConfig(dataDir: string | undefined): Promise<ConfigSnapshot> {
-  if (dataDir === undefined) return { index: 1n, entries: new Map() }
+/** Opens the config directory (checking it is writable) and loads it; the file at fault is named. */
+async function openConfigDisk(options: ResolvedServerOptions): Promise<{ disk?: ConfigDisk; loaded: LoadedConfig }> {
+  const { dataDir } = options
+  if (dataDir === undefined) return { loaded: { keys: new Map(), index: 1n } }
   try {
-    return await loadConfigFile(dataDir)
+    return await ConfigDisk.open(dataDir, options.limits.diskTimeoutMs)
   } catch (error) {
     throw new GovernanceError(`cannot load the config from ${dataDir}: ${(error as Error).message}`, { cause: error })
   }
 }
 
 /** The stores and the waiter hub, wired so that every change wakes its resource's watchers. */
-function createState(initial: ConfigSnapshot, options: ResolvedServerOptions): ServerState {
-  const { dataDir } = options
-  const counter = new IndexCounter(initial.index)
-  const hub = new WaiterHub()
-  return {
+function createState(disk: ConfigDisk | undefined, loaded: LoadedConfig, options: ResolvedServerOptions): ServerState {
+  const { limits } = options
+  const stats = new ServerStats(options.logger)
+  const counter = new IndexCounter(loaded.index)
+  const hub = new WaiterHub({
+    maxHeld: limits.maxHeldQueries,
+    maxHeldPerClient: limits.maxHeldQueriesPerClient,
+    onRefuse: (scope, client) =>
+      stats.refuse(scope === 'total' ? 'heldQueriesRefused' : 'heldQueriesRefusedPerClient', `blocking query refused: ${scope === 'total' ? 'maxHeldQueries' : 'maxHeldQueriesPerClient'} reached`, { client }),
+  })
+  const registry = new RegistryStore({
     counter,
-    hub,
-    registry: new RegistryStore({ counter, onChange: (service) => hub.notify(serviceResource(service)) }),
-    config: new ConfigStore({
-      initial,
-      counter,
-      onChange: (key) => hub.notify(configResource(key)),
-      ...(dataDir === undefined ? {} : { persist: (snapshot: ConfigSnapshot) => saveConfigFile(dataDir, snapshot) }),
-    }),
-    metrics: new MetricsStore({ retentionMs: options.metricsRetentionMs }),
-  }
+    onChange: (service) => hub.notify(serviceResource(service)),
+    maxInstancesPerService: limits.maxInstancesPerService,
+    maxServices: limits.maxServices,
+    onRefuse: (limit, service) => stats.refuse(limit === 'maxServices' ? 'servicesRefused' : 'instancesRefused', `registration refused: ${limit} reached`, { service }),
+  })
+  const config = new ConfigStore({
+    initial: loaded.keys,
+    index: loaded.index,
+    counter,
+    onChange: (key) => hub.notify(configResource(key)),
+    limits,
+    historyLength: options.configHistory,
+    onRefuse: (limit, key) => stats.refuse(limit === 'maxConfigKeys' ? 'configKeysRefused' : 'configBytesRefused', `config write refused: ${limit} reached`, { key }),
+    onPersistFailure: (error) => {
+      stats.count('diskWriteFailures')
+      stats.warn('config write failed; nothing was changed', { dataDir: options.dataDir, error }, 'error')
+    },
+    ...(disk === undefined ? {} : { persist: (changed: readonly KeyHistory[], removed: readonly string[]) => disk.write(changed, removed) }),
+  })
+  const metrics = new MetricsStore({
+    retentionMs: options.metricsRetentionMs,
+    maxSeriesPerService: limits.maxSeriesPerService,
+    maxSeries: limits.maxSeries,
+    onRefuse: (limit, service) => stats.refuse(limit === 'maxSeries' ? 'seriesRefused' : 'seriesRefusedPerService', `metric batch refused: ${limit} reached`, { service }),
+    onExpired: (count) => stats.count('metricsInstancesExpired', count),
+  })
+  const authEnabled = options.tokens.read.length + options.tokens.write.length > 0
+  return { counter, hub, registry, config, metrics, stats, limits, authEnabled }
 }
 
 /** Starts a server; resolves once it is listening. */
 export async function createGovernanceServer(options?: GovernanceServerOptions): Promise<GovernanceServer> {
   const resolved = resolveServerOptions(options)
   const { logger } = resolved
-  const state = createState(await loadInitialConfig(resolved.dataDir), resolved)
+  const { disk, loaded } = await openConfigDisk(resolved)
+  const state = createState(disk, loaded, resolved)
   const http = new HttpServer({
+    limits: resolved.limits,
+    stats: state.stats,
     router: createRoutes(state),
     auth: new TokenAuth(resolved.tokens),
     maxBodyBytes: resolved.maxBodyBytes,
@@ -76,6 +106,7 @@ export async function createGovernanceServer(options?: GovernanceServerOptions):
     address = await http.listen(resolved.port, resolved.host)
   } catch (error) {
     state.registry.close()
+    state.metrics.close()
     throw new GovernanceError(`cannot listen on ${resolved.host}:${resolved.port}: ${(error as Error).message}`, { cause: error })
   }
   const host = address.address
@@ -92,6 +123,7 @@ export async function createGovernanceServer(options?: GovernanceServerOptions):
       await closed
       await state.config.flush()
       state.registry.close()
+      state.metrics.close()
       logger.info('governance server closed', { url })
     })())
   return { url, port: address.port, host, close, [Symbol.asyncDispose]: close }

@@ -5,6 +5,7 @@
 import type { MetricBatch, MetricPoint } from '../types.js'
 import { RecentIds } from './batch-ids.js'
 import { addHistograms, sameBuckets } from './histogram.js'
+import { badRequest, limitExceeded } from './http-error.js'
 
 type Point = MetricPoint
 
@@ -26,39 +27,144 @@ export interface MetricsStoreOptions {
   /** Instances with no batch for this long are dropped. */
   readonly retentionMs: number
   readonly now?: () => number
+  /** Series of one service (summed over its instances); a batch adding more answers 429. */
+  readonly maxSeriesPerService?: number
+  /** Series in total. */
+  readonly maxSeries?: number
+  /** Told of each refusal and each expired instance, for the server's counters and log. */
+  readonly onRefuse?: (limit: 'maxSeriesPerService' | 'maxSeries', service: string) => void
+  readonly onExpired?: (count: number) => void
 }
+
+/** Retention runs on this timer, looking at most at SWEEP_BUDGET instances per tick. */
+const SWEEP_INTERVAL_MS = 1_000
+const SWEEP_BUDGET = 5_000
 
 export class MetricsStore {
   readonly #services = new Map<string, Map<string, InstanceMetrics>>()
+  /** Series count per service, summed over its instances. */
+  readonly #seriesOf = new Map<string, number>()
+  #seriesTotal = 0
   readonly #seen = new RecentIds()
   readonly #retentionMs: number
   readonly #now: () => number
+  readonly #maxPerService: number
+  readonly #maxTotal: number
+  readonly #onRefuse: NonNullable<MetricsStoreOptions['onRefuse']>
+  readonly #onExpired: NonNullable<MetricsStoreOptions['onExpired']>
+  readonly #timer: NodeJS.Timeout
+  #sweep: Iterator<readonly [string, Map<string, InstanceMetrics>, string, InstanceMetrics]> | undefined
 
   constructor(options: MetricsStoreOptions) {
     this.#retentionMs = options.retentionMs
     this.#now = options.now ?? (() => performance.now())
+    this.#maxPerService = options.maxSeriesPerService ?? Infinity
+    this.#maxTotal = options.maxSeries ?? Infinity
+    this.#onRefuse = options.onRefuse ?? (() => {})
+    this.#onExpired = options.onExpired ?? (() => {})
+    this.#timer = setInterval(() => this.sweep(SWEEP_BUDGET), SWEEP_INTERVAL_MS)
+    this.#timer.unref()
   }
 
-  /** Applies a checked batch; false when it is a repeat of one already applied. */
+  /** Series held now, in total. */
+  get seriesCount(): number {
+    return this.#seriesTotal
+  }
+
+  /**
+   * The one way points enter the store (protocol batches and any other ingestion): applies
+   * a checked batch, all or nothing. False when it repeats one already applied; throws 429
+   * `limit_exceeded` when it would pass a series limit, 400 when a counter would overflow.
+   */
   push(batch: MetricBatch): boolean {
     // Ids are scoped to the sending instance, so two senders cannot drop each other's data.
     const id = `${batch.service}\u0000${batch.instance}\u0000${batch.batchId}`
     if (this.#seen.has(id)) return false
-    this.#seen.add(id)
-    const instances = this.#services.get(batch.service) ?? new Map<string, InstanceMetrics>()
-    this.#services.set(batch.service, instances)
-    let metrics = instances.get(batch.instance)
-    if (!metrics) {
-      metrics = { updatedAt: batch.timestamp, seenAt: 0, series: new Map() }
-      instances.set(batch.instance, metrics)
-    }
-    metrics.updatedAt = Math.max(metrics.updatedAt, batch.timestamp)
-    metrics.seenAt = this.#now()
+    const existing = this.#services.get(batch.service)?.get(batch.instance)?.series
+    // Staged first, so a refused batch changes nothing; a series repeated in the batch accumulates.
+    const staged = new Map<string, Point>()
     for (const point of batch.points) {
       const key = seriesKey(point)
-      metrics.series.set(key, accumulate(metrics.series.get(key), point))
+      staged.set(key, accumulate(staged.get(key) ?? existing?.get(key), point))
+    }
+    for (const p of staged.values()) if (p.kind !== 'histogram' && !Number.isFinite(p.value)) throw badRequest(`counter ${p.name} would pass the largest finite number`)
+    this.#admit(batch.service, existing, staged.keys())
+    this.#seen.add(id)
+    const metrics = this.#instance(batch.service, batch.instance, batch.timestamp)
+    for (const [key, point] of staged) {
+      if (!metrics.series.has(key)) this.#addSeries(batch.service, 1)
+      metrics.series.set(key, point)
     }
     return true
+  }
+
+  /** Drops instances past retention, looking at up to `budget` of them from where the last call stopped. */
+  sweep(budget: number): void {
+    const cutoff = this.#now() - this.#retentionMs
+    let expired = 0
+    for (let n = 0; n < budget; n++) {
+      this.#sweep ??= this.#walk()
+      const next = this.#sweep.next()
+      if (next.done === true) {
+        this.#sweep = undefined
+        break
+      }
+      const [service, instances, id, metrics] = next.value
+      if (metrics.seenAt >= cutoff) continue
+      this.#drop(service, instances, id, metrics)
+      expired += 1
+    }
+    if (expired > 0) this.#onExpired(expired)
+  }
+
+  close(): void {
+    clearInterval(this.#timer)
+  }
+
+  *#walk(): Generator<readonly [string, Map<string, InstanceMetrics>, string, InstanceMetrics]> {
+    for (const [service, instances] of this.#services) for (const [id, metrics] of instances) yield [service, instances, id, metrics]
+  }
+
+  #admit(service: string, existing: ReadonlyMap<string, Point> | undefined, keys: Iterable<string>): void {
+    let fresh = 0
+    for (const key of keys) if (!existing?.has(key)) fresh += 1
+    if (fresh === 0) return
+    const perService = this.#seriesOf.get(service) ?? 0
+    if (perService + fresh > this.#maxPerService) {
+      this.#onRefuse('maxSeriesPerService', service)
+      throw limitExceeded('maxSeriesPerService', `service ${JSON.stringify(service)} would hold ${perService + fresh} metric series, over the limit of ${this.#maxPerService}`)
+    }
+    if (this.#seriesTotal + fresh > this.#maxTotal) {
+      this.#onRefuse('maxSeries', service)
+      throw limitExceeded('maxSeries', `the server would hold ${this.#seriesTotal + fresh} metric series, over the limit of ${this.#maxTotal}`)
+    }
+  }
+
+  #instance(service: string, instance: string, timestamp: number): InstanceMetrics {
+    const instances = this.#services.get(service) ?? new Map<string, InstanceMetrics>()
+    this.#services.set(service, instances)
+    let metrics = instances.get(instance)
+    if (!metrics) {
+      metrics = { updatedAt: timestamp, seenAt: 0, series: new Map() }
+      instances.set(instance, metrics)
+    }
+    metrics.updatedAt = Math.max(metrics.updatedAt, timestamp)
+    metrics.seenAt = this.#now()
+    return metrics
+  }
+
+  #addSeries(service: string, by: number): void {
+    const next = (this.#seriesOf.get(service) ?? 0) + by
+    if (next <= 0) this.#seriesOf.delete(service)
+    else this.#seriesOf.set(service, next)
+    this.#seriesTotal += by
+  }
+
+  #drop(service: string, instances: Map<string, InstanceMetrics>, id: string, metrics: InstanceMetrics): void {
+    if (instances.get(id) !== metrics) return
+    instances.delete(id)
+    this.#addSeries(service, -metrics.series.size)
+    if (instances.size === 0 && this.#services.get(service) === instances) this.#services.delete(service)
   }
 
   query(service: string): MetricsView | undefined {
@@ -86,10 +192,8 @@ export class MetricsStore {
     const instances = this.#services.get(service)
     if (!instances) return undefined
     const cutoff = this.#now() - this.#retentionMs
-    for (const [id, metrics] of instances) if (metrics.seenAt < cutoff) instances.delete(id)
-    if (instances.size > 0) return instances
-    this.#services.delete(service)
-    return undefined
+    for (const [id, metrics] of instances) if (metrics.seenAt < cutoff) this.#drop(service, instances, id, metrics)
+    return instances.size > 0 ? instances : undefined
   }
 }
 
@@ -116,10 +220,15 @@ function total(sum: Point | undefined, point: Point): Point {
   if (sum === undefined) return point.kind === 'histogram' ? { ...point, ...copy(point) } : { ...point }
   if (sum.kind !== point.kind) return sum // the same series with another kind elsewhere: keep the first
   if (sum.kind === 'histogram' && point.kind === 'histogram') return { ...sum, ...addHistograms(copy(sum), copy(point)) }
-  if (sum.kind !== 'histogram' && point.kind !== 'histogram') return { ...sum, value: sum.value + point.value }
+  // Saturates rather than reaching Infinity, which JSON would carry as null.
+  if (sum.kind !== 'histogram' && point.kind !== 'histogram') return { ...sum, value: saturate(sum.value + point.value) }
   return sum
 }
 
 function copy(h: Extract<Point, { kind: 'histogram' }>): { buckets: number[]; counts: number[]; sum: number; count: number } {
   return { buckets: [...h.buckets], counts: [...h.counts], sum: h.sum, count: h.count }
+}
+
+function saturate(value: number): number {
+  return Number.isFinite(value) ? value : value > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE
 }

@@ -1,8 +1,13 @@
 /** The reference server's options, checked eagerly with messages naming the option. */
 import { InvalidArgumentError } from '../errors.js'
 import { silentLogger, type Logger } from '../internal/logger.js'
+import { LIMIT_NAMES, resolveLimits, type ServerLimits } from './limits.js'
 
-export interface GovernanceServerOptions {
+/**
+ * Every option of `createGovernanceServer`. The limits (`maxConnections` … `diskTimeoutMs`,
+ * see ServerLimits and docs/server.md) are options of their own beside these.
+ */
+export interface GovernanceServerOptions extends Partial<ServerLimits> {
   /** TCP port; 0 (the default) picks a free one. */
   readonly port?: number
   /** Address to bind; default `127.0.0.1`. */
@@ -23,6 +28,8 @@ export interface GovernanceServerOptions {
   readonly metricsRetentionMs?: number
   /** How long close() lets in-flight requests finish before cutting connections; default 5 s. */
   readonly closeGraceMs?: number
+  /** Versions of each config key kept for GET /v1/config/{key}/history; default 50. */
+  readonly configHistory?: number
 }
 
 export interface ResolvedServerOptions {
@@ -34,7 +41,11 @@ export interface ResolvedServerOptions {
   readonly logger: Logger
   readonly metricsRetentionMs: number
   readonly closeGraceMs: number
+  readonly configHistory: number
+  readonly limits: ServerLimits
 }
+
+const KNOWN = new Set<string>(['port', 'host', 'dataDir', 'token', 'readToken', 'tokens', 'maxBodyBytes', 'logger', 'metricsRetentionMs', 'closeGraceMs', 'configHistory', ...LIMIT_NAMES])
 
 const fail = (option: string, value: unknown, rule: string): never => {
   const shown = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value) : String(value)
@@ -77,6 +88,10 @@ function logger(value: unknown): Logger {
 
 export function resolveServerOptions(options: GovernanceServerOptions = {}): ResolvedServerOptions {
   if (typeof options !== 'object' || options === null) fail('options', options, 'an object')
+  // A misspelt option would otherwise be ignored in silence, and its default used instead.
+  for (const name of Object.keys(options)) {
+    if (!KNOWN.has(name)) throw new InvalidArgumentError(`server option ${name} is not an option (known: ${[...KNOWN].join(', ')})`, { details: { option: name } })
+  }
   const tokens = options.tokens
   if (tokens !== undefined && (typeof tokens !== 'object' || tokens === null)) fail('tokens', tokens, 'an object { read?, write? }')
   const write = [...(options.token === undefined ? [] : [token('token', options.token)]), ...tokenList('tokens.write', tokens?.write)]
@@ -91,5 +106,7 @@ export function resolveServerOptions(options: GovernanceServerOptions = {}): Res
     logger: logger(options.logger),
     metricsRetentionMs: integer('metricsRetentionMs', options.metricsRetentionMs, 1_000, 2_147_483_647, 3_600_000),
     closeGraceMs: integer('closeGraceMs', options.closeGraceMs, 0, 600_000, 5_000),
+    configHistory: integer('configHistory', options.configHistory, 1, 1_000, 50),
+    limits: resolveLimits(options, (name, value, min, max) => integer(name, value, min, max, min)),
   }
 }

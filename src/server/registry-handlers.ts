@@ -10,12 +10,12 @@ export function registryHandlers(state: ServerState): Record<'listServices' | 'l
   return {
     listServices: () => jsonAnswer(200, { services: registry.services(), index: registry.index.toString() }),
 
-    listInstances: async ({ params, query, signal }) => {
-      const service = checkServiceName(params['service']!)
-      const blocking = parseBlocking(query)
-      await holdWhileCurrent(state, serviceResource(service), () => registry.serviceIndex(service), blocking, signal)
-      const { instances, index } = registry.list(service)
-      return jsonAnswer(200, { service, instances, index: index.toString() })
+    listInstances: async (ctx) => {
+      const service = checkServiceName(ctx.params['service']!)
+      const blocking = parseBlocking(ctx.query)
+      await holdWhileCurrent(state, serviceResource(service), () => registry.serviceIndex(service), blocking, ctx)
+      const { body, index } = registry.listAnswer(service)
+      return { status: 200, text: body, index: index.toString() }
     },
 
     register: ({ params, body }) => {

@@ -5,6 +5,7 @@
 import type { Instance } from '../types.js'
 import { ExpiryQueue, type MonotonicClock } from './expiry.js'
 import type { IndexCounter } from './index-counter.js'
+import { limitExceeded } from './http-error.js'
 import type { RegistrationBody } from './validation.js'
 
 /** The instance object of protocol section 5, as answered: the client's Instance plus its lease facts. */
@@ -29,7 +30,19 @@ interface InstanceRecord {
 interface ServiceRecord {
   index: bigint
   readonly instances: Map<string, InstanceRecord>
+  /** The encoded list answer, shared by every reader and woken watcher of this index. */
+  encoded?: EncodedList
 }
+
+/** A list answer's body, encoded once; `builtAt` bounds how stale `renewedAt` may be in it. */
+export interface EncodedList {
+  readonly index: bigint
+  readonly body: Buffer
+  readonly builtAt: number
+}
+
+/** How long an encoded list is reused when nothing changed but heartbeats (renewedAt). */
+const ENCODED_LIST_MAX_AGE_MS = 1_000
 
 export interface RegistryStoreOptions {
   readonly counter: IndexCounter
@@ -39,6 +52,12 @@ export interface RegistryStoreOptions {
   readonly wallClock?: () => number
   /** Empty services whose index is remembered (so their watchers keep holding correctly). */
   readonly maxEmptyServices?: number
+  /** A registration of a new instance past this answers 429. Default unlimited. */
+  readonly maxInstancesPerService?: number
+  /** A first instance of a new service past this many services answers 429. Default unlimited. */
+  readonly maxServices?: number
+  /** Told of each refusal, for the server's counters and log. */
+  readonly onRefuse?: (limit: 'maxInstancesPerService' | 'maxServices', service: string) => void
 }
 
 export class RegistryStore {
@@ -51,7 +70,12 @@ export class RegistryStore {
   readonly #wall: () => number
   readonly #maxEmpty: number
   readonly #expiry: ExpiryQueue<InstanceRecord>
+  readonly #maxInstances: number
+  readonly #maxServices: number
+  readonly #onRefuse: NonNullable<RegistryStoreOptions['onRefuse']>
   #index = 1n
+  /** Services that have at least one instance. */
+  #live = 0
 
   constructor(options: RegistryStoreOptions) {
     this.#counter = options.counter
@@ -59,6 +83,9 @@ export class RegistryStore {
     this.#monotonic = options.monotonic ?? (() => performance.now())
     this.#wall = options.wallClock ?? Date.now
     this.#maxEmpty = options.maxEmptyServices ?? 10_000
+    this.#maxInstances = options.maxInstancesPerService ?? Infinity
+    this.#maxServices = options.maxServices ?? Infinity
+    this.#onRefuse = options.onRefuse ?? (() => {})
     this.#expiry = new ExpiryQueue((record, at, now) => this.#due(record, at, now), this.#monotonic)
   }
 
@@ -71,9 +98,11 @@ export class RegistryStore {
     return this.#services.get(service)?.index ?? 1n
   }
 
+  /** Registers or updates an instance; throws 429 `limit_exceeded` past the instance or service limits. */
   upsert(service: string, id: string, spec: RegistrationBody): { instance: InstanceJson; index: bigint } {
+    const existing = this.#services.get(service)?.instances.get(id)
+    if (!existing) this.#admit(service)
     const record = this.#serviceRecord(service)
-    const existing = record.instances.get(id)
     const now = this.#monotonic()
     const deadline = now + spec.ttlMs
     if (existing) {
@@ -88,6 +117,7 @@ export class RegistryStore {
     const wall = this.#wall()
     const created: InstanceRecord = { service, id, spec, registeredAt: wall, renewedAt: wall, deadline, queuedAt: Infinity }
     record.instances.set(id, created)
+    if (record.instances.size === 1) this.#live += 1
     this.#empty.delete(service)
     this.#queue(created)
     this.#changed(service, record)
@@ -106,8 +136,26 @@ export class RegistryStore {
   remove(service: string, id: string): { removed: boolean; index: bigint } {
     const record = this.#services.get(service)
     if (!record?.instances.delete(id)) return { removed: false, index: this.serviceIndex(service) }
+    if (record.instances.size === 0) this.#live -= 1
     this.#changed(service, record)
     return { removed: true, index: record.index }
+  }
+
+  /** The list answer's body (`{ service, instances, index }`), encoded once per change and shared. */
+  listAnswer(service: string): EncodedList {
+    const record = this.#services.get(service)
+    const now = this.#monotonic()
+    const cached = record?.encoded
+    if (cached !== undefined && cached.index === record!.index && now - cached.builtAt < ENCODED_LIST_MAX_AGE_MS) return cached
+    const { instances, index } = this.list(service)
+    const encoded = { index, body: Buffer.from(JSON.stringify({ service, instances, index: index.toString() })), builtAt: now }
+    if (record) record.encoded = encoded
+    return encoded
+  }
+
+  /** Services that have instances now. */
+  get serviceCount(): number {
+    return this.#live
   }
 
   list(service: string): { instances: InstanceJson[]; index: bigint } {
@@ -144,8 +192,21 @@ export class RegistryStore {
     this.#expiry.schedule(record, record.deadline)
   }
 
+  #admit(service: string): void {
+    const size = this.#services.get(service)?.instances.size ?? 0
+    if (size >= this.#maxInstances) {
+      this.#onRefuse('maxInstancesPerService', service)
+      throw limitExceeded('maxInstancesPerService', `service ${JSON.stringify(service)} has ${size} instances, the limit (maxInstancesPerService)`)
+    }
+    if (size === 0 && this.#live >= this.#maxServices) {
+      this.#onRefuse('maxServices', service)
+      throw limitExceeded('maxServices', `the registry holds ${this.#live} services, the limit (maxServices)`)
+    }
+  }
+
   #changed(service: string, record: ServiceRecord): void {
     record.index = this.#counter.next()
+    record.encoded = undefined
     this.#index = record.index
     if (record.instances.size === 0) this.#rememberEmpty(service)
     this.#onChange(service)

@@ -4,8 +4,8 @@ import { HttpError } from './http-error.js'
 
 export interface Answer {
   readonly status: number
-  /** The JSON text of the body. */
-  readonly text: string
+  /** The JSON text of the body, or its UTF-8 bytes when they are shared between answers. */
+  readonly text: string | Buffer
   /** Sent as `X-Governance-Index` (protocol section 1). */
   readonly index?: string
   readonly headers?: Readonly<Record<string, string>>

@@ -13,8 +13,10 @@ export function createRoutes(state: ServerState): Router<Handler> {
   const registry = registryHandlers(state)
   const config = configHandlers(state)
   const metrics = metricsHandlers(state)
-  // `held` (blocking queries held now) is the reference server's addition to section 8.
-  const health: Handler = () => jsonAnswer(200, { status: 'ok', index: state.counter.current().toString(), held: state.hub.size })
+  // `held` (blocking queries held now) and `stats` (limits and their refusals) are the
+  // reference server's additions to section 8.
+  const health: Handler = () =>
+    jsonAnswer(200, { status: 'ok', index: state.counter.current().toString(), held: state.hub.size, stats: serverStats(state) })
   const routes: RouteSpec<Handler>[] = [
     { path: '/v1/health', methods: { GET: { handler: health, right: undefined, body: false } } },
     { path: '/v1/services', methods: { GET: read(registry.listServices) } },
@@ -23,8 +25,27 @@ export function createRoutes(state: ServerState): Router<Handler> {
     { path: '/v1/services/:service/instances/:id/heartbeat', methods: { PUT: write(registry.heartbeat) } },
     { path: '/v1/config', methods: { GET: read(config.list) } },
     { path: '/v1/config/:key', methods: { GET: read(config.get), PUT: write(config.put), DELETE: write(config.delete, false) } },
+    { path: '/v1/config/:key/history', methods: { GET: read(config.history) } },
     { path: '/v1/metrics', methods: { POST: write(metrics.push) } },
     { path: '/v1/metrics/:service', methods: { GET: read(metrics.query) } },
   ]
   return new Router(routes)
+}
+
+/** What GET /v1/health reports under `stats`: use against limit, and refusals since start. */
+function serverStats(state: ServerState): Record<string, unknown> {
+  const { stats, limits } = state
+  const snapshot = stats.snapshot()
+  return {
+    ...snapshot.counters,
+    usage: {
+      connections: snapshot.connections,
+      heldQueries: state.hub.size,
+      services: state.registry.serviceCount,
+      configKeys: state.config.size,
+      configBytes: state.config.bytes,
+      series: state.metrics.seriesCount,
+    },
+    limits,
+  }
 }
