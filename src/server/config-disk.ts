@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve, sep } from 'node:path'
 import { isRevision } from '../types.js'
 import { loadLegacyConfigFile, legacyConfigPath } from './config-file.js'
 
@@ -50,6 +50,24 @@ async function step<T>(what: string, timeoutMs: number, run: () => Promise<T>): 
     throw error
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/**
+ * `mkdir -p` one level at a time. Node's recursive mkdir retries for ever on file systems
+ * such as /proc that answer ENOENT for a directory they refuse to create, spinning a
+ * thread-pool thread; a plain mkdir per level fails at once instead.
+ */
+async function makeDirs(path: string): Promise<void> {
+  const parts = resolve(path).split(sep).filter((p) => p.length > 0)
+  let current = sep
+  for (const part of parts) {
+    current = join(current, part)
+    try {
+      await mkdir(current)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
   }
 }
 
@@ -98,7 +116,7 @@ export class ConfigDisk {
   static async open(dataDir: string, timeoutMs: number): Promise<{ disk: ConfigDisk; loaded: LoadedConfig }> {
     const dir = join(dataDir, 'config')
     const disk = new ConfigDisk(dir, timeoutMs)
-    await step(`creating ${dir}`, timeoutMs, () => mkdir(dir, { recursive: true }))
+    await step(`creating ${dir}`, timeoutMs, () => makeDirs(dir))
     await disk.#removeTemps(dataDir)
     await disk.#removeTemps(dir)
     await disk.#probe()

@@ -86,9 +86,15 @@ function createState(disk: ConfigDisk | undefined, loaded: LoadedConfig, options
   return { counter, hub, registry, config, metrics, stats, limits, authEnabled }
 }
 
-/** Starts a server; resolves once it is listening. */
-export async function createGovernanceServer(options?: GovernanceServerOptions): Promise<GovernanceServer> {
-  const resolved = resolveServerOptions(options)
+/**
+ * Starts a server; resolves once it is listening. Bad options throw InvalidArgumentError
+ * at once (synchronously, like the client's constructor), before anything starts.
+ */
+export function createGovernanceServer(options?: GovernanceServerOptions): Promise<GovernanceServer> {
+  return start(resolveServerOptions(options))
+}
+
+async function start(resolved: ResolvedServerOptions): Promise<GovernanceServer> {
   const { logger } = resolved
   const { disk, loaded } = await openConfigDisk(resolved)
   const state = createState(disk, loaded, resolved)
