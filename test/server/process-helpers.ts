@@ -16,10 +16,18 @@ export interface CliProcess {
   stderr(): string
 }
 
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+export interface CliOptions {
+  /** Run under `ulimit -n <nofile>` (bash execs node, so it stays one process). */
+  readonly nofile?: number
+}
+
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: CliOptions = {}): CliProcess {
   // process.execPath is the Node 24 that runs vitest; --import tsx runs the TypeScript directly
   // in this one process, so a signal reaches the server itself and not a wrapper.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/cli.ts', ...args], {
+  const argv = [process.execPath, '--import', 'tsx', 'src/server/cli.ts', ...args]
+  const [command, ...rest] =
+    options.nofile === undefined ? argv : ['bash', '-c', `ulimit -n ${options.nofile} && exec "$@"`, 'bash', ...argv]
+  const child = spawn(command!, rest, {
     cwd: root,
     env: { ...process.env, GOVERNANCE_TOKEN: '', GOVERNANCE_READ_TOKEN: '', GOVERNANCE_DATA_DIR: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
