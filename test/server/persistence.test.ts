@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises'
+import { readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { GovernanceError } from '../../src/errors.js'
@@ -47,7 +47,28 @@ describe('config persistence', () => {
     await writeFile(join(dataDir, 'config.json'), '{"format":"something else"}')
     const failure = createGovernanceServer({ dataDir })
     await expect(failure).rejects.toBeInstanceOf(GovernanceError)
-    await expect(failure).rejects.toThrow(/config\.json/)
+    await expect(failure).rejects.toThrow(/config\.json is not a governance config file/)
+  })
+
+  it('moves a governance-config/1 config.json into per-key files', async () => {
+    const dataDir = await tempDir()
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ format: 'governance-config/1', index: '50', entries: [{ key: 'k', version: '40', json: '[1]' }] }))
+    const first = await createGovernanceServer({ dataDir })
+    expect((await call(first.url, 'GET', '/v1/config/k')).json).toMatchObject({ value: [1], version: '40' })
+    await first.close()
+    await expect(readdir(dataDir)).resolves.not.toContain('config.json')
+    const second = await startServer({ dataDir })
+    expect((await call(second.url, 'GET', '/v1/config/k')).json.value).toEqual([1])
+  })
+
+  it('names the key file at fault when one is corrupt', async () => {
+    const dataDir = await tempDir()
+    const first = await createGovernanceServer({ dataDir })
+    await call(first.url, 'PUT', '/v1/config/k', { body: { value: 1 } })
+    await first.close()
+    const [name] = (await readdir(join(dataDir, 'config'))).filter((n) => n.endsWith('.json'))
+    await writeFile(join(dataDir, 'config', name!), '{"truncated')
+    await expect(createGovernanceServer({ dataDir })).rejects.toThrow(new RegExp(`${name}.* is not a governance config key file`))
   })
 
   it('answers 500 internal and changes nothing when the config cannot be written', async () => {
@@ -132,6 +153,33 @@ describe('the governance-server CLI', () => {
     expect(await cli.exited).toBe(2)
     expect(cli.stderr()).toMatch(/governance-server: .+/)
     expect(cli.stdout()).toBe('')
+  })
+
+  it.each([
+    [['--port', '08080'], {}, /--port must be an integer/],
+    [[], { GOVERNANCE_PORT: 'abc' }, /GOVERNANCE_PORT must be an integer/],
+    [['--read-token', 'r'], {}, /--read-token needs --token/],
+    [['--max-connections', '0'], {}, /--max-connections must be an integer/],
+  ])('names what was wrong in CLI words: %j %j', async (args, env, message) => {
+    const cli = runCli(args, env)
+    expect(await cli.exited).toBe(2)
+    expect(cli.stderr()).toMatch(message)
+  })
+
+  it('prints its version', async () => {
+    const cli = runCli(['--version'])
+    expect(await cli.exited).toBe(0)
+    expect(cli.stdout()).toMatch(/^governance-server \d+\.\d+\.\d+/)
+  })
+
+  it('finds an unwritable data dir at start and exits 1, without hanging on /proc', async () => {
+    const dir = await tempDir()
+    await writeFile(join(dir, 'a-file'), 'x')
+    for (const dataDir of [join(dir, 'a-file'), '/proc/governance-test']) {
+      const cli = runCli(['--port', '0', '--data-dir', dataDir])
+      expect(await cli.exited).toBe(1)
+      expect(cli.stderr()).toContain(dataDir)
+    }
   })
 
   it('prints help and exits 0', async () => {
