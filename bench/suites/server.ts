@@ -17,15 +17,18 @@
  * BENCH_SERVER_BASELINE=<dir holding index.ts and cli.ts> (e.g. a copy of src/server taken
  * before a change) adds "(baseline)" cases of that copy to both comparisons, same rounds.
  * BENCH_SERVER_HEARTBEATS (per round, default 38,400) and BENCH_SERVER_ROUNDS (default 7).
+ *
+ * Before those, the load cases of bench/server-load.ts (watchers, expiry, config size,
+ * big lists, held queries); BENCH_SERVER_LOAD_ONLY=1 runs only them.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { cpuUsage } from 'node:process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Pool } from 'undici'
 import { formatNs, median, percentile, type BenchSuite, type CaseResult, type ComparisonResult } from '../lib.js'
+import { runLoadCases } from '../server-load.js'
+import { spawnServer } from '../server-child.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const CLIENTS = 64
@@ -118,36 +121,13 @@ process.on('SIGTERM', () => process.exit(0))
 const floor: Deployment = { name: 'bare node:http (floor)', mode: 'child process', role: 'floor', start: () => startChild(['-e', FLOOR_SCRIPT]) }
 
 async function startChild(args: readonly string[], token?: string): Promise<Target> {
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, GOVERNANCE_TOKEN: '', GOVERNANCE_READ_TOKEN: '', GOVERNANCE_DATA_DIR: '', GOVERNANCE_HOST: '' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const url = await listeningUrl(child)
-  const pid = child.pid!
+  const child = await spawnServer(args)
   return {
-    url,
+    url: child.url,
     headers: token === undefined ? undefined : { authorization: `Bearer ${token}` },
-    serverCpuNs: () => procCpuNs(pid),
-    close: async () => {
-      const exited = once(child, 'exit')
-      child.kill('SIGTERM')
-      await exited
-    },
+    serverCpuNs: () => procCpuNs(child.pid),
+    close: child.close,
   }
-}
-
-/** Resolves with the URL of the CLI's "listening on" line. */
-function listeningUrl(child: ChildProcess): Promise<string> {
-  return new Promise((resolveUrl, reject) => {
-    let out = ''
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk
-      const match = /governance-server listening on (http:\/\/\S+)/.exec(out)
-      if (match) resolveUrl(match[1]!)
-    })
-    child.once('exit', (code, signal) => reject(new Error(`the server exited (${code ?? signal}) before listening`)))
-  })
 }
 
 /** utime + stime of a process, in ns. The fields are counted after the ")" that ends comm. */
@@ -336,13 +316,15 @@ function results(runs: readonly Running[]): ComparisonResult[] {
 }
 
 const suite: BenchSuite = async () => {
+  const load = await runLoadCases()
+  if (process.env['BENCH_SERVER_LOAD_ONLY'] === '1') return load
   const runs: Running[] = []
   try {
     for (const d of deployments()) runs.push(await prepare(d))
     await runRounds(runs)
     const out = results(runs)
     out.forEach(printServerComparison)
-    return out
+    return [...load, ...out]
   } finally {
     for (const run of runs) {
       await run.pool.close()

@@ -60,7 +60,7 @@ async function step<T>(what: string, timeoutMs: number, run: () => Promise<T>): 
  */
 async function makeDirs(path: string): Promise<void> {
   const parts = resolve(path).split(sep).filter((p) => p.length > 0)
-  let current = sep
+  let current: string = sep
   for (const part of parts) {
     current = join(current, part)
     try {
@@ -71,9 +71,9 @@ async function makeDirs(path: string): Promise<void> {
   }
 }
 
-const fileOf = (key: string): string => `${createHash('sha256').update(key).digest('hex')}.json`
+export const keyFileName = (key: string): string => `${createHash('sha256').update(key).digest('hex')}.json`
 
-function encode(history: KeyHistory): string {
+export function encodeKeyFile(history: KeyHistory): string {
   const versions = history.versions.map((v) => ({ version: v.version.toString(), json: v.json, time: v.time, writer: v.writer }))
   return JSON.stringify({ format: FORMAT, key: history.key, versions })
 }
@@ -129,13 +129,13 @@ export class ConfigDisk {
   async write(changed: readonly KeyHistory[], removed: readonly string[]): Promise<void> {
     const temps: { temp: string; target: string }[] = []
     try {
-      for (const history of changed) temps.push({ temp: await this.#writeTemp(fileOf(history.key), encode(history)), target: join(this.#dir, fileOf(history.key)) })
+      for (const history of changed) temps.push({ temp: await this.#writeTemp(keyFileName(history.key), encodeKeyFile(history)), target: join(this.#dir, keyFileName(history.key)) })
     } catch (error) {
       await Promise.all(temps.map(({ temp }) => rm(temp, { force: true }).catch(() => {})))
       throw error
     }
     for (const { temp, target } of temps) await step(`renaming ${temp}`, this.#timeoutMs, () => rename(temp, target))
-    for (const key of removed) await step(`removing the file of ${key}`, this.#timeoutMs, () => rm(join(this.#dir, fileOf(key)), { force: true }))
+    for (const key of removed) await step(`removing the file of ${key}`, this.#timeoutMs, () => rm(join(this.#dir, keyFileName(key)), { force: true }))
     await this.#syncDir()
   }
 
