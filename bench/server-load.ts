@@ -8,15 +8,19 @@
  * - heartbeat latency while 20 clients read a 50,000-instance service, and RSS per 10,000 instances;
  * - time and RSS to hold 18,000 blocking queries.
  */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
 import { encodeKeyFile, keyFileName } from '../src/server/config-disk.js'
 import { percentile, type ComparisonResult } from './lib.js'
 import { rssBytes, spawnServer, type ChildServer } from './server-child.js'
 
+const root = fileURLToPath(new URL('..', import.meta.url))
 const CLI = ['--import', 'tsx', 'src/server/cli.ts', '--port', '0']
 const ms = (ns: number): string => `${ns.toFixed(1)} ms`
 const MiB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`
@@ -27,6 +31,12 @@ const JSON_HEADERS = { 'content-type': 'application/json' }
 async function request(pool: Pool, method: 'GET' | 'PUT' | 'DELETE', path: string, body?: string): Promise<{ status: number; text: string }> {
   const res = await pool.request({ method, path, ...(body === undefined ? {} : { body, headers: JSON_HEADERS }) })
   return { status: res.statusCode, text: await res.body.text() }
+}
+
+/** A write the bench depends on: anything but 200 stops the bench. */
+async function mustPut(pool: Pool, path: string, body: string): Promise<void> {
+  const r = await request(pool, 'PUT', path, body)
+  if (r.status !== 200) throw new Error(`PUT ${path} answered ${r.status}: ${r.text.slice(0, 200)}`)
 }
 
 async function held(pool: Pool, n: number): Promise<void> {
@@ -56,12 +66,37 @@ async function withServer<T>(args: readonly string[], run: (server: ChildServer,
   }
 }
 
-/** 1,000 watchers of `path` held at `index`; p99 from sending `change` to each watcher's full answer. */
-async function watcherLatency(pool: Pool, control: Pool, path: string, index: string, change: () => Promise<unknown>): Promise<number[]> {
+/**
+ * One blocking GET on a raw socket that only counts the answer's bytes (no parsing, no
+ * copies), so that 1,000 of them in this process cost little next to the server; resolves
+ * when the whole answer arrived.
+ */
+function rawWatch(port: number, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1' }, () => socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n`))
+    let head = ''
+    let remaining = -1
+    socket.on('data', (chunk: Buffer) => {
+      if (remaining < 0) {
+        head += chunk.toString('latin1')
+        const end = head.indexOf('\r\n\r\n')
+        if (end < 0) return
+        remaining = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0) - (head.length - end - 4)
+      } else remaining -= chunk.length
+      if (remaining <= 0) {
+        socket.destroy()
+        resolve()
+      }
+    })
+    socket.on('error', reject)
+  })
+}
+
+/** 1,000 watchers of `path` held at `index`; the time from sending `change` to each watcher's full answer. */
+async function watcherLatency(port: number, control: Pool, path: string, index: string, change: () => Promise<unknown>): Promise<number[]> {
   let t0 = 0
   const done = Array.from({ length: 1_000 }, async () => {
-    const res = await pool.request({ method: 'GET', path: `${path}?index=${index}&wait=60s` })
-    await res.body.arrayBuffer()
+    await rawWatch(port, `${path}?index=${index}&wait=60s`)
     return performance.now() - t0
   })
   await held(control, 1_000)
@@ -71,24 +106,22 @@ async function watcherLatency(pool: Pool, control: Pool, path: string, index: st
 }
 
 async function watchers(): Promise<string[]> {
-  return withServer(['--max-connections-per-client', '4000', '--max-connections', '4000'], async (_server, control) => {
-    const pool = new Pool(_server.url, { connections: 1_100, headersTimeout: 120_000, bodyTimeout: 120_000 })
-    try {
-      await parallel(1_000, 64, (i) => request(control, 'PUT', `/v1/services/big/instances/i${i}`, instance()))
+  return withServer(['--max-connections-per-client', '4000', '--max-connections', '4000'], async (server, control) => {
+    const port = Number(new URL(server.url).port)
+    {
+      await parallel(1_000, 64, (i) => mustPut(control, `/v1/services/big/instances/i${i}`, instance()))
       const service: number[] = []
       const key: number[] = []
       for (let round = 0; round < 3; round++) {
         const index = (JSON.parse((await request(control, 'GET', '/v1/services/big')).text) as { index: string }).index
-        service.push(...(await watcherLatency(pool, control, '/v1/services/big', index, () => request(control, 'PUT', `/v1/services/big/instances/new${round}`, instance()))))
+        service.push(...(await watcherLatency(port, control, '/v1/services/big', index, () => request(control, 'PUT', `/v1/services/big/instances/new${round}`, instance()))))
         const v = (JSON.parse((await request(control, 'PUT', '/v1/config/hot', JSON.stringify({ value: { round } }))).text) as { version: string }).version
-        key.push(...(await watcherLatency(pool, control, '/v1/config/hot', v, () => request(control, 'PUT', '/v1/config/hot', JSON.stringify({ value: { round, next: true } })))))
+        key.push(...(await watcherLatency(port, control, '/v1/config/hot', v, () => request(control, 'PUT', '/v1/config/hot', JSON.stringify({ value: { round, next: true } })))))
       }
       return [
         `change -> watcher, 1,000 watchers of one 1,000-instance service: p50 ${ms(percentile(service, 50))}, p99 ${ms(percentile(service, 99))} (3 changes)`,
         `change -> watcher, 1,000 watchers of one config key: p50 ${ms(percentile(key, 50))}, p99 ${ms(percentile(key, 99))} (3 changes)`,
       ]
-    } finally {
-      await pool.destroy()
     }
   })
 }
@@ -99,7 +132,7 @@ async function expiry(): Promise<string[]> {
     const pool = new Pool(server.url, { connections: 1_100, headersTimeout: 120_000, bodyTimeout: 120_000 })
     const probe = new Pool(server.url, { connections: 1 })
     try {
-      await parallel(10_000, 64, (i) => request(control, 'PUT', `/v1/services/s${i % 100}/instances/i${i}`, instance(2_000)))
+      await parallel(10_000, 64, (i) => mustPut(control, `/v1/services/s${i % 100}/instances/i${i}`, instance(2_000)))
       let stop = false
       let wakes = 0
       const watch = async (service: string): Promise<void> => {
@@ -149,7 +182,7 @@ async function putLatency(keys: number, onDisk: boolean): Promise<number[]> {
   try {
     if (onDisk) await preloadKeys(dataDir, keys)
     return await withServer([...(onDisk ? ['--data-dir', dataDir] : []), '--max-config-keys', '60000'], async (_server, pool) => {
-      if (!onDisk) await parallel(keys, 64, (i) => request(pool, 'PUT', `/v1/config/k${i}`, JSON.stringify({ value: { i, pad: 'x'.repeat(200) } })))
+      if (!onDisk) await parallel(keys, 64, (i) => mustPut(pool, `/v1/config/k${i}`, JSON.stringify({ value: { i, pad: 'x'.repeat(200) } })))
       const latencies: number[] = []
       for (let i = 0; i < 300; i++) {
         const t = performance.now()
@@ -177,44 +210,57 @@ async function configSize(): Promise<string[]> {
   return lines
 }
 
+/** argv: url, clients, duration ms; prints {"reads","bytes"}. */
+const READERS_SCRIPT = `
+import { Pool } from 'undici'
+const [url, clients, duration] = process.argv.slice(1)
+const pool = new Pool(url, { connections: Number(clients), bodyTimeout: 120000 })
+const end = Date.now() + Number(duration)
+let reads = 0, bytes = 0
+await Promise.all(Array.from({ length: Number(clients) }, async () => {
+  while (Date.now() < end) {
+    const res = await pool.request({ method: 'GET', path: '/v1/services/huge' })
+    for await (const chunk of res.body) bytes += chunk.length
+    reads += 1
+  }
+}))
+console.log(JSON.stringify({ reads, bytes }))
+await pool.close()
+`
+
 /** 50,000 instances in one service, 20 clients reading it in loops, one heartbeat loop measured. */
 async function bigList(): Promise<string[]> {
   return withServer(['--max-instances-per-service', '60000'], async (server, pool) => {
     const before = rssBytes(server.pid)
-    await parallel(50_000, 64, (i) => request(pool, 'PUT', `/v1/services/huge/instances/i${i}`, instance(600_000)))
+    await parallel(50_000, 64, (i) => mustPut(pool, `/v1/services/huge/instances/i${i}`, instance(600_000)))
     await sleep(500)
     const after = rssBytes(server.pid)
-    const readers = new Pool(server.url, { connections: 20, bodyTimeout: 120_000 })
+    // The readers run in a process of their own, so that receiving their answers does not
+    // delay this process's heartbeat loop and count as server latency.
+    const readers = spawn(process.execPath, ['--input-type=module', '-e', READERS_SCRIPT, server.url, '20', '5000'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
     const beat = new Pool(server.url, { connections: 1 })
     try {
-      let stop = false
-      let reads = 0
-      let bytes = 0
-      const reader = async (): Promise<void> => {
-        while (!stop) {
-          const res = await readers.request({ method: 'GET', path: '/v1/services/huge' })
-          bytes += (await res.body.arrayBuffer()).byteLength
-          reads += 1
-        }
-      }
-      const loops = Array.from({ length: 20 }, reader)
+      let out = ''
+      readers.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
+      const finished = once(readers, 'exit')
+      await sleep(300)
       const latencies: number[] = []
       const started = performance.now()
-      while (performance.now() - started < 5_000) {
+      while (performance.now() - started < 4_500) {
         const t = performance.now()
         await request(beat, 'PUT', '/v1/services/huge/instances/i1/heartbeat', '{}')
         latencies.push(performance.now() - t)
         await sleep(10)
       }
-      stop = true
-      await Promise.all(loops)
+      await finished
+      const { reads, bytes } = JSON.parse(out) as { reads: number; bytes: number }
       const peak = rssBytes(server.pid)
       return [
-        `heartbeat while 20 clients read a 50,000-instance service (${MiB(bytes / Math.max(1, reads))} per answer, ${reads} reads in 5 s): p50 ${ms(percentile(latencies, 50))}, p99 ${ms(percentile(latencies, 99))}, max ${ms(Math.max(...latencies))}`,
+        `heartbeat while 20 clients read a 50,000-instance service (${MiB(bytes / Math.max(1, reads))} per answer, ${reads} reads in 5 s, readers in another process): p50 ${ms(percentile(latencies, 50))}, p99 ${ms(percentile(latencies, 99))}, max ${ms(Math.max(...latencies))}`,
         `server RSS: ${MiB(before)} empty, ${MiB(after)} with 50,000 instances (${MiB((after - before) / 5)} per 10,000 instances), ${MiB(peak)} after the reads`,
       ]
     } finally {
-      await readers.destroy()
+      readers.kill()
       await beat.destroy()
     }
   })
@@ -255,6 +301,8 @@ export async function runLoadCases(): Promise<ComparisonResult[]> {
     ['big list', bigList],
     ['held queries', heldQueries],
   ] as const) {
+    const only = process.env['BENCH_SERVER_LOAD_CASES']
+    if (only !== undefined && only !== '' && !only.split(',').includes(title)) continue
     const started = performance.now()
     const notes = await run()
     console.log(`\n## reference server under load: ${title} (${((performance.now() - started) / 1000).toFixed(1)} s)`)

@@ -25,6 +25,8 @@ interface InstanceRecord {
   deadline: number
   /** Deadline of this record's live entry in the expiry queue. */
   queuedAt: number
+  /** This instance's JSON in list answers; dropped when anything in it changes (renewedAt too). */
+  json: string | undefined
 }
 
 interface ServiceRecord {
@@ -32,6 +34,8 @@ interface ServiceRecord {
   readonly instances: Map<string, InstanceRecord>
   /** The encoded list answer, shared by every reader and woken watcher of this index. */
   encoded?: EncodedList
+  /** Instance ids in answer order; dropped when an instance is added or removed. */
+  sortedIds?: string[]
 }
 
 /** A list answer's body, encoded once; `builtAt` bounds how stale `renewedAt` may be in it. */
@@ -41,8 +45,12 @@ export interface EncodedList {
   readonly builtAt: number
 }
 
-/** How long an encoded list is reused when nothing changed but heartbeats (renewedAt). */
-const ENCODED_LIST_MAX_AGE_MS = 1_000
+/**
+ * How long an encoded list is reused when nothing changed but heartbeats (renewedAt, which
+ * does not move the index): a second, or 0.1 ms per instance for big services, so that
+ * re-encoding a big list for fresher renewedAt values stays a small share of the CPU.
+ */
+const encodedListMaxAgeMs = (instances: number): number => Math.max(1_000, instances / 10)
 
 export interface RegistryStoreOptions {
   readonly counter: IndexCounter
@@ -108,6 +116,7 @@ export class RegistryStore {
     if (existing) {
       const changed = !sameSpec(existing.spec, spec)
       existing.spec = spec
+      existing.json = undefined
       existing.renewedAt = this.#wall()
       existing.deadline = deadline
       if (deadline < existing.queuedAt) this.#queue(existing)
@@ -115,8 +124,9 @@ export class RegistryStore {
       return { instance: toJson(existing), index: record.index }
     }
     const wall = this.#wall()
-    const created: InstanceRecord = { service, id, spec, registeredAt: wall, renewedAt: wall, deadline, queuedAt: Infinity }
+    const created: InstanceRecord = { service, id, spec, registeredAt: wall, renewedAt: wall, deadline, queuedAt: Infinity, json: undefined }
     record.instances.set(id, created)
+    record.sortedIds = undefined
     if (record.instances.size === 1) this.#live += 1
     this.#empty.delete(service)
     this.#queue(created)
@@ -129,6 +139,7 @@ export class RegistryStore {
     const existing = this.#services.get(service)?.instances.get(id)
     if (!existing) return undefined
     existing.renewedAt = this.#wall()
+    existing.json = undefined
     existing.deadline = this.#monotonic() + existing.spec.ttlMs
     return { ttlMs: existing.spec.ttlMs }
   }
@@ -136,6 +147,7 @@ export class RegistryStore {
   remove(service: string, id: string): { removed: boolean; index: bigint } {
     const record = this.#services.get(service)
     if (!record?.instances.delete(id)) return { removed: false, index: this.serviceIndex(service) }
+    record.sortedIds = undefined
     if (record.instances.size === 0) this.#live -= 1
     this.#changed(service, record)
     return { removed: true, index: record.index }
@@ -146,11 +158,17 @@ export class RegistryStore {
     const record = this.#services.get(service)
     const now = this.#monotonic()
     const cached = record?.encoded
-    if (cached !== undefined && cached.index === record!.index && now - cached.builtAt < ENCODED_LIST_MAX_AGE_MS) return cached
-    const { instances, index } = this.list(service)
-    const encoded = { index, body: Buffer.from(JSON.stringify({ service, instances, index: index.toString() })), builtAt: now }
-    if (record) record.encoded = encoded
-    return encoded
+    if (cached !== undefined && cached.index === record!.index && now - cached.builtAt < encodedListMaxAgeMs(record!.instances.size)) return cached
+    if (!record) return { index: 1n, body: Buffer.from(JSON.stringify({ service, instances: [], index: '1' })), builtAt: now }
+    // Built from per-instance fragments: only instances that changed since the last answer are serialised again.
+    record.sortedIds ??= [...record.instances.keys()].sort(compareIds)
+    const parts = record.sortedIds.map((id) => {
+      const instance = record.instances.get(id)!
+      return (instance.json ??= JSON.stringify(toJson(instance)))
+    })
+    const index = record.index.toString()
+    const text = `{"service":${JSON.stringify(service)},"instances":[${parts.join(',')}],"index":"${index}"}`
+    return (record.encoded = { index: record.index, body: Buffer.from(text), builtAt: now })
   }
 
   /** Services that have instances now. */
