@@ -87,10 +87,10 @@ function createState(disk: ConfigDisk | undefined, loaded: LoadedConfig, options
 }
 
 /**
- * Starts a server; resolves once it is listening. Bad options throw InvalidArgumentError
- * at once (synchronously, like the client's constructor), before anything starts.
+ * Starts a server; resolves once it is listening. Bad or unknown options reject with
+ * InvalidArgumentError before anything starts.
  */
-export function createGovernanceServer(options?: GovernanceServerOptions): Promise<GovernanceServer> {
+export async function createGovernanceServer(options?: GovernanceServerOptions): Promise<GovernanceServer> {
   return start(resolveServerOptions(options))
 }
 

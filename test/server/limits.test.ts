@@ -108,10 +108,10 @@ describe('limits: each answers its status, is counted, and the server keeps serv
 })
 
 describe('server options and protocol gaps', () => {
-  it('a misspelt or out-of-range option throws InvalidArgumentError naming it', () => {
-    expect(() => createGovernanceServer({ prot: 1 } as never)).toThrow(InvalidArgumentError)
-    expect(() => createGovernanceServer({ prot: 1 } as never)).toThrow(/prot is not an option/)
-    expect(() => createGovernanceServer({ maxConnections: 0 })).toThrow(/maxConnections must be an integer/)
+  it('a misspelt or out-of-range option rejects with InvalidArgumentError naming it', async () => {
+    await expect(createGovernanceServer({ prot: 1 } as never)).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(createGovernanceServer({ prot: 1 } as never)).rejects.toThrow(/prot is not an option/)
+    await expect(createGovernanceServer({ maxConnections: 0 })).rejects.toThrow(/maxConnections must be an integer/)
   })
 
   it('reports limits and usage in GET /v1/health', async () => {
