@@ -28,6 +28,7 @@ export type * from './config/index.js'
 export {
   pushgatewaySink,
   DEFAULT_LATENCY_BUCKETS_MS,
+  DEFAULT_LATENCY_BUCKETS_SECONDS,
   DROPPED_POINTS_METRIC,
   EXPOSITION_CONTENT_TYPE,
   OVERFLOW_LABEL,
