@@ -1,7 +1,9 @@
 /** The route table of protocol v1. */
 import { configHandlers } from './config-handlers.js'
 import type { Handler, ServerState } from './handler.js'
+import { expositionHandler } from './exposition-page.js'
 import { metricsHandlers } from './metrics-handlers.js'
+import { otlpHandlers } from './otlp-handlers.js'
 import { registryHandlers } from './registry-handlers.js'
 import { jsonAnswer } from './respond.js'
 import { Router, type MethodSpec, type RouteSpec } from './router.js'
@@ -13,6 +15,8 @@ export function createRoutes(state: ServerState): Router<Handler> {
   const registry = registryHandlers(state)
   const config = configHandlers(state)
   const metrics = metricsHandlers(state)
+  const otlp = otlpHandlers(state)
+  const exposition = expositionHandler(state)
   // `held` (blocking queries held now) is the reference server's addition to section 8.
   const health: Handler = () => jsonAnswer(200, { status: 'ok', index: state.counter.current().toString(), held: state.hub.size })
   const routes: RouteSpec<Handler>[] = [
@@ -25,6 +29,8 @@ export function createRoutes(state: ServerState): Router<Handler> {
     { path: '/v1/config/:key', methods: { GET: read(config.get), PUT: write(config.put), DELETE: write(config.delete, false) } },
     { path: '/v1/metrics', methods: { POST: write(metrics.push) } },
     { path: '/v1/metrics/:service', methods: { GET: read(metrics.query) } },
+    { path: '/otlp/v1/metrics', methods: { POST: { handler: otlp.metrics, right: 'write', body: 'raw' } } },
+    { path: '/metrics', methods: { GET: read(exposition) } },
   ]
   return new Router(routes)
 }
