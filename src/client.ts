@@ -46,6 +46,7 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
   readonly #registration: Registration
   readonly #discovery: Discovery
   readonly #uninstallSignals: (() => void) | undefined
+  readonly #serviceName: string | undefined
   #closing: Promise<void> | undefined
 
   constructor(options: GovernanceClientOptions) {
@@ -59,6 +60,7 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
     this.backend = resolved.backend
     this.#logger = resolved.logger
     this.#requestTimeoutMs = resolved.requestTimeoutMs
+    this.#serviceName = registryOptions.service?.name
     const ctx: SubsystemContext = {
       backend: resolved.backend,
       emit: this.#emit,
@@ -146,6 +148,11 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
   /** This instance's id at the server (generated once per client unless `service.id` is set). */
   get instanceId(): string {
     return this.#registration.instanceId
+  }
+
+  /** The service this client registers as (`service.name`), if it has one. */
+  get serviceName(): string | undefined {
+    return this.#serviceName
   }
 
   /** The registered instance as last stored, if registered. */

@@ -38,3 +38,6 @@ export {
   UPSTREAM_REQUESTS,
 } from './metrics/index.js'
 export type * from './metrics/index.js'
+export { LIBRARY_USER_AGENT, isLibraryRequest } from './internal/library-requests.js'
+export { fieldsFirstLogger } from './internal/logger.js'
+export type { FieldsFirstLogger } from './internal/logger.js'

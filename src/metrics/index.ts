@@ -23,4 +23,7 @@ export type {
   Labels,
   Metrics,
   MetricsContext,
+  MetricFamilySnapshot,
+  NumberSeriesSnapshot,
+  HistogramSeriesSnapshot,
 } from './types.js'

@@ -69,7 +69,7 @@ describe('POST /otlp/v1/metrics with the official OTLP exporters', () => {
 
   it('answers malformed OTLP with 400 and the error JSON, and stores nothing', async () => {
     const server = await startServer()
-    const post = (body: BodyInit, type: string) => fetch(`${server.url}/otlp/v1/metrics`, { method: 'POST', body, headers: { 'content-type': type } })
+    const post = (body: string | Uint8Array, type: string) => fetch(`${server.url}/otlp/v1/metrics`, { method: 'POST', body, headers: { 'content-type': type } })
     for (const [body, type] of [
       [new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x7f, 0x01]), 'application/x-protobuf'], // a length past the end
       [new Uint8Array([0x0f]), 'application/x-protobuf'], // wire type 7
@@ -106,7 +106,7 @@ describe('POST /otlp/v1/metrics with the official OTLP exporters', () => {
     const res = await fetch(`${server.url}/otlp/v1/metrics`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ partialSuccess: { rejectedDataPoints: '3', errorMessage: expect.stringContaining('summary') } })
-    const view = await (await fetch(`${server.url}/v1/metrics/unknown_service-node`)).json()
+    const view = (await (await fetch(`${server.url}/v1/metrics/unknown_service-node`)).json()) as any
     expect(view.instances['unknown-instance'].points).toEqual([{ name: 'ok', kind: 'gauge', labels: {}, value: 1 }])
   })
 })
