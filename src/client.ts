@@ -17,6 +17,7 @@ import {
 import { ClientClosedError, InvalidArgumentError, TimeoutError, toGovernanceError } from './errors.js'
 import { GOVERNANCE_EVENT_NAMES, type EmitFn, type GovernanceEventName, type GovernanceEvents } from './events.js'
 import { describeValue } from './internal/describe.js'
+import { publishEvent, traceBackend } from './internal/diagnostics.js'
 import type { SubsystemContext } from './internal/context.js'
 import type { Logger } from './internal/logger.js'
 import { settledWithin, systemClock } from './internal/timers.js'
@@ -62,7 +63,8 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
     this.#requestTimeoutMs = resolved.requestTimeoutMs
     this.#serviceName = registryOptions.service?.name
     const ctx: SubsystemContext = {
-      backend: resolved.backend,
+      // Traced for diagnostics_channel subscribers; a plain call when there are none.
+      backend: traceBackend(resolved.backend),
       emit: this.#emit,
       logger: resolved.logger,
       clock: systemClock,
@@ -230,6 +232,7 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
 
   // eventemitter3 drops an unheard 'error' silently, so an unheard one is logged instead.
   readonly #emit: EmitFn = (event, payload) => {
+    publishEvent(event, payload)
     if (event === 'error' && this.listenerCount('error') === 0) {
       const error = payload as GovernanceEvents['error']
       this.#logger.error(error.message, { code: error.code })
