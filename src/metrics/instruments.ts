@@ -125,7 +125,7 @@ export class CounterImpl extends Base<CounterCell> implements Counter, Instrumen
 
   snapshot(): MetricFamilySnapshot | undefined {
     const series: NumberSeriesSnapshot[] = []
-    for (const cell of this.store.cells()) series.push({ labels: cell.labels, value: cell.total + cell.value })
+    for (const cell of this.store.list()) series.push({ labels: cell.labels, value: cell.total + cell.value })
     return series.length === 0 ? undefined : { name: this.name, kind: 'counter', help: this.help, series }
   }
 }
@@ -190,7 +190,7 @@ export class GaugeImpl extends Base<GaugeCell> implements Gauge, Instrument {
 
   snapshot(): MetricFamilySnapshot | undefined {
     const series: NumberSeriesSnapshot[] = []
-    for (const cell of this.store.cells()) series.push({ labels: cell.labels, value: cell.value })
+    for (const cell of this.store.list()) series.push({ labels: cell.labels, value: cell.value })
     return series.length === 0 ? undefined : { name: this.name, kind: 'gauge', help: this.help, series }
   }
 }
@@ -262,7 +262,7 @@ export class HistogramImpl extends Base<HistogramCell> implements Histogram, Ins
 
   snapshot(): MetricFamilySnapshot | undefined {
     const series: HistogramSeriesSnapshot[] = []
-    for (const cell of this.store.cells()) {
+    for (const cell of this.store.list()) {
       const counts = new Array<number>(cell.counts.length)
       let count = 0
       for (let i = 0; i < counts.length; i++) count += counts[i] = (cell.totalCounts[i] as number) + (cell.counts[i] as number)
