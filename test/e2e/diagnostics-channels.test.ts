@@ -8,6 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { BACKEND_TRACING_CHANNEL, GovernanceClient, LIBRARY_USER_AGENT, isLibraryRequest, type BackendCallContext } from '../../src/index.js'
 import { createGovernanceServer } from '../../src/server/index.js'
 import pkg from '../../package.json' with { type: 'json' }
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici'
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
+import { request } from 'undici'
 
 const cleanups: (() => unknown)[] = []
 afterEach(async () => {
@@ -27,7 +30,7 @@ async function client() {
   cleanups.push(() => server.close())
   const gov = new GovernanceClient({ server: server.url, service: { name: 'orders', port: 8080, address: '127.0.0.1' }, logger: false, metrics: { processMetrics: false } })
   cleanups.push(() => gov.close())
-  return gov
+  return Object.assign(gov, { serverUrl: server.url })
 }
 
 describe('diagnostics_channel', () => {
@@ -72,5 +75,32 @@ describe('diagnostics_channel', () => {
     expect(ours.every((m) => isLibraryRequest(m.request))).toBe(true)
     expect(isLibraryRequest({ headers: ['accept', '*/*', 'user-agent', 'curl/8'] })).toBe(false)
     expect(isLibraryRequest({ headers: 'host: x\r\nuser-agent: governance-client/0.1.0\r\n' })).toBe(true)
+  })
+
+  it('keeps the library out of @opentelemetry/instrumentation-undici spans with isLibraryRequest', async () => {
+    const spansWith = async (ignore: boolean): Promise<string[]> => {
+      const exporter = new InMemorySpanExporter()
+      const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] })
+      const instrumentation = new UndiciInstrumentation(ignore ? { ignoreRequestHook: (req) => isLibraryRequest(req) } : {})
+      instrumentation.setTracerProvider(provider)
+      instrumentation.enable()
+      try {
+        const gov = await client()
+        await gov.register()
+        await gov.config.put('k', 1)
+        // The application's own call through undici: it must still be traced.
+        const res = await request(`${gov.serverUrl}/v1/health`, { headers: { 'user-agent': 'my-app/1' } })
+        await res.body.dump()
+        await provider.forceFlush()
+        return exporter.getFinishedSpans().map((span) => String(span.attributes['url.path'] ?? span.name))
+      } finally {
+        instrumentation.disable()
+        await provider.shutdown()
+      }
+    }
+    const traced = await spansWith(false)
+    expect(traced.filter((p) => p.startsWith('/v1/services')).length).toBeGreaterThan(0)
+    const filtered = await spansWith(true)
+    expect(filtered).toEqual(['/v1/health'])
   })
 })
