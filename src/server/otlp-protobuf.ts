@@ -190,11 +190,7 @@ function numberPointOf(r: Reader): Json {
   const out: Json = { attributes }
   fields(r, (field, wire) => {
     if (field === 7) return expect(wire, LENGTH, 'attributes'), attributes.push(keyValueOf(r.sub())), true
-    if (field === 2 || field === 3) {
-      expect(wire, FIXED64, 'a time')
-      out[field === 2 ? 'startTimeUnixNano' : 'timeUnixNano'] = r.fixed64().toString()
-      return true
-    }
+    if (field === 2 || field === 3) return readTime(r, field, wire, out)
     if (field === 4) return expect(wire, FIXED64, 'asDouble'), (out['asDouble'] = r.double()), true
     if (field === 6) return expect(wire, FIXED64, 'asInt'), (out['asInt'] = BigInt.asIntN(64, r.fixed64()).toString()), true
     return false
@@ -209,11 +205,7 @@ function histogramPointOf(r: Reader): Json {
   const out: Json = { attributes, bucketCounts, explicitBounds }
   fields(r, (field, wire) => {
     if (field === 9) return expect(wire, LENGTH, 'attributes'), attributes.push(keyValueOf(r.sub())), true
-    if (field === 2 || field === 3) {
-      expect(wire, FIXED64, 'a time')
-      out[field === 2 ? 'startTimeUnixNano' : 'timeUnixNano'] = r.fixed64().toString()
-      return true
-    }
+    if (field === 2 || field === 3) return readTime(r, field, wire, out)
     if (field === 4) return expect(wire, FIXED64, 'count'), (out['count'] = r.fixed64().toString()), true
     if (field === 5) return expect(wire, FIXED64, 'sum'), (out['sum'] = r.double()), true
     if (field === 6) return repeated64(r, wire, bucketCounts, (p) => p.fixed64().toString()), true
@@ -221,6 +213,13 @@ function histogramPointOf(r: Reader): Json {
     return false
   })
   return out
+}
+
+/** start_time_unix_nano (2) and time_unix_nano (3), the same in both point kinds. */
+function readTime(r: Reader, field: number, wire: number, out: Json): true {
+  expect(wire, FIXED64, 'a time')
+  out[field === 2 ? 'startTimeUnixNano' : 'timeUnixNano'] = r.fixed64().toString()
+  return true
 }
 
 function keyValueOf(r: Reader): Json {
