@@ -97,25 +97,32 @@ class Reader {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** Walks a message's fields; `on` returns false for a field it does not read (skipped). */
-function fields(r: Reader, on: (field: number, wire: number) => boolean): void {
+/** A field's expected wire type and its reader; PACKED64 takes a packed or an unpacked 64-bit field. */
+type Handlers = Readonly<Record<number, readonly [wire: number, read: (r: Reader, wire: number) => void]>>
+const PACKED64 = -1
+
+/** Walks a message's fields: known ones go to their handler, unknown ones are skipped. */
+function fields(r: Reader, what: string, handlers: Handlers): void {
   while (!r.done) {
     const tag = r.small()
     const field = tag >>> 3
     const wire = tag & 7
-    if (field === 0) throw new OtlpFormatError('field number 0')
-    if (!on(field, wire)) r.skip(wire)
+    if (field === 0) throw new OtlpFormatError(`${what}: field number 0`)
+    const handler = handlers[field]
+    if (handler === undefined) {
+      r.skip(wire)
+      continue
+    }
+    const [expected, read] = handler
+    const fits = expected === PACKED64 ? wire === FIXED64 || wire === LENGTH : wire === expected
+    if (!fits) throw new OtlpFormatError(`${what}: field ${field} has wire type ${wire}`)
+    read(r, wire)
   }
 }
 
-function expect(wire: number, wanted: number, what: string): void {
-  if (wire !== wanted) throw new OtlpFormatError(`${what} has wire type ${wire}, not ${wanted}`)
-}
-
-/** Packed (or, as parsers must also accept, unpacked) repeated 64-bit fields. */
+/** Packed (or, as parsers must also accept, unpacked) repeated 64-bit values. */
 function repeated64(r: Reader, wire: number, into: unknown[], read: (r: Reader) => unknown): void {
   if (wire === FIXED64) return void into.push(read(r))
-  expect(wire, LENGTH, 'a repeated 64-bit field')
   const packed = r.sub()
   while (!packed.done) into.push(read(packed))
 }
@@ -123,47 +130,42 @@ function repeated64(r: Reader, wire: number, into: unknown[], read: (r: Reader) 
 export function decodeExportRequest(bytes: Uint8Array): Json {
   const r = new Reader(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength)
   const resourceMetrics: Json[] = []
-  fields(r, (field, wire) => field === 1 && (expect(wire, LENGTH, 'resourceMetrics'), resourceMetrics.push(resourceMetricsOf(r.sub())), true))
+  fields(r, 'ExportMetricsServiceRequest', { 1: [LENGTH, (m) => resourceMetrics.push(resourceMetricsOf(m.sub()))] })
   return { resourceMetrics }
 }
 
 function resourceMetricsOf(r: Reader): Json {
-  const out: Json = { resource: { attributes: [] }, scopeMetrics: [] }
-  fields(r, (field, wire) => {
-    if (field === 1) return expect(wire, LENGTH, 'resource'), (out['resource'] = resourceOf(r.sub())), true
-    if (field === 2) return expect(wire, LENGTH, 'scopeMetrics'), (out['scopeMetrics'] as Json[]).push(scopeMetricsOf(r.sub())), true
-    return false
+  const scopeMetrics: Json[] = []
+  const out: Json = { resource: { attributes: [] }, scopeMetrics }
+  fields(r, 'ResourceMetrics', {
+    1: [LENGTH, (m) => (out['resource'] = { attributes: attributesOf(m.sub(), 'Resource', 1) })],
+    2: [LENGTH, (m) => scopeMetrics.push(scopeMetricsOf(m.sub()))],
   })
   return out
 }
 
-function resourceOf(r: Reader): Json {
-  const attributes: Json[] = []
-  fields(r, (field, wire) => field === 1 && (expect(wire, LENGTH, 'attributes'), attributes.push(keyValueOf(r.sub())), true))
-  return { attributes }
-}
-
 function scopeMetricsOf(r: Reader): Json {
   const metrics: Json[] = []
-  fields(r, (field, wire) => field === 2 && (expect(wire, LENGTH, 'metrics'), metrics.push(metricOf(r.sub())), true))
+  fields(r, 'ScopeMetrics', { 2: [LENGTH, (m) => metrics.push(metricOf(m.sub()))] })
   return { metrics }
 }
 
-const DATA_FIELDS: Readonly<Record<number, string>> = { 5: 'gauge', 7: 'sum', 9: 'histogram', 10: 'exponentialHistogram', 11: 'summary' }
-
 function metricOf(r: Reader): Json {
   const out: Json = {}
-  fields(r, (field, wire) => {
-    if (field === 1 || field === 2 || field === 3) {
-      expect(wire, LENGTH, 'a metric string')
-      out[field === 1 ? 'name' : field === 2 ? 'description' : 'unit'] = r.string()
-      return true
-    }
-    const kind = DATA_FIELDS[field]
-    if (kind === undefined) return false
-    expect(wire, LENGTH, kind)
-    out[kind] = kind === 'gauge' || kind === 'sum' || kind === 'histogram' ? dataOf(r.sub(), kind) : (r.sub(), {})
-    return true
+  // Kinds the server does not store: noted (the mapping counts them as rejected), not read.
+  const unsupported = (kind: string) => (m: Reader) => {
+    m.sub()
+    out[kind] = {}
+  }
+  fields(r, 'Metric', {
+    1: [LENGTH, (m) => (out['name'] = m.string())],
+    2: [LENGTH, (m) => (out['description'] = m.string())],
+    3: [LENGTH, (m) => (out['unit'] = m.string())],
+    5: [LENGTH, (m) => (out['gauge'] = dataOf(m.sub(), 'gauge'))],
+    7: [LENGTH, (m) => (out['sum'] = dataOf(m.sub(), 'sum'))],
+    9: [LENGTH, (m) => (out['histogram'] = dataOf(m.sub(), 'histogram'))],
+    10: [LENGTH, unsupported('exponentialHistogram')],
+    11: [LENGTH, unsupported('summary')],
   })
   return out
 }
@@ -172,28 +174,31 @@ function metricOf(r: Reader): Json {
 function dataOf(r: Reader, kind: 'gauge' | 'sum' | 'histogram'): Json {
   const dataPoints: Json[] = []
   const out: Json = { dataPoints }
-  fields(r, (field, wire) => {
-    if (field === 1) {
-      expect(wire, LENGTH, 'dataPoints')
-      dataPoints.push(kind === 'histogram' ? histogramPointOf(r.sub()) : numberPointOf(r.sub()))
-      return true
-    }
-    if (field === 2 && kind !== 'gauge') return expect(wire, VARINT, 'aggregationTemporality'), (out['aggregationTemporality'] = r.small()), true
-    if (field === 3 && kind === 'sum') return expect(wire, VARINT, 'isMonotonic'), (out['isMonotonic'] = r.small() !== 0), true
-    return false
-  })
+  const handlers: Record<number, Handlers[number]> = {
+    1: [LENGTH, (m) => dataPoints.push(kind === 'histogram' ? histogramPointOf(m.sub()) : numberPointOf(m.sub()))],
+  }
+  if (kind !== 'gauge') handlers[2] = [VARINT, (m) => (out['aggregationTemporality'] = m.small())]
+  if (kind === 'sum') handlers[3] = [VARINT, (m) => (out['isMonotonic'] = m.small() !== 0)]
+  fields(r, kind, handlers)
   return out
+}
+
+/** start_time_unix_nano (2) and time_unix_nano (3), the same in both point kinds. */
+function times(out: Json): Handlers {
+  return {
+    2: [FIXED64, (m) => (out['startTimeUnixNano'] = m.fixed64().toString())],
+    3: [FIXED64, (m) => (out['timeUnixNano'] = m.fixed64().toString())],
+  }
 }
 
 function numberPointOf(r: Reader): Json {
   const attributes: Json[] = []
   const out: Json = { attributes }
-  fields(r, (field, wire) => {
-    if (field === 7) return expect(wire, LENGTH, 'attributes'), attributes.push(keyValueOf(r.sub())), true
-    if (field === 2 || field === 3) return readTime(r, field, wire, out)
-    if (field === 4) return expect(wire, FIXED64, 'asDouble'), (out['asDouble'] = r.double()), true
-    if (field === 6) return expect(wire, FIXED64, 'asInt'), (out['asInt'] = BigInt.asIntN(64, r.fixed64()).toString()), true
-    return false
+  fields(r, 'NumberDataPoint', {
+    ...times(out),
+    4: [FIXED64, (m) => (out['asDouble'] = m.double())],
+    6: [FIXED64, (m) => (out['asInt'] = BigInt.asIntN(64, m.fixed64()).toString())],
+    7: [LENGTH, (m) => attributes.push(keyValueOf(m.sub()))],
   })
   return out
 }
@@ -203,31 +208,28 @@ function histogramPointOf(r: Reader): Json {
   const bucketCounts: unknown[] = []
   const explicitBounds: unknown[] = []
   const out: Json = { attributes, bucketCounts, explicitBounds }
-  fields(r, (field, wire) => {
-    if (field === 9) return expect(wire, LENGTH, 'attributes'), attributes.push(keyValueOf(r.sub())), true
-    if (field === 2 || field === 3) return readTime(r, field, wire, out)
-    if (field === 4) return expect(wire, FIXED64, 'count'), (out['count'] = r.fixed64().toString()), true
-    if (field === 5) return expect(wire, FIXED64, 'sum'), (out['sum'] = r.double()), true
-    if (field === 6) return repeated64(r, wire, bucketCounts, (p) => p.fixed64().toString()), true
-    if (field === 7) return repeated64(r, wire, explicitBounds, (p) => p.double()), true
-    return false
+  fields(r, 'HistogramDataPoint', {
+    ...times(out),
+    4: [FIXED64, (m) => (out['count'] = m.fixed64().toString())],
+    5: [FIXED64, (m) => (out['sum'] = m.double())],
+    6: [PACKED64, (m, wire) => repeated64(m, wire, bucketCounts, (p) => p.fixed64().toString())],
+    7: [PACKED64, (m, wire) => repeated64(m, wire, explicitBounds, (p) => p.double())],
+    9: [LENGTH, (m) => attributes.push(keyValueOf(m.sub()))],
   })
   return out
 }
 
-/** start_time_unix_nano (2) and time_unix_nano (3), the same in both point kinds. */
-function readTime(r: Reader, field: number, wire: number, out: Json): true {
-  expect(wire, FIXED64, 'a time')
-  out[field === 2 ? 'startTimeUnixNano' : 'timeUnixNano'] = r.fixed64().toString()
-  return true
+function attributesOf(r: Reader, what: string, field: number): Json[] {
+  const attributes: Json[] = []
+  fields(r, what, { [field]: [LENGTH, (m: Reader) => attributes.push(keyValueOf(m.sub()))] })
+  return attributes
 }
 
 function keyValueOf(r: Reader): Json {
   const out: Json = { key: '', value: {} }
-  fields(r, (field, wire) => {
-    if (field === 1) return expect(wire, LENGTH, 'key'), (out['key'] = r.string()), true
-    if (field === 2) return expect(wire, LENGTH, 'value'), (out['value'] = anyValueOf(r.sub())), true
-    return false
+  fields(r, 'KeyValue', {
+    1: [LENGTH, (m) => (out['key'] = m.string())],
+    2: [LENGTH, (m) => (out['value'] = anyValueOf(m.sub()))],
   })
   return out
 }
@@ -235,12 +237,11 @@ function keyValueOf(r: Reader): Json {
 /** Scalars only: arrays, maps and bytes as attribute values are kept as their absence. */
 function anyValueOf(r: Reader): Json {
   const out: Json = {}
-  fields(r, (field, wire) => {
-    if (field === 1) return expect(wire, LENGTH, 'stringValue'), (out['stringValue'] = r.string()), true
-    if (field === 2) return expect(wire, VARINT, 'boolValue'), (out['boolValue'] = r.small() !== 0), true
-    if (field === 3) return expect(wire, VARINT, 'intValue'), (out['intValue'] = BigInt.asIntN(64, r.varint()).toString()), true
-    if (field === 4) return expect(wire, FIXED64, 'doubleValue'), (out['doubleValue'] = r.double()), true
-    return false
+  fields(r, 'AnyValue', {
+    1: [LENGTH, (m) => (out['stringValue'] = m.string())],
+    2: [VARINT, (m) => (out['boolValue'] = m.small() !== 0)],
+    3: [VARINT, (m) => (out['intValue'] = BigInt.asIntN(64, m.varint()).toString())],
+    4: [FIXED64, (m) => (out['doubleValue'] = m.double())],
   })
   return out
 }
