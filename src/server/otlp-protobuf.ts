@@ -152,10 +152,11 @@ function scopeMetricsOf(r: Reader): Json {
 
 function metricOf(r: Reader): Json {
   const out: Json = {}
-  // Kinds the server does not store: noted (the mapping counts them as rejected), not read.
+  // Kinds the server does not store: only their points are counted (the mapping rejects them).
   const unsupported = (kind: string) => (m: Reader) => {
-    m.sub()
-    out[kind] = {}
+    const dataPoints: Json[] = []
+    fields(m.sub(), kind, { 1: [LENGTH, (p) => dataPoints.push({ bytes: p.sub().end })] })
+    out[kind] = { dataPoints }
   }
   fields(r, 'Metric', {
     1: [LENGTH, (m) => (out['name'] = m.string())],

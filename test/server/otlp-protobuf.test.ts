@@ -5,7 +5,7 @@
  */
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer'
 import { resourceFromAttributes } from '@opentelemetry/resources'
-import { AggregationTemporality, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
+import { AggregationTemporality, AggregationType, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
 import { describe, expect, it } from 'vitest'
 import { OtlpMapper } from '../../src/server/otlp-mapping.js'
 import { OtlpFormatError, decodeExportRequest } from '../../src/server/otlp-protobuf.js'
@@ -17,12 +17,18 @@ class ManualReader extends MetricReader {
 
 async function collection(temporality: AggregationTemporality): Promise<ResourceMetrics> {
   const reader = new ManualReader({ aggregationTemporalitySelector: () => temporality })
-  const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': 'pb', 'service.instance.id': 'pb-1', 'host.cores': 2 }), readers: [reader] })
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': 'pb', 'service.instance.id': 'pb-1', 'host.cores': 2 }),
+    readers: [reader],
+    views: [{ instrumentName: 'eh', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }],
+  })
   const meter = provider.getMeter('t')
   meter.createCounter('c').add(5, { k: 'v', n: 3, b: true, d: 1.5 })
   meter.createUpDownCounter('ud').add(-2)
   meter.createGauge('g').record(-7.25, { 'a.b': 'x' })
   const h = meter.createHistogram('h', { advice: { explicitBucketBoundaries: [1, 10] } })
+  // Not stored by the server: both encodings must count its point as rejected.
+  meter.createHistogram('eh').record(3)
   for (const v of [0.5, 5, 50, 500]) h.record(v)
   const { resourceMetrics } = await reader.collect()
   await provider.shutdown()
@@ -47,8 +53,13 @@ describe('decodeExportRequest', () => {
     expect(byName['g']).toMatchObject({ kind: 'gauge', value: -7.25, labels: { a_b: 'x' } })
     expect(byName['h']).toMatchObject({ kind: 'histogram', buckets: [1, 10], counts: [1, 1, 2], sum: 555.5, count: 4 })
     // A delta up-down sum has no value to store; cumulative, it is a gauge.
-    if (temporality === AggregationTemporality.DELTA) expect(fromProto.rejected).toBe(1)
-    else expect(byName['ud']).toMatchObject({ kind: 'gauge', value: -2 })
+    // The exponential histogram is not stored (1 point); a delta up-down sum has no value to
+    // store (1 more), while cumulative it is a gauge.
+    if (temporality === AggregationTemporality.DELTA) expect(fromProto.rejected).toBe(2)
+    else {
+      expect(fromProto.rejected).toBe(1)
+      expect(byName['ud']).toMatchObject({ kind: 'gauge', value: -2 })
+    }
   })
 
   it('skips unknown fields and accepts unpacked repeated fields', () => {
