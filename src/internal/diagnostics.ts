@@ -35,13 +35,20 @@ const TRACED = new Set(['register', 'renew', 'deregister', 'resolve', 'getConfig
  * that optional members (watchService, putConfig, …) stay present or absent as they are.
  */
 export function traceBackend(backend: Backend): Backend {
-  const wrappers = new Map<string, unknown>()
+  // By function, not by name: a method replaced later (a test spy) is picked up.
+  const wrappers = new WeakMap<object, unknown>()
   return new Proxy(backend, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver)
-      if (typeof property !== 'string' || !TRACED.has(property) || typeof value !== 'function') return value
-      let wrapper = wrappers.get(property)
-      if (wrapper === undefined) wrappers.set(property, (wrapper = traced(target, property, value as (...args: unknown[]) => Promise<unknown>)))
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target)
+      if (typeof property !== 'string' || typeof value !== 'function') return value
+      // Every method runs with the backend itself as `this`: one with #private fields
+      // would throw when called on the Proxy.
+      let wrapper = wrappers.get(value)
+      if (wrapper === undefined) {
+        const method = value as (...args: unknown[]) => Promise<unknown>
+        wrapper = TRACED.has(property) ? traced(target, property, method) : method.bind(target)
+        wrappers.set(value, wrapper)
+      }
       return wrapper
     },
   })
