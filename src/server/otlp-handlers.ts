@@ -6,6 +6,8 @@
  * rejected); a malformed request gets 400 with the protocol's error JSON.
  */
 import { randomUUID } from 'node:crypto'
+import { promisify } from 'node:util'
+import { gunzip } from 'node:zlib'
 import type { MetricBatch } from '../types.js'
 import type { Handler, ServerState } from './handler.js'
 import { HttpError, badRequest } from './http-error.js'
@@ -17,23 +19,40 @@ import type { Answer } from './respond.js'
 
 const PROTOBUF = 'application/x-protobuf'
 const JSON_TYPE = 'application/json'
+const gunzipAsync = promisify(gunzip)
 
 export function otlpHandlers(state: ServerState): Record<'metrics', Handler> {
   const mapper = new OtlpMapper()
   return {
-    metrics: ({ req, body }) => {
-      const encoding = req.headers['content-encoding']
-      if (encoding !== undefined && encoding !== 'identity') {
-        throw new HttpError(415, 'unsupported_media_type', `content-encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported; send OTLP uncompressed`)
-      }
+    metrics: async ({ req, body }) => {
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
       if (type !== PROTOBUF && type !== JSON_TYPE) {
         throw new HttpError(415, 'unsupported_media_type', `OTLP content type must be ${PROTOBUF} or ${JSON_TYPE}`, { close: true })
       }
-      const mapped = mapper.map(decode(type, body as Buffer))
+      const bytes = await inflate(req.headers['content-encoding'], body as Buffer)
+      const mapped = mapper.map(decode(type, bytes))
       for (const batch of toBatches(mapped)) state.metrics.push(batch)
       return exportResponse(type, mapped)
     },
+  }
+}
+
+/** What a gzip body may inflate to: the cap that stops a small body from becoming a huge one. */
+export const MAX_INFLATED_BYTES = 16 * 1024 * 1024
+
+/** OTLP exporters send gzip when configured to (OTEL_EXPORTER_OTLP_COMPRESSION=gzip). */
+async function inflate(encoding: string | undefined, body: Buffer): Promise<Buffer> {
+  if (encoding === undefined || encoding === 'identity') return body
+  if (encoding !== 'gzip') {
+    throw new HttpError(415, 'unsupported_media_type', `content-encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported (gzip or none)`)
+  }
+  try {
+    return await gunzipAsync(body, { maxOutputLength: MAX_INFLATED_BYTES })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new HttpError(413, 'payload_too_large', `the gzip body inflates past ${MAX_INFLATED_BYTES} bytes`)
+    }
+    throw badRequest('the gzip body is corrupt')
   }
 }
 

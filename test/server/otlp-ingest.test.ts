@@ -5,7 +5,9 @@
  */
 import { AggregationTemporalityPreference, OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http'
 import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto'
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base'
 import { resourceFromAttributes } from '@opentelemetry/resources'
+import { gzipSync } from 'node:zlib'
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics'
 import { describe, expect, it } from 'vitest'
 import { onCleanup, startServer } from './helpers.js'
@@ -14,13 +16,19 @@ type Temporality = 'cumulative' | 'delta'
 const EXPORTERS = {
   json: (url: string, t: Temporality) => new JsonExporter({ url, temporalityPreference: preference(t) }),
   protobuf: (url: string, t: Temporality) => new ProtoExporter({ url, temporalityPreference: preference(t) }),
+  'json+gzip': (url: string, t: Temporality) => new JsonExporter({ url, temporalityPreference: preference(t), compression: CompressionAlgorithm.GZIP }),
+  'protobuf+gzip': (url: string, t: Temporality) => new ProtoExporter({ url, temporalityPreference: preference(t), compression: CompressionAlgorithm.GZIP }),
 } as const
 
 function preference(t: Temporality): AggregationTemporalityPreference {
   return t === 'delta' ? AggregationTemporalityPreference.DELTA : AggregationTemporalityPreference.CUMULATIVE
 }
 
-const CASES = (['json', 'protobuf'] as const).flatMap((format) => (['cumulative', 'delta'] as const).map((t) => [format, t] as const))
+const CASES = [
+  ...(['json', 'protobuf'] as const).flatMap((format) => (['cumulative', 'delta'] as const).map((t) => [format, t] as const)),
+  ['json+gzip', 'cumulative'] as const,
+  ['protobuf+gzip', 'delta'] as const,
+]
 
 async function meterFor(exporter: PushMetricExporter, service: string, instance: string) {
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })
@@ -35,7 +43,7 @@ async function meterFor(exporter: PushMetricExporter, service: string, instance:
 describe('POST /otlp/v1/metrics with the official OTLP exporters', () => {
   it.each(CASES)('%s, %s temporality: counters exact, histogram count/sum/buckets exact, gauges last', async (format, temporality) => {
     const server = await startServer()
-    const service = `otlp-${format}-${temporality}`
+    const service = `otlp-${format.replace('+', '-')}-${temporality}`
     const { meter, flush } = await meterFor(EXPORTERS[format](`${server.url}/otlp/v1/metrics`, temporality), service, 'pod-1')
     const requests = meter.createCounter('http.server.requests', { description: 'Requests served.' })
     const latency = meter.createHistogram('http.server.duration', { unit: 's', advice: { explicitBucketBoundaries: [0.01, 0.1, 1] } })
@@ -82,6 +90,14 @@ describe('POST /otlp/v1/metrics with the official OTLP exporters', () => {
       expect(await res.json()).toMatchObject({ error: { code: 'bad_request', message: expect.any(String) } })
     }
     expect((await post('{}', 'text/plain')).status).toBe(415)
+    const gzipped = (body: Uint8Array, encoding = 'gzip') =>
+      fetch(`${server.url}/otlp/v1/metrics`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'content-encoding': encoding } })
+    expect((await gzipped(new Uint8Array([0x1f, 0x8b, 1, 2, 3]))).status).toBe(400)
+    expect((await gzipped(gzipSync('{}'), 'br')).status).toBe(415)
+    // A small body that inflates past the cap (a gzip bomb) is refused, not inflated.
+    const bomb = await gzipped(gzipSync(Buffer.alloc(17 * 1024 * 1024, 0x20)))
+    expect(bomb.status).toBe(413)
+    expect(await bomb.json()).toMatchObject({ error: { code: 'payload_too_large' } })
     expect((await fetch(`${server.url}/v1/metrics/unknown-service`)).status).toBe(404)
   })
 
