@@ -97,12 +97,16 @@ class Reader {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** A field's expected wire type and its reader; PACKED64 takes a packed or an unpacked 64-bit field. */
-type Handlers = Readonly<Record<number, readonly [wire: number, read: (r: Reader, wire: number) => void]>>
+/**
+ * A message's known fields: wire type and reader, which fills `out`. The tables are built
+ * once at load (no closures per message: a request holds thousands of small messages).
+ * PACKED64 takes a packed or an unpacked repeated 64-bit field.
+ */
+type Handlers = Readonly<Record<number, readonly [wire: number, read: (r: Reader, out: Json, wire: number) => void]>>
 const PACKED64 = -1
 
-/** Walks a message's fields: known ones go to their handler, unknown ones are skipped. */
-function fields(r: Reader, what: string, handlers: Handlers): void {
+/** Reads a message's fields into `out`: known ones through their handler, unknown ones skipped. */
+function fields(r: Reader, what: string, handlers: Handlers, out: Json): Json {
   while (!r.done) {
     const tag = r.small()
     const field = tag >>> 3
@@ -116,8 +120,9 @@ function fields(r: Reader, what: string, handlers: Handlers): void {
     const [expected, read] = handler
     const fits = expected === PACKED64 ? wire === FIXED64 || wire === LENGTH : wire === expected
     if (!fits) throw new OtlpFormatError(`${what}: field ${field} has wire type ${wire}`)
-    read(r, wire)
+    read(r, out, wire)
   }
+  return out
 }
 
 /** Packed (or, as parsers must also accept, unpacked) repeated 64-bit values. */
@@ -127,122 +132,81 @@ function repeated64(r: Reader, wire: number, into: unknown[], read: (r: Reader) 
   while (!packed.done) into.push(read(packed))
 }
 
-export function decodeExportRequest(bytes: Uint8Array): Json {
-  const r = new Reader(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength)
-  const resourceMetrics: Json[] = []
-  fields(r, 'ExportMetricsServiceRequest', { 1: [LENGTH, (m) => resourceMetrics.push(resourceMetricsOf(m.sub()))] })
-  return { resourceMetrics }
-}
-
-function resourceMetricsOf(r: Reader): Json {
-  const scopeMetrics: Json[] = []
-  const out: Json = { resource: { attributes: [] }, scopeMetrics }
-  fields(r, 'ResourceMetrics', {
-    1: [LENGTH, (m) => (out['resource'] = { attributes: attributesOf(m.sub(), 'Resource', 1) })],
-    2: [LENGTH, (m) => scopeMetrics.push(scopeMetricsOf(m.sub()))],
-  })
-  return out
-}
-
-function scopeMetricsOf(r: Reader): Json {
-  const metrics: Json[] = []
-  fields(r, 'ScopeMetrics', { 2: [LENGTH, (m) => metrics.push(metricOf(m.sub()))] })
-  return { metrics }
-}
-
-function metricOf(r: Reader): Json {
-  const out: Json = {}
-  // Kinds the server does not store: only their points are counted (the mapping rejects them).
-  const unsupported = (kind: string) => (m: Reader) => {
-    const dataPoints: Json[] = []
-    fields(m.sub(), kind, { 1: [LENGTH, (p) => dataPoints.push({ bytes: p.sub().end })] })
-    out[kind] = { dataPoints }
-  }
-  fields(r, 'Metric', {
-    1: [LENGTH, (m) => (out['name'] = m.string())],
-    2: [LENGTH, (m) => (out['description'] = m.string())],
-    3: [LENGTH, (m) => (out['unit'] = m.string())],
-    5: [LENGTH, (m) => (out['gauge'] = dataOf(m.sub(), 'gauge'))],
-    7: [LENGTH, (m) => (out['sum'] = dataOf(m.sub(), 'sum'))],
-    9: [LENGTH, (m) => (out['histogram'] = dataOf(m.sub(), 'histogram'))],
-    10: [LENGTH, unsupported('exponentialHistogram')],
-    11: [LENGTH, unsupported('summary')],
-  })
-  return out
-}
-
-/** Gauge, Sum and Histogram share their layout: points = 1, temporality = 2, monotonic = 3 (Sum). */
-function dataOf(r: Reader, kind: 'gauge' | 'sum' | 'histogram'): Json {
-  const dataPoints: Json[] = []
-  const out: Json = { dataPoints }
-  const handlers: Record<number, Handlers[number]> = {
-    1: [LENGTH, (m) => dataPoints.push(kind === 'histogram' ? histogramPointOf(m.sub()) : numberPointOf(m.sub()))],
-  }
-  if (kind !== 'gauge') handlers[2] = [VARINT, (m) => (out['aggregationTemporality'] = m.small())]
-  if (kind === 'sum') handlers[3] = [VARINT, (m) => (out['isMonotonic'] = m.small() !== 0)]
-  fields(r, kind, handlers)
-  return out
-}
-
-/** start_time_unix_nano (2) and time_unix_nano (3), the same in both point kinds. */
-function times(out: Json): Handlers {
-  return {
-    2: [FIXED64, (m) => (out['startTimeUnixNano'] = m.fixed64().toString())],
-    3: [FIXED64, (m) => (out['timeUnixNano'] = m.fixed64().toString())],
-  }
-}
-
-function numberPointOf(r: Reader): Json {
-  const attributes: Json[] = []
-  const out: Json = { attributes }
-  fields(r, 'NumberDataPoint', {
-    ...times(out),
-    4: [FIXED64, (m) => (out['asDouble'] = m.double())],
-    6: [FIXED64, (m) => (out['asInt'] = BigInt.asIntN(64, m.fixed64()).toString())],
-    7: [LENGTH, (m) => attributes.push(keyValueOf(m.sub()))],
-  })
-  return out
-}
-
-function histogramPointOf(r: Reader): Json {
-  const attributes: Json[] = []
-  const bucketCounts: unknown[] = []
-  const explicitBounds: unknown[] = []
-  const out: Json = { attributes, bucketCounts, explicitBounds }
-  fields(r, 'HistogramDataPoint', {
-    ...times(out),
-    4: [FIXED64, (m) => (out['count'] = m.fixed64().toString())],
-    5: [FIXED64, (m) => (out['sum'] = m.double())],
-    6: [PACKED64, (m, wire) => repeated64(m, wire, bucketCounts, (p) => p.fixed64().toString())],
-    7: [PACKED64, (m, wire) => repeated64(m, wire, explicitBounds, (p) => p.double())],
-    9: [LENGTH, (m) => attributes.push(keyValueOf(m.sub()))],
-  })
-  return out
-}
-
-function attributesOf(r: Reader, what: string, field: number): Json[] {
-  const attributes: Json[] = []
-  fields(r, what, { [field]: [LENGTH, (m: Reader) => attributes.push(keyValueOf(m.sub()))] })
-  return attributes
-}
-
-function keyValueOf(r: Reader): Json {
-  const out: Json = { key: '', value: {} }
-  fields(r, 'KeyValue', {
-    1: [LENGTH, (m) => (out['key'] = m.string())],
-    2: [LENGTH, (m) => (out['value'] = anyValueOf(m.sub()))],
-  })
-  return out
-}
+const list = (out: Json, key: string): unknown[] => (out[key] ??= []) as unknown[]
 
 /** Scalars only: arrays, maps and bytes as attribute values are kept as their absence. */
-function anyValueOf(r: Reader): Json {
-  const out: Json = {}
-  fields(r, 'AnyValue', {
-    1: [LENGTH, (m) => (out['stringValue'] = m.string())],
-    2: [VARINT, (m) => (out['boolValue'] = m.small() !== 0)],
-    3: [VARINT, (m) => (out['intValue'] = BigInt.asIntN(64, m.varint()).toString())],
-    4: [FIXED64, (m) => (out['doubleValue'] = m.double())],
-  })
-  return out
+const ANY_VALUE: Handlers = {
+  1: [LENGTH, (m, o) => (o['stringValue'] = m.string())],
+  2: [VARINT, (m, o) => (o['boolValue'] = m.small() !== 0)],
+  3: [VARINT, (m, o) => (o['intValue'] = BigInt.asIntN(64, m.varint()).toString())],
+  4: [FIXED64, (m, o) => (o['doubleValue'] = m.double())],
+}
+
+const KEY_VALUE: Handlers = {
+  1: [LENGTH, (m, o) => (o['key'] = m.string())],
+  2: [LENGTH, (m, o) => (o['value'] = fields(m.sub(), 'AnyValue', ANY_VALUE, {}))],
+}
+
+const keyValue = (m: Reader): Json => fields(m.sub(), 'KeyValue', KEY_VALUE, { key: '', value: {} })
+
+/** start_time_unix_nano (2) and time_unix_nano (3), the same in both point kinds. */
+const TIMES: Handlers = {
+  2: [FIXED64, (m, o) => (o['startTimeUnixNano'] = m.fixed64().toString())],
+  3: [FIXED64, (m, o) => (o['timeUnixNano'] = m.fixed64().toString())],
+}
+
+const NUMBER_POINT: Handlers = {
+  ...TIMES,
+  4: [FIXED64, (m, o) => (o['asDouble'] = m.double())],
+  6: [FIXED64, (m, o) => (o['asInt'] = BigInt.asIntN(64, m.fixed64()).toString())],
+  7: [LENGTH, (m, o) => list(o, 'attributes').push(keyValue(m))],
+}
+
+const HISTOGRAM_POINT: Handlers = {
+  ...TIMES,
+  4: [FIXED64, (m, o) => (o['count'] = m.fixed64().toString())],
+  5: [FIXED64, (m, o) => (o['sum'] = m.double())],
+  6: [PACKED64, (m, o, wire) => repeated64(m, wire, list(o, 'bucketCounts'), (p) => p.fixed64().toString())],
+  7: [PACKED64, (m, o, wire) => repeated64(m, wire, list(o, 'explicitBounds'), (p) => p.double())],
+  9: [LENGTH, (m, o) => list(o, 'attributes').push(keyValue(m))],
+}
+
+const point = (what: string, handlers: Handlers) => (m: Reader, o: Json) => list(o, 'dataPoints').push(fields(m.sub(), what, handlers, {}))
+const temporality = [VARINT, (m: Reader, o: Json) => (o['aggregationTemporality'] = m.small())] as const
+
+/** Gauge, Sum and Histogram share their layout: points = 1, temporality = 2, monotonic = 3 (Sum). */
+const GAUGE: Handlers = { 1: [LENGTH, point('NumberDataPoint', NUMBER_POINT)] }
+const SUM: Handlers = { ...GAUGE, 2: temporality, 3: [VARINT, (m, o) => (o['isMonotonic'] = m.small() !== 0)] }
+const HISTOGRAM: Handlers = { 1: [LENGTH, point('HistogramDataPoint', HISTOGRAM_POINT)], 2: temporality }
+/** Kinds the server does not store: only their points are counted (the mapping rejects them). */
+const UNSUPPORTED: Handlers = { 1: [LENGTH, (m, o) => list(o, 'dataPoints').push({ bytes: m.sub().end })] }
+
+const data = (what: string, handlers: Handlers) => (m: Reader, o: Json) => (o[what] = fields(m.sub(), what, handlers, { dataPoints: [] }))
+
+const METRIC: Handlers = {
+  1: [LENGTH, (m, o) => (o['name'] = m.string())],
+  2: [LENGTH, (m, o) => (o['description'] = m.string())],
+  3: [LENGTH, (m, o) => (o['unit'] = m.string())],
+  5: [LENGTH, data('gauge', GAUGE)],
+  7: [LENGTH, data('sum', SUM)],
+  9: [LENGTH, data('histogram', HISTOGRAM)],
+  10: [LENGTH, data('exponentialHistogram', UNSUPPORTED)],
+  11: [LENGTH, data('summary', UNSUPPORTED)],
+}
+
+const SCOPE_METRICS: Handlers = { 2: [LENGTH, (m, o) => list(o, 'metrics').push(fields(m.sub(), 'Metric', METRIC, {}))] }
+const RESOURCE: Handlers = { 1: [LENGTH, (m, o) => list(o, 'attributes').push(keyValue(m))] }
+
+const RESOURCE_METRICS: Handlers = {
+  1: [LENGTH, (m, o) => (o['resource'] = fields(m.sub(), 'Resource', RESOURCE, { attributes: [] }))],
+  2: [LENGTH, (m, o) => list(o, 'scopeMetrics').push(fields(m.sub(), 'ScopeMetrics', SCOPE_METRICS, { metrics: [] }))],
+}
+
+const REQUEST: Handlers = {
+  1: [LENGTH, (m, o) => list(o, 'resourceMetrics').push(fields(m.sub(), 'ResourceMetrics', RESOURCE_METRICS, { resource: { attributes: [] }, scopeMetrics: [] }))],
+}
+
+export function decodeExportRequest(bytes: Uint8Array): Json {
+  const r = new Reader(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength)
+  return fields(r, 'ExportMetricsServiceRequest', REQUEST, { resourceMetrics: [] })
 }
