@@ -80,7 +80,6 @@ export interface PutConfigOptions {
   readonly ifVersion?: string
 }
 
-/** Where metric batches go. A backend offers one when its server stores metrics. */
 /** What a metric sink's export receives: the call's deadline, and where to report a partial drop. */
 export interface MetricExportContext extends CallContext {
   /**
@@ -90,6 +89,7 @@ export interface MetricExportContext extends CallContext {
   readonly reportDropped?: (drop: { readonly points: number; readonly reason: string; readonly metrics: readonly string[] }) => void
 }
 
+/** Where metric batches go. A backend offers one when its server stores metrics. */
 export interface MetricSink {
   readonly name: string
   export(batch: MetricBatch, ctx: MetricExportContext): Promise<void>
