@@ -13,10 +13,9 @@ import { fullJitterDelay } from '../../internal/backoff.js'
 import type { Logger } from '../../internal/logger.js'
 import { sleep } from '../../internal/timers.js'
 import { DEFAULT_WATCH_BACKOFF } from '../../internal/watch-loop.js'
-import type { Transport } from '../../transport/types.js'
 import { ConfigWatchEntry, ServiceEntry, entryId, type MuxEntry } from './mux-entry.js'
 import type { MuxFrame } from './mux-frames.js'
-import { runMuxStream, type MuxResourceBody } from './mux-stream.js'
+import { MuxLimitError, runMuxStream, type MuxResourceBody } from './mux-stream.js'
 import { compareRevisions } from '../../types.js'
 import type { MuxTargets } from './mux-targets.js'
 
@@ -32,7 +31,9 @@ export interface MuxClientOptions {
 /** Set changes within this long leave in one re-open. */
 const COALESCE_MS = 20
 
+/** What the current server said: it carries the stream (up to a limit, once it named one), or it has no such route. */
 type Support = { readonly mux: true; readonly maxResources: number } | { readonly mux: false }
+const UNLIMITED: Support = { mux: true, maxResources: Number.POSITIVE_INFINITY }
 
 export class MuxClient {
   readonly #options: MuxClientOptions
@@ -108,13 +109,18 @@ export class MuxClient {
 
   async #run(): Promise<void> {
     let failures = 0
-    await this.#pause(COALESCE_MS)
+    // Watches added in the same moment (a service starting up) leave on one stream.
+    await this.#pause(1)
     while (!this.#closed.signal.aborted && this.#entries.size > 0 && !this.fellBack) {
       try {
         const opened = await this.#once()
         if (opened) failures = 0
       } catch (error) {
         if (this.#closed.signal.aborted) return
+        if (error instanceof MuxLimitError) {
+          this.#support = { mux: true, maxResources: error.limit }
+          continue
+        }
         this.#failed(toGovernanceError(error, 'http watch stream failed'))
         await this.#pause(fullJitterDelay(failures++, DEFAULT_WATCH_BACKOFF))
       }
@@ -124,7 +130,8 @@ export class MuxClient {
   /** One stream on the current target; resolves whether it opened. */
   async #once(): Promise<boolean> {
     const transport = this.#options.targets.get(this.#target)
-    this.#support ??= await this.#detect(transport)
+    // Detected by asking: an older server answers 404 (or 405), and the watches fall back.
+    this.#support ??= UNLIMITED
     if (!this.#support.mux) return this.#fallBack()
     const onMux = this.#split(this.#support.maxResources)
     const stream = new AbortController()
@@ -133,7 +140,7 @@ export class MuxClient {
     this.#closed.signal.addEventListener('abort', stop, { once: true })
     let opened = false
     try {
-      await runMuxStream({
+      const end = await runMuxStream({
         transport,
         resources: onMux.map(resourceBody),
         keepAliveMs: this.#options.keepAliveMs,
@@ -146,6 +153,10 @@ export class MuxClient {
           this.#dispatch(frame, source)
         },
       })
+      if (end === 'unsupported') {
+        this.#support = { mux: false }
+        return this.#fallBack()
+      }
     } finally {
       this.#closed.signal.removeEventListener('abort', stop)
     }
@@ -182,14 +193,6 @@ export class MuxClient {
     } else if (frame.type === 'config') {
       for (const entry of this.#entries.get(entryId('config', frame.key)) ?? []) if (entry instanceof ConfigWatchEntry) entry.apply(this, frame)
     }
-  }
-
-  async #detect(transport: Transport): Promise<Support> {
-    const { body } = await transport.request<Record<string, unknown>>({ method: 'GET', path: '/v1/health', retry: false, timeoutMs: this.#options.requestTimeoutMs })
-    const features = body?.['features']
-    if (!Array.isArray(features) || !features.includes('watch-mux')) return { mux: false }
-    const limit = (body?.['watchMux'] as { maxResources?: unknown } | undefined)?.maxResources
-    return { mux: true, maxResources: typeof limit === 'number' && Number.isInteger(limit) && limit > 0 ? limit : 1_000 }
   }
 
   #fallBack(): false {

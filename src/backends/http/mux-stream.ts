@@ -3,8 +3,8 @@
  * stream silent for longer than `silenceMs` is treated as a dead connection (a frozen
  * server keeps its sockets open and sends nothing), closed, and reported as a TimeoutError.
  */
-import { ServerUnavailableError, TimeoutError } from '../../errors.js'
-import type { Transport } from '../../transport/types.js'
+import { RequestRejectedError, ServerUnavailableError, TimeoutError } from '../../errors.js'
+import type { JsonStream, Transport } from '../../transport/types.js'
 import { decodeFrame, type MuxFrame } from './mux-frames.js'
 
 export const WATCH_PATH = '/v1/watch'
@@ -29,25 +29,46 @@ export interface MuxStreamRun {
   readonly onFrame: (frame: MuxFrame, source: string) => void
 }
 
-/** Resolves when the stream ends normally (the caller's signal, or the server's `closing`); rejects with why else. */
-export async function runMuxStream(run: MuxStreamRun): Promise<void> {
-  try {
-    await readStream(run)
-  } catch (error) {
-    // Ended on purpose (the set changed, the backend closed): not a failure of the server.
-    if (!run.signal.aborted) throw error
+/** How a stream ended without a failure. */
+export type MuxStreamEnd = 'ended' | 'unsupported'
+
+/** The server refused the set as too large; `limit` is what it carries. */
+export class MuxLimitError extends RequestRejectedError {
+  static override readonly kind: string = 'MuxLimitError'
+  constructor(
+    message: string,
+    readonly limit: number,
+  ) {
+    super(message, { status: 400, details: { limit } })
   }
 }
 
-async function readStream(run: MuxStreamRun): Promise<void> {
+/**
+ * Resolves 'ended' when the stream ends normally (the caller's signal, or the server's
+ * `closing`) and 'unsupported' when the server has no such route (404/405: an older
+ * server); rejects with why else.
+ */
+export async function runMuxStream(run: MuxStreamRun): Promise<MuxStreamEnd> {
+  try {
+    return await readStream(run)
+  } catch (error) {
+    // Ended on purpose (the set changed, the backend closed): not a failure of the server.
+    if (!run.signal.aborted) throw error
+    return 'ended'
+  }
+}
+
+async function readStream(run: MuxStreamRun): Promise<MuxStreamEnd> {
   const stream = await run.transport.stream({
     method: 'POST',
     path: WATCH_PATH,
     body: { resources: run.resources, keepAliveMs: run.keepAliveMs },
     timeoutMs: run.openTimeoutMs,
     signal: run.signal,
+    accept: [400, 404, 405],
   })
   const source = `POST ${stream.server}${WATCH_PATH}`
+  if (stream.status !== 200) return refused(stream, source)
   let silent = false
   let timer: NodeJS.Timeout | undefined
   const arm = (): void => {
@@ -64,7 +85,7 @@ async function readStream(run: MuxStreamRun): Promise<void> {
       arm()
       const frame = decodeFrame(source, raw)
       run.onFrame(frame, source)
-      if (frame.type === 'closing') return
+      if (frame.type === 'closing') return 'ended'
     }
   } finally {
     clearTimeout(timer)
@@ -76,4 +97,26 @@ async function readStream(run: MuxStreamRun): Promise<void> {
     })
   }
   if (!run.signal.aborted) throw new ServerUnavailableError(`${source}: the server ended the watch stream`, { retryable: true })
+  return 'ended'
+}
+
+/** A 404/405 (no such route: an older server) or a 400 (too many resources, or a bad request). */
+async function refused(stream: JsonStream, source: string): Promise<MuxStreamEnd> {
+  if (stream.status !== 400) {
+    stream.close()
+    return 'unsupported'
+  }
+  let error: { code?: unknown; message?: unknown; limit?: unknown } | undefined
+  try {
+    for await (const raw of stream.frames) {
+      error = (raw as { error?: typeof error } | null)?.error
+      break
+    }
+  } finally {
+    stream.close()
+  }
+  const said = typeof error?.message === 'string' ? error.message : 'bad request'
+  const limit = Number(error?.limit)
+  if (error?.code === 'too_many_resources' && Number.isInteger(limit) && limit > 0) throw new MuxLimitError(`${source} answered 400: ${said}`, limit)
+  throw new RequestRejectedError(`${source} answered 400: ${said}`, { status: 400, details: { serverCode: error?.code } })
 }
