@@ -43,7 +43,9 @@ export class MuxClient {
   /** Resources past the server's limit, on blocking queries. */
   readonly #overflow = new Set<string>()
   readonly #closed = new AbortController()
-  #stream: AbortController | undefined
+  #stream: { readonly stop: AbortController; readonly version: number } | undefined
+  /** Bumped by every change of the set, so a re-open happens only when the open stream is behind. */
+  #version = 0
   #reopenTimer: NodeJS.Timeout | undefined
   #loop: Promise<void> | undefined
   /** Whether the current target offers the feature; undefined: ask it first. */
@@ -92,6 +94,7 @@ export class MuxClient {
 
   /** The set changed: start the loop, or re-open the stream with the new set shortly. */
   #changed(): void {
+    this.#version++
     if (this.#closed.signal.aborted) return
     if (this.#loop === undefined) {
       this.#loop = this.#run().finally(() => {
@@ -103,7 +106,7 @@ export class MuxClient {
     }
     this.#reopenTimer ??= setTimeout(() => {
       this.#reopenTimer = undefined
-      this.#stream?.abort()
+      if (this.#stream !== undefined && this.#stream.version !== this.#version) this.#stream.stop.abort()
     }, COALESCE_MS)
   }
 
@@ -133,9 +136,10 @@ export class MuxClient {
     // Detected by asking: an older server answers 404 (or 405), and the watches fall back.
     this.#support ??= UNLIMITED
     if (!this.#support.mux) return this.#fallBack()
+    const version = this.#version
     const onMux = this.#split(this.#support.maxResources)
     const stream = new AbortController()
-    this.#stream = stream
+    this.#stream = { stop: stream, version }
     const stop = (): void => stream.abort()
     this.#closed.signal.addEventListener('abort', stop, { once: true })
     let opened = false
