@@ -73,6 +73,7 @@ export class ServiceEntry extends MuxEntryBase<ServiceSnapshot> {
     if (frame.full) instances = new Map(frame.instances.map((i) => [i.id, i]))
     else {
       if (this.#instances === undefined || frame.from !== this.index) {
+        this.#instances = undefined // the next stream asks for the full set (protocol section 4.1)
         throw new ProtocolError(`${source}: a diff of service ${this.name} from index ${frame.from}, but the client holds ${this.index ?? 'nothing'}`)
       }
       // Cost grows with the change, not with the service: the map is updated in place.
