@@ -6,7 +6,9 @@
  *   counted at a TCP proxy in front of the server;
  * - change → watcher latency (p50/p99) with 1,000 watched resources on one connection;
  * - heartbeat (renew) latency p50/p99 on the same backend with 1,000 watches held on the
- *   stream vs none, with the same background churn of changes in both.
+ *   stream vs none, with the same background churn of changes in both;
+ * - change -> watcher latency and client CPU per change on a service of 10 and 1,000
+ *   instances, blocking queries (full state per change) vs the stream (diffs).
  * BENCH_MUX_CHANGES (default 300) and BENCH_MUX_HEARTBEATS (default 2,400, in 8 alternating rounds) size the samples.
  */
 import { spawn } from 'node:child_process'
@@ -151,10 +153,47 @@ async function heartbeatLatency(url: string): Promise<ComparisonResult> {
   return { title: 'heartbeat latency with watches held', baseline: 'no watches', cases: [], notes }
 }
 
+/** Change -> watcher on one service of `size` instances: the blocking query re-decodes them all, the stream sends the diff. */
+async function sizeScaling(url: string): Promise<ComparisonResult> {
+  const notes: string[] = []
+  for (const size of [10, 1_000]) {
+    const service = `size-${size}`
+    for (let i = 0; i < size; i++) await put(url, `/v1/services/${service}/instances/base-${i}`, instance)
+    for (const mux of [false, true]) {
+      const backend = httpBackend({ server: url, watchMux: mux })
+      let onNext: ((snapshot: ServiceSnapshot) => void) | undefined
+      let first = true
+      const initial = new Promise<void>((resolve) =>
+        backend.watchService!(service, {
+          next: (snapshot) => (first ? ((first = false), resolve()) : onNext?.(snapshot)),
+          error: () => undefined,
+        }),
+      )
+      await initial
+      const ms: number[] = []
+      const cpu0 = process.cpuUsage()
+      for (let c = 0; c < 100; c++) {
+        const port = 1 + ((c + (mux ? 500 : 0)) % 60_000)
+        const arrived = new Promise<void>((resolve) => (onNext = (s) => s.instances.some((i) => i.port === port) && resolve()))
+        const t0 = performance.now()
+        await put(url, `/v1/services/${service}/instances/base-0`, { ...instance, port })
+        await arrived
+        ms.push(performance.now() - t0)
+      }
+      const cpu = process.cpuUsage(cpu0)
+      await backend.close()
+      const cpuMs = (cpu.user + cpu.system) / 1000 / 100
+      notes.push(`${String(size).padStart(5)} instances, ${mux ? 'multiplexed (diffs)' : 'blocking queries  '}: change -> watcher p50 ${percentile(ms, 50).toFixed(2)} ms, p99 ${percentile(ms, 99).toFixed(2)} ms, client CPU ${cpuMs.toFixed(2)} ms per change`)
+    }
+  }
+  for (const n of notes) console.log(n)
+  return { title: 'cost per change vs service size', baseline: '-', cases: [], notes }
+}
+
 const suite: BenchSuite = async () => {
   const server = await childServer()
   try {
-    return [await connectionsHeld(server.url), await changeLatency(server.url), await heartbeatLatency(server.url)]
+    return [await connectionsHeld(server.url), await changeLatency(server.url), await heartbeatLatency(server.url), await sizeScaling(server.url)]
   } finally {
     await server.stop()
   }
