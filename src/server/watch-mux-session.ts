@@ -11,6 +11,9 @@ import type { ServerState } from './handler.js'
 import type { MuxRequest, MuxResource } from './watch-mux-request.js'
 import { configFrame, currentIndex, hubKey, serviceFrame, type ServiceView, type ServiceViews } from './watch-mux-views.js'
 
+/** A reader that has not drained its socket for this long (or 6 keep-alives, if longer) is cut. */
+const STALLED_READER_MS = 60_000
+
 /** A resource that never changes: its waiter only wakes when the hub closes (shutdown). */
 const SHUTDOWN_KEY = 'mux:shutdown'
 
@@ -38,6 +41,7 @@ export class MuxSession {
   readonly #keepAliveMs: number
   #timer: NodeJS.Timeout | undefined
   #blocked = false
+  #blockedAt = 0
   #flushQueued = false
   #ended = false
 
@@ -126,6 +130,7 @@ export class MuxSession {
 
   #waitForDrain(): void {
     this.#blocked = true
+    this.#blockedAt = performance.now()
     this.#res.once('drain', () => {
       this.#blocked = false
       this.#flush()
@@ -151,7 +156,15 @@ export class MuxSession {
   }
 
   #keepAlive(): void {
-    if (this.#ended || this.#blocked) return
+    if (this.#ended) return
+    if (this.#blocked) {
+      // A client that stopped reading would otherwise hold its waiters and socket for ever.
+      if (performance.now() - this.#blockedAt > Math.max(STALLED_READER_MS, 6 * this.#keepAliveMs)) {
+        this.end(false)
+        this.#res.destroy()
+      }
+      return
+    }
     this.#res.write(`{"type":"keepalive","index":"${this.#env.state.counter.current()}"}\n`)
   }
 }

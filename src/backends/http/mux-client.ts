@@ -120,7 +120,9 @@ export class MuxClient {
         if (opened) failures = 0
       } catch (error) {
         if (this.#closed.signal.aborted) return
-        if (error instanceof MuxLimitError) {
+        // A smaller limit than the one tried: split at once. Anything else backs off, so a
+        // server that keeps refusing cannot make the loop spin.
+        if (error instanceof MuxLimitError && error.limit < this.#maxResources()) {
           this.#support = { mux: true, maxResources: error.limit }
           continue
         }
@@ -165,6 +167,10 @@ export class MuxClient {
       this.#closed.signal.removeEventListener('abort', stop)
     }
     return opened
+  }
+
+  #maxResources(): number {
+    return this.#support?.mux ? this.#support.maxResources : Number.POSITIVE_INFINITY
   }
 
   /** Entries past the server's limit go to blocking queries, loudly: a watch is never dropped. */

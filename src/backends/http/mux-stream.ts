@@ -70,20 +70,23 @@ async function readStream(run: MuxStreamRun): Promise<MuxStreamEnd> {
   const source = `POST ${stream.server}${WATCH_PATH}`
   if (stream.status !== 200) return refused(stream, source)
   let silent = false
+  let silenceMs = run.silenceMs
   let timer: NodeJS.Timeout | undefined
   const arm = (): void => {
     clearTimeout(timer)
     timer = setTimeout(() => {
       silent = true
       stream.close()
-    }, run.silenceMs)
+    }, silenceMs)
     timer.unref()
   }
   arm()
   try {
     for await (const raw of stream.frames) {
-      arm()
       const frame = decodeFrame(source, raw)
+      // A server that applied a longer interval than asked is not silent between its keep-alives.
+      if (frame.type === 'open' && frame.keepAliveMs > run.keepAliveMs) silenceMs = run.silenceMs + 2 * (frame.keepAliveMs - run.keepAliveMs)
+      arm()
       run.onFrame(frame, source)
       if (frame.type === 'closing') return 'ended'
     }
@@ -92,8 +95,8 @@ async function readStream(run: MuxStreamRun): Promise<MuxStreamEnd> {
     stream.close()
   }
   if (silent) {
-    throw new TimeoutError(`${source}: no frame for ${run.silenceMs} ms (keep-alives every ${run.keepAliveMs} ms): the server stopped answering`, {
-      details: { url: `${stream.server}${WATCH_PATH}`, silenceMs: run.silenceMs },
+    throw new TimeoutError(`${source}: no frame for ${silenceMs} ms (keep-alives asked every ${run.keepAliveMs} ms): the server stopped answering`, {
+      details: { url: `${stream.server}${WATCH_PATH}`, silenceMs },
     })
   }
   if (!run.signal.aborted) throw new ServerUnavailableError(`${source}: the server ended the watch stream`, { retryable: true })
