@@ -70,7 +70,9 @@ async function readStream(run: MuxStreamRun): Promise<MuxStreamEnd> {
   const source = `POST ${stream.server}${WATCH_PATH}`
   if (stream.status !== 200) return refused(stream, source)
   let silent = false
-  let silenceMs = run.silenceMs
+  // The `open` frame comes at once: a server that sends headers and then nothing (or a
+  // body that never completes) is caught within the open timeout, not the silence bound.
+  let silenceMs = Math.min(run.silenceMs, run.openTimeoutMs)
   let timer: NodeJS.Timeout | undefined
   const arm = (): void => {
     clearTimeout(timer)
@@ -85,7 +87,7 @@ async function readStream(run: MuxStreamRun): Promise<MuxStreamEnd> {
     for await (const raw of stream.frames) {
       const frame = decodeFrame(source, raw)
       // A server that applied a longer interval than asked is not silent between its keep-alives.
-      if (frame.type === 'open' && frame.keepAliveMs > run.keepAliveMs) silenceMs = run.silenceMs + 2 * (frame.keepAliveMs - run.keepAliveMs)
+      if (frame.type === 'open') silenceMs = run.silenceMs + 2 * Math.max(0, frame.keepAliveMs - run.keepAliveMs)
       arm()
       run.onFrame(frame, source)
       if (frame.type === 'closing') return 'ended'
