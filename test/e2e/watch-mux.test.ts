@@ -64,6 +64,9 @@ describe('multiplexed watch against real servers', () => {
       }
       await Promise.all(services.map((rec, i) => rec.until(hasInstance(`inst-${i}`))))
       await Promise.all(keys.map((rec, i) => rec.until((e) => (e?.value as { n?: number } | undefined)?.n === i)))
+      // Hundreds of instances in one service, arriving as diffs on the same stream.
+      for (let i = 0; i < 300; i++) await register(url, 'svc-0', `many-${i}`)
+      await services[0]!.until((s) => s.instances.length === 301)
       await eventually(() => services.every((r) => r.confirmations > 0) && keys.every((r) => r.confirmations > 0), 5_000, 'keep-alive confirmations')
       // Server side: one accepted socket and one held stream carried all 200 watches.
       expect(proxy.accepted).toBe(1)

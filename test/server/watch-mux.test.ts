@@ -115,3 +115,33 @@ describe('POST /v1/watch', () => {
     expect((await watch.next()).type).toBe('(end)')
   })
 })
+
+describe('POST /v1/watch with a slow reader', () => {
+  it('coalesces changes while the client does not read, and sends the latest state once it does', async () => {
+    const { connect } = await import('node:net')
+    const server = await startServer()
+    // 32 KB per instance, so that the diffs below (about 10 MB) outgrow the socket buffers.
+    const big = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`k${i}`, 'x'.repeat(1_000)]))
+    for (let i = 0; i < 100; i++) await register(server.url, 'big', `i${i}`, { metadata: big })
+    const { port } = new URL(server.url)
+    const socket = connect(Number(port), '127.0.0.1')
+    onCleanup(async () => void socket.destroy())
+    const body = JSON.stringify({ resources: [{ service: 'big' }], keepAliveMs: 100 })
+    socket.write(`POST /v1/watch HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`)
+    socket.pause() // reads nothing: the server's writes back up
+    // Each change re-sends one instance; 300 of them, while nobody reads.
+    for (let c = 0; c < 300; c++) await register(server.url, 'big', `i${c % 100}`, { metadata: big, port: 1_000 + c })
+    const health = await call(server.url, 'GET', '/v1/health')
+    expect(health.status).toBe(200)
+    let received = ''
+    socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk))
+    socket.resume()
+    const last = `"port":1299`
+    const deadline = Date.now() + 5_000
+    while (!received.includes(last) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(received).toContain(last)
+    // Without coalescing, the server would have queued all 300 diffs in memory.
+    const frames = received.split('\n').filter((l) => l.startsWith('{"type":"service"'))
+    expect(frames.length).toBeLessThan(200)
+  })
+})
