@@ -114,6 +114,38 @@ describe('multiplexed watch against real servers', () => {
     }
   })
 
+  it('a cut stream resumes from the indexes held: changes made meanwhile arrive once, nothing repeats', async () => {
+    const { url } = await serverProcess()
+    const proxy = await startTcpProxy(url)
+    try {
+      const client = backend({ server: proxy.url, watchKeepAliveMs: 200 })
+      const svc = new WatchRecorder<ServiceSnapshot>()
+      const key = new WatchRecorder<ConfigEntry | undefined>()
+      client.watchService!('orders', svc)
+      client.watchConfig!('flags', key)
+      await register(url, 'orders', 'o1')
+      await put(url, '/v1/config/flags', { value: 1 })
+      await svc.until(hasInstance('o1'))
+      await key.until((e) => e?.value === 1)
+      proxy.pause(true)
+      proxy.cut()
+      await register(url, 'orders', 'o2')
+      await put(url, '/v1/config/flags', { value: 2 })
+      await eventually(() => svc.errors.length > 0, 5_000, 'the cut noticed')
+      proxy.pause(false)
+      await svc.until((s) => hasInstance('o2')(s) && hasInstance('o1')(s), 8_000)
+      await key.until((e) => e?.value === 2, 8_000)
+      for (const rec of [svc, key] as WatchRecorder<unknown>[]) {
+        const revisions = rec.values.map((v) => BigInt(v.meta.revision))
+        expect(revisions.every((r, i) => i === 0 || r > revisions[i - 1]!), `revisions ${revisions.join(', ')}`).toBe(true)
+        expect(rec.values.every((v) => !v.meta.reset)).toBe(true)
+      }
+      expect(proxy.accepted).toBeGreaterThanOrEqual(2)
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('holds 300 clients, each with its own stream, and wakes all of them on one change', async () => {
     const { url } = await serverProcess()
     const recorders = Array.from({ length: 300 }, () => new WatchRecorder<ServiceSnapshot>())
