@@ -165,6 +165,9 @@ export class MuxSession {
       }
       return
     }
+    // A keep-alive vouches for every frame before it: changes still queued go first.
+    this.#flush()
+    if (this.#blocked || this.#ended) return
     this.#res.write(`{"type":"keepalive","index":"${this.#env.state.counter.current()}"}\n`)
   }
 }
