@@ -98,9 +98,11 @@ export class WaiterHub {
 
   /**
    * Holds until `resource` changes, `waitMs` (plus up to 1/16 jitter) passes, the server
-   * closes, or `signal` aborts (the client went away). Throws 429 past the held limits.
+   * closes, or `signal` aborts (the client went away). With a `client` address the held
+   * limits apply (429 past them); without one (a multiplexed watch, which has limits of
+   * its own) the wait is only counted.
    */
-  wait(resource: string, waitMs: number, signal: AbortSignal, client = ''): Promise<WakeReason> {
+  wait(resource: string, waitMs: number, signal: AbortSignal, client?: string): Promise<WakeReason> {
     if (this.#closed) return Promise.resolve('closed')
     if (signal.aborted) return Promise.resolve('gone')
     this.#admit(client)
@@ -166,7 +168,11 @@ export class WaiterHub {
     }
   }
 
-  #admit(client: string): void {
+  #admit(client: string | undefined): void {
+    if (client === undefined) {
+      this.#held += 1
+      return
+    }
     const mine = this.#perClient.get(client) ?? 0
     const scope = this.#held >= this.#maxHeld ? 'total' : mine >= this.#maxHeldPerClient ? 'client' : undefined
     if (scope !== undefined) {
@@ -181,8 +187,9 @@ export class WaiterHub {
     this.#perClient.set(client, mine + 1)
   }
 
-  #release(client: string): void {
+  #release(client: string | undefined): void {
     this.#held -= 1
+    if (client === undefined) return
     const mine = (this.#perClient.get(client) ?? 1) - 1
     if (mine <= 0) this.#perClient.delete(client)
     else this.#perClient.set(client, mine)

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'limit_exceeded'
   | 'internal'
   | 'unavailable'
+  | 'too_many_resources'
 
 export interface HttpErrorOptions {
   /** Extra members of the `error` object (`currentVersion`, `index`). */

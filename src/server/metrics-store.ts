@@ -167,6 +167,11 @@ export class MetricsStore {
     if (instances.size === 0 && this.#services.get(service) === instances) this.#services.delete(service)
   }
 
+  /** Every service with metrics, sorted (the exposition page walks them). */
+  services(): string[] {
+    return [...this.#services.keys()].sort()
+  }
+
   query(service: string): MetricsView | undefined {
     const instances = this.#prune(service)
     if (!instances) return undefined

@@ -4,11 +4,15 @@ import { HttpError } from './http-error.js'
 
 export interface Answer {
   readonly status: number
-  /** The JSON text of the body, or its UTF-8 bytes when they are shared between answers. */
+  /** The body: JSON text unless `contentType` says otherwise. */
   readonly text: string | Buffer
+  /** Default `application/json; charset=utf-8`. */
+  readonly contentType?: string
   /** Sent as `X-Governance-Index` (protocol section 1). */
   readonly index?: string
   readonly headers?: Readonly<Record<string, string>>
+  /** A streamed answer (the multiplexed watch): takes the response over instead of `text`. */
+  readonly stream?: (res: ServerResponse) => void
 }
 
 export const INDEX_HEADER = 'x-governance-index'
@@ -33,10 +37,11 @@ export function errorAnswer(error: HttpError): Answer {
  */
 export function send(res: ServerResponse, answer: Answer, close: boolean): void {
   if (res.headersSent || res.destroyed || res.writableEnded) return
+  if (answer.stream !== undefined) return answer.stream(res)
   // One writeHead with a flat list: setHeader would validate and store each header in a
   // map that is only read back to write the head. The extra headers (Allow,
   // WWW-Authenticate) never repeat the fixed ones, so nothing needs overriding.
-  const head = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(answer.text)), 'cache-control', 'no-store']
+  const head = ['content-type', answer.contentType ?? 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(answer.text)), 'cache-control', 'no-store']
   if (answer.index !== undefined) head.push(INDEX_HEADER, answer.index)
   const extra = answer.headers
   if (extra !== undefined) for (const name in extra) head.push(name, extra[name]!)
