@@ -86,11 +86,19 @@ export function parseJson(buffer: Buffer): unknown {
   }
   // Only a number with a long exponent or 309+ digits can overflow to Infinity, so only
   // such bodies pay for the walk.
-  if (MAY_OVERFLOW.test(text) && hasNonFinite(value)) throw badRequest('the request body has a number too large to represent (JSON has no Infinity)')
+  if (MAY_OVERFLOW.test(text) && hasNonFiniteOrTooDeep(value)) throw badRequest('the request body has a number too large to represent (JSON has no Infinity), or nests too deeply')
   return value
 }
 
 const MAY_OVERFLOW = /[eE][+]?0*[0-9]{3}|[0-9]{309}/
+
+function hasNonFiniteOrTooDeep(value: unknown): boolean {
+  try {
+    return hasNonFinite(value)
+  } catch {
+    return true // RangeError: deeper than the stack, and no value that deep is stored anyway
+  }
+}
 
 function hasNonFinite(value: unknown): boolean {
   if (typeof value === 'number') return !Number.isFinite(value)
