@@ -134,7 +134,15 @@ export class ConfigDisk {
       await Promise.all(temps.map(({ temp }) => rm(temp, { force: true }).catch(() => {})))
       throw error
     }
-    for (const { temp, target } of temps) await step(`renaming ${temp}`, this.#timeoutMs, () => rename(temp, target))
+    for (let i = 0; i < temps.length; i++) {
+      const { temp, target } = temps[i]!
+      try {
+        await step(`renaming ${temp}`, this.#timeoutMs, () => rename(temp, target))
+      } catch (error) {
+        await Promise.all(temps.slice(i).map((t) => rm(t.temp, { force: true }).catch(() => {})))
+        throw error
+      }
+    }
     for (const key of removed) await step(`removing the file of ${key}`, this.#timeoutMs, () => rm(join(this.#dir, keyFileName(key)), { force: true }))
     await this.#syncDir()
   }
