@@ -181,7 +181,9 @@ class ServiceDiscovery implements Discovery {
     const maxStale = options?.maxStalenessMs ?? this.#o.maxStalenessMs
     const staleIfError = options?.staleIfErrorMs ?? this.#o.staleIfErrorMs
     let age = entry.ageMs()
-    if (age > maxStale) {
+    // During an outage the failure is known: serve stale (up to staleIfErrorMs) rather than
+    // hold every caller for a refresh that a hung server answers only at its deadline.
+    if (age > maxStale && !entry.outage) {
       await withSignal(feed.refresh(), options?.signal)
       age = entry.ageMs()
     } else if (age > maxStale - Math.min(this.#o.refreshAheadMs, maxStale / 2)) {
@@ -244,6 +246,8 @@ class ServiceDiscovery implements Discovery {
       requestTimeoutMs: this.#ctx.requestTimeoutMs,
       pollIntervalMs: this.#o.pollIntervalMs,
       backoff: this.#o.recoveryBackoff,
+      maxStalenessMs: this.#o.maxStalenessMs,
+      refreshAheadMs: this.#o.refreshAheadMs,
     })
     return { entry, feed, persister, diskTried: false, loading: undefined }
   }

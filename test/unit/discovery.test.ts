@@ -235,7 +235,7 @@ describe('arguments, options and close', () => {
     expect(() => resolveDiscoveryOptions({ defaultFilter: { status: ['UP', 'UPP' as 'UP'] } })).toThrow(/defaultFilter\.status/)
     expect(() => resolveDiscoveryOptions({ routing: { serviceHost: 'x' as unknown as () => undefined } })).toThrow(/discovery\.routing\.serviceHost/)
     const d = resolveDiscoveryOptions(undefined)
-    expect(d).toMatchObject({ cacheSize: 1_000, maxStalenessMs: 30_000, staleIfErrorMs: 300_000, minNotifyIntervalMs: 250, emptyProtectionMs: 60_000 })
+    expect(d).toMatchObject({ cacheSize: 1_000, maxStalenessMs: 30_000, staleIfErrorMs: 300_000, minNotifyIntervalMs: 250, emptyProtectionMs: 15_000 })
     expect(resolveDiscoveryOptions({ staleIfErrorMs: Infinity, emptyProtection: false }).emptyProtectionMs).toBe(0)
   })
 
