@@ -22,6 +22,9 @@ export type {
   PickOptions,
   RoutedRequestInit,
   RoutingOptions,
+  ServiceChange,
+  ServiceListener,
+  ServicesOptions,
 } from './discovery/index.js'
 export type { RegistrationState, RegistryOptionsInput } from './registry/index.js'
 export type * from './config/index.js'

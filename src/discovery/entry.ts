@@ -16,6 +16,7 @@ import { OutlierDetector } from './outlier.js'
 import { freezeInstance, makeResult, type Freshness } from './result.js'
 import { applyFilter, matches, preferZone, type Selection } from './select.js'
 import { StatsTable } from './stats.js'
+import type { Subscriber } from './subscriptions.js'
 import type { DiscoveryResult } from './types.js'
 
 export interface EntryDeps {
@@ -85,6 +86,8 @@ export class ServiceEntry {
   /** The server could not be reached at the last try (and has not been since). */
   outage = false
   lastError: GovernanceError | undefined
+  /** gov.subscribe() subscriptions: they hold the entry (and its watch) against the idle sweep. */
+  readonly subscribers = new Set<Subscriber>()
   /** The default discover() answer while it needs no freshness check; undefined otherwise. */
   fastPromise: Promise<DiscoveryResult> | undefined
 
@@ -107,7 +110,16 @@ export class ServiceEntry {
     this.service = service
     this.#d = deps
     this.lastUsedAt = deps.now()
-    this.#notifier = new ChangeNotifier({ service, emit: deps.emit, now: deps.now, minIntervalMs: deps.options.minNotifyIntervalMs, persist: deps.persist })
+    this.#notifier = new ChangeNotifier({
+      service,
+      emit: deps.emit,
+      now: deps.now,
+      minIntervalMs: deps.options.minNotifyIntervalMs,
+      persist: deps.persist,
+      announce: (snapshot, reset) => {
+        for (const subscriber of [...this.subscribers]) subscriber.offer(snapshot, reset)
+      },
+    })
     const outlier = deps.options.outlier
     this.#outlier = outlier && new OutlierDetector(outlier, this.stats, deps.now, () => this.view?.usable ?? 0, () => this.#invalidatePickers())
     this.#pickerContext = { load: (i) => this.stats.of(i), random: deps.random }
@@ -226,6 +238,13 @@ export class ServiceEntry {
       this.#d.logger.warn('discovery: a balancer threw while picking', { service: this.service, error })
       return undefined
     }
+  }
+
+  /** Adds a subscriber; it gets the served state now (if any), then every announced one. */
+  subscribe(subscriber: Subscriber): () => void {
+    this.subscribers.add(subscriber)
+    if (this.view !== undefined) subscriber.offer(this.view.snapshot, false)
+    return () => this.subscribers.delete(subscriber)
   }
 
   close(): void {

@@ -4,6 +4,9 @@ import type { Strategy } from '../balancer/types.js'
 import type { SnapshotSource } from '../events.js'
 import type { SubsystemContext } from '../internal/context.js'
 import type { Instance, InstanceStatus } from '../types.js'
+import type { Unsubscribe } from '../backend.js'
+import type { ServiceChange, ServiceListener } from './subscriptions.js'
+import type { ServicesOptions } from './services.js'
 
 /** Which instances an answer or a pick may contain. Fields given here replace `defaultFilter`'s. */
 export interface InstanceFilter {
@@ -90,6 +93,12 @@ export interface Discovery {
   pickSync(service: string, options?: PickOptions): Instance | undefined
   /** undici's fetch where a URL host that is a service name is resolved and balanced. */
   fetch(input: string | URL, init?: RoutedRequestInit): Promise<Response>
+  /** Calls back with the service's state now, then with every change, until unsubscribed (the watch is held). */
+  subscribe(service: string, listener: ServiceListener): Unsubscribe
+  /** The same deliveries as an async iterator; ends on abort, `break`, or close. */
+  changes(service: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<ServiceChange>
+  /** The names of the services the registry holds; NotSupportedError when the backend cannot list them. */
+  services(options?: ServicesOptions): Promise<string[]>
   /** The same routing as an undici Dispatcher. */
   readonly dispatcher: Dispatcher
   /** Stops every watch, poll and timer and closes routing's connections. Idempotent. */

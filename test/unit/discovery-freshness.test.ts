@@ -1,0 +1,88 @@
+/** Honest freshness: ageMs and source count from the server's last confirmation, not the last change. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { TimeoutError } from '../../src/errors.js'
+import { createMemoryBackend } from '../../src/testing/index.js'
+import { add, open, setup } from '../fixtures/scripted-discovery-backend.js'
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_700_000_000_000 })
+})
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((d) => d.close()))
+  vi.useRealTimers()
+})
+
+describe('freshness from confirmations', () => {
+  it('keeps a confirmed watch live and young without any change', async () => {
+    const backend = createMemoryBackend({ confirmIntervalMs: 1_000 })
+    add(backend, 'a1')
+    const { discovery, of } = setup({ maxStalenessMs: 5_000 }, backend)
+    await discovery.discover('pay')
+    await vi.advanceTimersByTimeAsync(60_000)
+    const list = await discovery.discover('pay')
+    expect(list.source).toBe('live')
+    expect(list.ageMs).toBeLessThanOrEqual(1_000)
+    // The confirmations kept it fresh: no probe was needed.
+    expect(backend.count('resolve')).toBe(1)
+    expect(of('discovery:stale')).toEqual([])
+  })
+
+  it('ages from the last confirmation when confirmations stop, probes, then goes stale and recovers', async () => {
+    const backend = createMemoryBackend({ confirmIntervalMs: 1_000 })
+    add(backend, 'a1')
+    const { discovery, of } = setup({ maxStalenessMs: 5_000, refreshAheadMs: 1_000, recoveryBackoff: { minDelayMs: 100, maxDelayMs: 500 } }, backend)
+    const first = await discovery.discover('pay')
+    await vi.advanceTimersByTimeAsync(2_000)
+    backend.setSilent(true) // a hung server: no confirmations, calls wait out their deadline
+    const silentFrom = Date.now()
+    await vi.advanceTimersByTimeAsync(3_000)
+    expect(first.ageMs).toBeGreaterThanOrEqual(3_000) // the same answer object keeps counting
+    expect(first.source).toBe('live') // not yet past maxStalenessMs
+    await vi.advanceTimersByTimeAsync(2_500) // 5.5 s since the last confirmation
+    const stale = await discovery.discover('pay')
+    expect(stale.map((i) => i.id)).toEqual(['a1'])
+    expect(stale.source).toBe('memory')
+    expect(stale.ageMs).toBeGreaterThanOrEqual(Date.now() - silentFrom)
+    expect(of('discovery:stale')).toHaveLength(1)
+    expect(of('discovery:stale')[0]!.ageMs).toBeGreaterThanOrEqual(5_000)
+    expect(of('discovery:stale')[0]!.error).toBeInstanceOf(TimeoutError)
+    await vi.advanceTimersByTimeAsync(4_000)
+    expect((await discovery.discover('pay')).ageMs).toBeGreaterThan(8_000)
+    expect(of('discovery:recovered')).toEqual([])
+    backend.setSilent(false)
+    await vi.advanceTimersByTimeAsync(2_000)
+    const back = await discovery.discover('pay')
+    expect(back.source).toBe('live')
+    expect(back.ageMs).toBeLessThanOrEqual(1_000)
+    expect(of('discovery:recovered')).toEqual([{ service: 'pay' }])
+    expect(of('discovery:stale')).toHaveLength(1)
+  })
+
+  it('a backend that never confirms is probed with resolve() before maxStalenessMs, and the probe confirms', async () => {
+    const backend = createMemoryBackend()
+    add(backend, 'a1')
+    const { discovery, of } = setup({ maxStalenessMs: 10_000, refreshAheadMs: 1_000 }, backend)
+    await discovery.discover('pay')
+    await vi.advanceTimersByTimeAsync(8_900)
+    expect((await discovery.discover('pay')).ageMs).toBe(8_900)
+    expect(backend.count('resolve')).toBe(1)
+    await vi.advanceTimersByTimeAsync(200)
+    expect(backend.count('resolve')).toBe(2)
+    const list = await discovery.discover('pay')
+    expect(list.ageMs).toBe(100)
+    expect(list.source).toBe('live')
+    expect(of('discovery:stale')).toEqual([])
+  })
+
+  it('honours a per-call maxStalenessMs against the age since the last confirmation', async () => {
+    const backend = createMemoryBackend()
+    add(backend, 'a1')
+    const { discovery } = setup({}, backend)
+    await discovery.discover('pay')
+    await vi.advanceTimersByTimeAsync(3_000)
+    const list = await discovery.discover('pay', { maxStalenessMs: 1_000 })
+    expect(backend.count('resolve')).toBe(2)
+    expect(list.ageMs).toBe(0)
+  })
+})
