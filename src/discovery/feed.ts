@@ -92,7 +92,10 @@ export class Feed {
       const answer = await guardedCall(`resolving ${service}`, (ctx) => backend.resolve(service, ctx), requestTimeoutMs, this.#abort.signal, GRACE_MS)
       snapshot = checkSnapshot(answer, service)
     } catch (error) {
-      if (!this.#closed) this.#broken(toGovernanceError(error, `resolving ${this.#entry.service} failed`))
+      if (this.#closed) return
+      // The watch confirmed the data after this call began: its failure is older news.
+      if (this.#subscription !== undefined && this.#entry.confirmedAt > this.#lastAttemptAt && !this.#entry.outage) return
+      this.#broken(toGovernanceError(error, `resolving ${this.#entry.service} failed`))
       return
     }
     if (this.#closed) return

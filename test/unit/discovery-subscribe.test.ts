@@ -105,8 +105,8 @@ describe('gov.subscribe(service) as an async iterator', () => {
     backend.removeInstance('pay', 'a1')
     await vi.advanceTimersByTimeAsync(0)
     const folded = (await stream.next()).value!
-    expect(folded.diff.added.map((i) => i.id)).toEqual(['a2', 'a3'])
-    expect(folded.diff.removed.map((i) => i.id)).toEqual(['a1'])
+    expect(folded.diff.added.map((i: { id: string }) => i.id)).toEqual(['a2', 'a3'])
+    expect(folded.diff.removed.map((i: { id: string }) => i.id)).toEqual(['a1'])
     const pending = stream.next()
     controller.abort()
     expect(await pending).toEqual({ value: undefined, done: true })
