@@ -86,3 +86,31 @@ describe('freshness from confirmations', () => {
     expect(list.ageMs).toBe(0)
   })
 })
+
+describe('config freshness', () => {
+  it('a watched key tells its age since the last confirmation, and maxStalenessMs reads past an old copy', async () => {
+    const { GovernanceClient } = await import('../../src/client.js')
+    const backend = createMemoryBackend({ confirmIntervalMs: 1_000 })
+    backend.setConfig('app', { a: 1 })
+    const gov = new GovernanceClient({ backend, logger: false, metrics: false })
+    try {
+      const stop = gov.config.watch('app', () => {})
+      await vi.advanceTimersByTimeAsync(10_000)
+      let read = await gov.config.get('app')
+      expect(read).toMatchObject({ source: 'memory' })
+      expect(read!.ageMs).toBeLessThanOrEqual(1_000)
+      backend.setSilent(true)
+      await vi.advanceTimersByTimeAsync(7_000)
+      read = await gov.config.get('app')
+      expect(read!.ageMs).toBeGreaterThanOrEqual(7_000)
+      backend.setSilent(false)
+      const reads = backend.count('getConfig')
+      read = await gov.config.get('app', { maxStalenessMs: 500 })
+      expect(read).toMatchObject({ source: 'live', ageMs: 0 })
+      expect(backend.count('getConfig')).toBe(reads + 1)
+      stop()
+    } finally {
+      await gov.close()
+    }
+  })
+})
