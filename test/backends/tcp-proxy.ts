@@ -7,12 +7,14 @@ export interface TcpProxy {
   cut(): void
   /** While paused, new connections are refused at once (the listener stays bound). */
   pause(paused: boolean): void
+  /** New connections go to this server from now on (a server restarted on another port). */
+  retarget(target: string): void
   readonly connections: number
   close(): Promise<void>
 }
 
 export async function startTcpProxy(target: string): Promise<TcpProxy> {
-  const { hostname, port } = new URL(target)
+  let { hostname, port } = new URL(target)
   const sockets = new Set<Socket>()
   let paused = false
   const server: Server = createServer((client) => {
@@ -45,6 +47,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     },
     pause(p) {
       paused = p
+    },
+    retarget(next) {
+      ;({ hostname, port } = new URL(next))
     },
     get connections() {
       return sockets.size / 2
