@@ -1,17 +1,10 @@
 /** Honest freshness: ageMs and source count from the server's last confirmation, not the last change. */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { TimeoutError } from '../../src/errors.js'
 import { createMemoryBackend } from '../../src/testing/index.js'
-import { add, open, setup } from '../fixtures/scripted-discovery-backend.js'
+import { add, open, setup, fakeTimersPerTest } from '../fixtures/scripted-discovery-backend.js'
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_700_000_000_000 })
-})
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((d) => d.close()))
-  vi.useRealTimers()
-})
+fakeTimersPerTest()
 
 describe('freshness from confirmations', () => {
   it('keeps a confirmed watch live and young without any change', async () => {

@@ -5,18 +5,9 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ServerUnavailableError, isGovernanceError } from '../../src/errors.js'
 import { createMemoryBackend, createTestRegistry } from '../../src/testing/index.js'
-import { add, inst, open, scripted, setup, withoutWatch } from '../fixtures/scripted-discovery-backend.js'
+import { add, inst, open, scripted, setup, withoutWatch, fakeTimersPerTest } from '../fixtures/scripted-discovery-backend.js'
 
-
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_700_000_000_000 })
-})
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((d) => d.close()))
-  vi.useRealTimers()
-})
+fakeTimersPerTest()
 
 describe('outages: stale-if-error', () => {
   it('serves the last snapshot from memory, emits discovery:stale once, then fails after staleIfErrorMs', async () => {

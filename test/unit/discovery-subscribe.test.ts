@@ -1,10 +1,10 @@
 /** gov.subscribe(): lasting subscriptions with the first state and every change; gov.services(). */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { GovernanceClient } from '../../src/client.js'
 import { ClientClosedError, InvalidArgumentError, NotSupportedError } from '../../src/errors.js'
 import { createMemoryBackend, createTestRegistry } from '../../src/testing/index.js'
 import type { ServiceChange } from '../../src/discovery/index.js'
-import { add, withoutWatch } from '../fixtures/scripted-discovery-backend.js'
+import { add, fakeTimersPerTest, withoutWatch } from '../fixtures/scripted-discovery-backend.js'
 
 const clients: GovernanceClient[] = []
 function client(backend = createMemoryBackend(), idleWatchMs = 10_000): GovernanceClient {
@@ -13,14 +13,7 @@ function client(backend = createMemoryBackend(), idleWatchMs = 10_000): Governan
   return gov
 }
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_700_000_000_000 })
-})
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-  vi.useRealTimers()
-})
+fakeTimersPerTest(() => Promise.all(clients.splice(0).map((c) => c.close())))
 
 describe('gov.subscribe(service, listener)', () => {
   it('delivers the first state, then every change with its diff, for longer than idleWatchMs', async () => {
