@@ -43,6 +43,7 @@ describe('explicit leaves', () => {
     gov.on('discovery:protected', (e) => protectedEvents.push(e))
     expect((await gov.discover('payments')).map((i) => i.id)).toEqual(['pay-1'])
     expect(gov.pickSync('payments')?.id).toBe('pay-1')
+    expect(await gov.services()).toEqual(['payments'])
 
     const termAt = performance.now()
     instance.child.kill('SIGTERM')
@@ -53,6 +54,7 @@ describe('explicit leaves', () => {
     expect(list.source).toBe('live')
     await instance.exited
     expect(protectedEvents).toEqual([])
+    expect(await gov.services()).toEqual([])
   }, 30_000)
 
   it("setStatus('OUT_OF_SERVICE') on the sole instance: a lasting subscription sees it and discover() is empty within 1 s", async () => {
