@@ -9,7 +9,7 @@ import { ClientClosedError, InvalidArgumentError, NoAvailableInstanceError, Serv
 import type { EmitFn } from '../events.js'
 import { readSnapshot, snapshotPath } from './disk.js'
 import { ServiceEntry } from './entry.js'
-import { Feed } from './feed.js'
+import { Feed, MIN_SILENCE_MS } from './feed.js'
 import type { ResolvedDiscoveryOptions } from './options.js'
 import { SnapshotPersister } from './persister.js'
 import { buildSelection, hasSelection, SelectionMemo, type Selection } from './select.js'
@@ -291,6 +291,7 @@ class ServiceDiscovery implements Discovery {
       random: Math.random,
       push,
       pollFastPath: this.#o.pollIntervalMs + this.#ctx.requestTimeoutMs <= this.#o.maxStalenessMs - this.#o.refreshAheadMs,
+      pushFastPath: this.#o.maxStalenessMs >= MIN_SILENCE_MS,
       defaultPick: this.#defaultPick,
       persist: persister && ((snapshot) => persister.save(snapshot)),
     })

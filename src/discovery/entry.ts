@@ -29,6 +29,8 @@ export interface EntryDeps {
   readonly push: boolean
   /** Polling keeps answers young enough that the hot path need not check the clock. */
   readonly pollFastPath: boolean
+  /** The silence watchdog can keep a watched answer within maxStalenessMs (not for tiny ones). */
+  readonly pushFastPath: boolean
   readonly defaultPick: Selection
   readonly persist: ((snapshot: ServiceSnapshot) => void) | undefined
 }
@@ -351,7 +353,7 @@ export class ServiceEntry {
   }
 
   #updateFastPath(): void {
-    const ok = this.view !== undefined && !this.view.fromDisk && this.fresh && !this.#closed && (this.#d.push || this.#d.pollFastPath)
+    const ok = this.view !== undefined && !this.view.fromDisk && this.fresh && !this.#closed && (this.#d.push ? this.#d.pushFastPath : this.#d.pollFastPath)
     this.fastPromise = ok ? this.resultPromise() : undefined
   }
 

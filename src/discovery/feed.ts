@@ -29,6 +29,12 @@ export interface FeedOptions {
 }
 
 const DONE: Promise<void> = Promise.resolve()
+/**
+ * The silence bound never goes below this, so a tiny maxStalenessMs cannot turn the watchdog
+ * into a storm of probes and stale events; such calls take the slow path, which refreshes
+ * per call (see ServiceEntry's fast path).
+ */
+export const MIN_SILENCE_MS = 1_000
 /** Past the call's own deadline, for a backend that honours it to report its own error first. */
 const GRACE_MS = 100
 
@@ -144,9 +150,13 @@ export class Feed {
     if (this.#watchdog === undefined) this.#armWatchdog(this.#probeAfterMs())
   }
 
+  #silenceMs(): number {
+    return Math.max(MIN_SILENCE_MS, this.#o.maxStalenessMs)
+  }
+
   #probeAfterMs(): number {
-    const { maxStalenessMs, refreshAheadMs } = this.#o
-    return maxStalenessMs - Math.min(refreshAheadMs, maxStalenessMs / 2)
+    const silence = this.#silenceMs()
+    return silence - Math.min(this.#o.refreshAheadMs, silence / 2)
   }
 
   #armWatchdog(ms: number): void {
@@ -168,9 +178,10 @@ export class Feed {
     const silentMs = this.#o.now() - this.#entry.confirmedAt
     const probeAfter = this.#probeAfterMs()
     if (silentMs < probeAfter) return this.#armWatchdog(probeAfter - silentMs)
-    if (silentMs < this.#o.maxStalenessMs) {
+    const silence = this.#silenceMs()
+    if (silentMs < silence) {
       void this.refresh(true)
-      return this.#armWatchdog(this.#o.maxStalenessMs - silentMs)
+      return this.#armWatchdog(silence - silentMs)
     }
     const error = new TimeoutError(`discovery of ${this.#entry.service}: no confirmation from the server for ${Math.round(silentMs)} ms (maxStalenessMs ${this.#o.maxStalenessMs})`, {
       details: { service: this.#entry.service, silentMs },

@@ -107,3 +107,21 @@ describe('config freshness', () => {
     }
   })
 })
+
+describe('tiny maxStalenessMs', () => {
+  it('maxStalenessMs: 0 refreshes per call instead of storming probes and stale events', async () => {
+    const backend = createMemoryBackend()
+    add(backend, 'a1')
+    const { discovery, of } = setup({ maxStalenessMs: 0 }, backend)
+    await discovery.discover('pay')
+    await vi.advanceTimersByTimeAsync(10_000)
+    // The watchdog's floor (1 s): at most one probe per half second, never a stale storm.
+    expect(backend.count('resolve')).toBeLessThanOrEqual(22)
+    expect(of('discovery:stale')).toEqual([])
+    const before = backend.count('resolve')
+    await vi.advanceTimersByTimeAsync(100)
+    const list = await discovery.discover('pay')
+    expect(backend.count('resolve')).toBeGreaterThan(before) // the call itself refreshed
+    expect(list.source).toBe('live')
+  })
+})
