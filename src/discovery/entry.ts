@@ -162,11 +162,6 @@ export class ServiceEntry {
     return this.#confirmedAt
   }
 
-  /** Empty protection is holding the served set against the server's answer. */
-  get protecting(): boolean {
-    return this.#held !== undefined
-  }
-
   /** The server answered or confirmed: the data is current now. */
   markHealthy(): void {
     if (this.fresh && !this.outage) {
@@ -270,7 +265,7 @@ export class ServiceEntry {
     if (reason !== undefined) return this.#hold(frozen, reset, reason)
     // A reset seen while holding still describes the next announced change.
     const wasReset = reset || (this.#held?.reset ?? false)
-    this.#release(this.#usable(instances) > 0 ? 'recovered' : 'explicit')
+    if (this.#held !== undefined) this.#release(this.#usable(instances) > 0 ? 'recovered' : 'explicit')
     this.#setView(frozen, false, wasReset, 0)
   }
 
