@@ -46,12 +46,16 @@ export interface PickOptions extends InstanceFilter {
 /** What every answer tells besides its instances. */
 export interface DiscoveryMeta {
   /**
-   * How long ago this answer was last known to match the server, ms: 0 while a watch is
-   * connected (a push would have changed it), the time since the last poll for polling
-   * backends, the time since the feed broke during an outage, the snapshot's age from disk.
+   * How long ago the server last confirmed this answer, ms: since the watch's last state or
+   * confirmation (keep-alive, unchanged blocking answer, progress notification) or the last
+   * successful poll or resolve, not since the last change; the snapshot's age from disk;
+   * during empty protection, since the server first contradicted the set kept.
    */
   readonly ageMs: number
-  /** 'live' (a healthy feed), 'memory' (served during an outage) or 'disk' (a cold start from dataDir). */
+  /**
+   * 'live' (the server keeps confirming it), 'memory' (confirmations stopped: an outage, a
+   * hung server), 'disk' (a cold start from dataDir), 'protected' (held by empty protection).
+   */
   readonly source: SnapshotSource
   /** The server's revision of this instance set (decimal string). */
   readonly revision: string
