@@ -10,6 +10,8 @@ export interface TcpProxy {
   /** New connections go to this server from now on (a server restarted on another port). */
   retarget(target: string): void
   readonly connections: number
+  /** Connections accepted so far (open or closed). */
+  readonly accepted: number
   close(): Promise<void>
 }
 
@@ -17,11 +19,13 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   let { hostname, port } = new URL(target)
   const sockets = new Set<Socket>()
   let paused = false
+  let accepted = 0
   const server: Server = createServer((client) => {
     if (paused) {
       client.destroy()
       return
     }
+    accepted++
     const upstream = connect(Number(port), hostname)
     sockets.add(client)
     sockets.add(upstream)
@@ -53,6 +57,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     },
     get connections() {
       return sockets.size / 2
+    },
+    get accepted() {
+      return accepted
     },
     close() {
       for (const s of sockets) s.destroy()
