@@ -11,6 +11,7 @@ export default defineConfig({
     seed: 'src/backends/seed/index.ts',
     testing: 'src/testing/index.ts',
     'testing-msw': 'src/testing/msw/index.ts',
+    otel: 'src/otel/index.ts',
     cli: 'src/server/cli.ts',
   },
   format: ['esm', 'cjs'],
