@@ -18,12 +18,18 @@ afterEach(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+// Both protocol v1 watch forms confirm about every second: unchanged blocking answers
+// (watchWaitMs) and the multiplexed stream's keep-alive frames (watchKeepAliveMs).
+const WATCH_FORMS = [
+  { form: 'blocking queries', options: { watchMux: false, watchWaitMs: 1_000 } },
+  { form: 'the multiplexed watch', options: { watchMux: true, watchKeepAliveMs: 1_000 } },
+] as const
+
 describe('freshness with a frozen server (SIGSTOP)', () => {
-  it('ageMs grows and source leaves live once confirmations stop; stale and recovered fire', async () => {
+  it.each(WATCH_FORMS)('over $form: ageMs grows and source leaves live once confirmations stop; stale and recovered fire', async ({ options }) => {
     const server = await startServerProcess()
     await startInstance(server.url, 'fresh', 'fresh-1')
-    // Blocking queries end every second: each unchanged answer is a confirmation.
-    const backend = httpBackend({ server: server.url, requestTimeoutMs: 1_000, watchWaitMs: 1_000 })
+    const backend = httpBackend({ server: server.url, requestTimeoutMs: 1_000, ...options })
     const gov = new GovernanceClient({ backend, logger: false, metrics: false, requestTimeoutMs: 1_000, discovery: { maxStalenessMs: 4_000, refreshAheadMs: 1_000 } })
     clients.push(gov)
     const stale: GovernanceEvents['discovery:stale'][] = []
@@ -34,7 +40,7 @@ describe('freshness with a frozen server (SIGSTOP)', () => {
     gov.config.watch('fresh.settings', () => {})
     expect((await gov.discover('fresh')).map((i) => i.id)).toEqual(['fresh-1'])
 
-    // Healthy and idle: the age stays near the blocking wait, never near maxStalenessMs.
+    // Healthy and idle: the age stays near the confirmation interval, never near the probe (3 s).
     let healthyMax = 0
     for (let i = 0; i < 10; i++) {
       await sleep(400)
