@@ -1,4 +1,5 @@
 /** governance-client: the public surface. No side effects on import. */
+import './node-guard.js'
 export { GovernanceClient } from './client.js'
 export type { GovernanceClientOptions } from './options.js'
 export * from './errors.js'
