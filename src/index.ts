@@ -24,7 +24,7 @@ export type {
   RoutedRequestInit,
   RoutingOptions,
 } from './discovery/index.js'
-export type { RegistrationState, RegistryOptionsInput } from './registry/index.js'
+export type { RegistrationState, RegistryOptionsInput, ReadinessHandler } from './registry/index.js'
 export type * from './config/index.js'
 export {
   pushgatewaySink,
