@@ -16,11 +16,28 @@ import { describeValue } from './internal/describe.js'
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
 
-export interface GovernanceClientOptions extends RegistryOptionsInput {
+/**
+ * The client's options: exactly one of `server` and `backend` (the types refuse neither and
+ * both, as the constructor does at run time), and everything else.
+ */
+export type GovernanceClientOptions = GovernanceServerClientOptions | GovernanceBackendClientOptions
+
+/** A client of a protocol v1 server: `new GovernanceClient({ server: 'http://gov:7070', … })`. */
+export interface GovernanceServerClientOptions extends GovernanceClientCommonOptions {
   /** Base URL of a protocol v1 server, or several for failover. Exactly one of `server` and `backend`. */
-  server?: string | readonly string[]
+  server: string | readonly string[]
+  backend?: undefined
+}
+
+/** A client over any Backend: `new GovernanceClient({ backend: etcdBackend({ … }), … })`. */
+export interface GovernanceBackendClientOptions extends GovernanceClientCommonOptions {
   /** Any Backend (etcdBackend(), seedBackend(), your own). The client closes it on close(). */
-  backend?: Backend
+  backend: Backend
+  server?: undefined
+}
+
+/** Every option but `server` and `backend`. */
+export interface GovernanceClientCommonOptions extends RegistryOptionsInput {
   /** Bearer token for `server`. */
   token?: string
   /** TLS for `server`: extra CA, client certificate. Certificates are always verified. */

@@ -178,7 +178,7 @@ describe('GovernanceClient options', () => {
   it('validates options eagerly with InvalidArgumentError naming the option', () => {
     const bad: [string, () => unknown][] = [
       ['server', () => new GovernanceClient({} as GovernanceClientOptions)],
-      ['not both', () => new GovernanceClient({ server: 'http://127.0.0.1:1', backend: createMemoryBackend() })],
+      ['not both', () => new GovernanceClient({ server: 'http://127.0.0.1:1', backend: createMemoryBackend() } as never)],
       ['service.port', () => new GovernanceClient({ backend: createMemoryBackend(), service: { name: 'a', port: 70_000 } })],
       ['service.adress', () => new GovernanceClient({ backend: createMemoryBackend(), service: { name: 'a', port: 1, adress: 'x' } as never })],
       ['ttlMs', () => new GovernanceClient({ backend: createMemoryBackend(), heartbeatIntervalMs: 5_000, ttlMs: 5_000 })],
