@@ -8,6 +8,7 @@ import { InvalidArgumentError } from './errors.js'
 import { httpBackend } from './backends/http/index.js'
 import type { ConfigOptions } from './config/index.js'
 import type { DiscoveryOptions } from './discovery/index.js'
+import { limitLogger } from './internal/log-limiter.js'
 import { createConsoleLogger, type Logger, silentLogger } from './internal/logger.js'
 import type { MetricsOptions } from './metrics/index.js'
 import { REGISTRY_OPTION_KEYS, type RegistryOptionsInput } from './registry/index.js'
@@ -88,7 +89,7 @@ export function resolveClientOptions(options: GovernanceClientOptions): Resolved
     }
   }
   const requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS)
-  const logger = resolveLogger(options.logger)
+  const logger = limitLogger(resolveLogger(options.logger))
   if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) {
     throw new InvalidArgumentError(`dataDir must be a non-empty path, got ${describe(options.dataDir)}`)
   }
@@ -127,6 +128,7 @@ function isBackend(value: unknown): value is Backend {
   return ['register', 'renew', 'deregister', 'resolve', 'getConfig', 'close'].every((m) => typeof b[m] === 'function')
 }
 
+/** The user's logger (or the default); the client then writes to it through limitLogger(). */
 function resolveLogger(logger: Logger | false | undefined): Logger {
   if (logger === false) return silentLogger
   if (logger === undefined) return createConsoleLogger()
