@@ -106,7 +106,12 @@ class RegistrationImpl implements Registration {
       random: internals.random ?? Math.random,
       service: options.service?.name ?? '',
       instanceId: this.instanceId,
-      host: { spec: () => this.#spec(), statusVersion: () => this.#statusVersion, changed: () => this.#changed() },
+      host: {
+        spec: () => this.#spec(),
+        statusVersion: () => this.#statusVersion,
+        changed: () => this.#changed(),
+        refusalEndsRegistration: () => this.#bounded,
+      },
     })
     this.#health = options.healthCheck
       ? new HealthMonitor(options.healthCheck, options.healthCheckIntervalMs, ctx.logger, (s) => this.#onHealth(s))
