@@ -24,8 +24,10 @@ import { startPollWatch, type PollRead } from './poll.js'
 import { LocalRevisions, canonicalJson } from './revisions.js'
 import { decodeServiceInfo, encodeServiceInfo, tombstone } from './service-info.js'
 
+// deregister: the center cannot delete, but the tombstone deregister() writes is honoured by
+// every reader of this client (discovery skips it), so the core calls it on close().
 const CAPABILITIES: BackendCapabilities = Object.freeze({
-  deregister: false,
+  deregister: true,
   multipleInstances: false,
   ttl: false,
   push: false,
@@ -36,7 +38,7 @@ const CAPABILITIES: BackendCapabilities = Object.freeze({
 /** What the protocol cannot do, logged once per backend when it first matters. */
 const NOTICES = {
   singleInstance: 'the seed registry keeps one instance per service name: another instance registering under the same name replaces this one (and this one\'s next heartbeat replaces it back)',
-  deregister: 'the seed registry cannot delete: deregistration overwrites the record with a tombstone {"deregistered": true, "status": "DOWN"} that this client reads as "no instance"; other readers still see the record',
+  deregister: 'the seed registry cannot delete: deregistration overwrites the record with a tombstone {"deregistered": true, "status": "DOWN"} that governance-client readers skip; other readers of the center still see the record (as DOWN)',
   casNotAtomic: 'the seed config center has no versions: ifVersion is checked by reading first, which is not atomic (a concurrent writer can still slip in)',
   ambiguousValue: 'a config value of exactly {"success": false} reads back as "absent" from the seed config center',
 } as const
