@@ -15,6 +15,7 @@ import type {
   WatchOptions,
 } from '../../backend.js'
 import { ClientClosedError, ConflictError, InvalidArgumentError, LeaseLostError } from '../../errors.js'
+import { holdProcessOpen } from '../../internal/timers.js'
 import { createTransport } from '../../transport/index.js'
 import { isRevision, type ConfigEntry, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
 import { SeedCenter, isAbsent, preview } from './center.js'
@@ -131,7 +132,9 @@ class SeedBackendImpl implements SeedBackend {
 
   watchConfig(key: string, watcher: Watcher<ConfigEntry | undefined>, options?: WatchOptions): Unsubscribe {
     checkName('config key', key)
-    return this.poll(`seed watch config ${key}`, (ctx) => this.readConfig(key, ctx), watcher, options)
+    // Like the http backend's blocking read, an active config watch keeps the process alive
+    // (docs/config.md); discovery's polls do not.
+    return this.poll(`seed watch config ${key}`, (ctx) => this.readConfig(key, ctx), watcher, options, true)
   }
 
   async putConfig(key: string, value: unknown, options: PutConfigOptions, ctx: CallContext): Promise<ConfigEntry> {
@@ -185,7 +188,7 @@ class SeedBackendImpl implements SeedBackend {
     }
   }
 
-  private poll<T>(name: string, read: (ctx: CallContext) => Promise<PollRead<T>>, watcher: Watcher<T>, options: WatchOptions | undefined): Unsubscribe {
+  private poll<T>(name: string, read: (ctx: CallContext) => Promise<PollRead<T>>, watcher: Watcher<T>, options: WatchOptions | undefined, keepAlive = false): Unsubscribe {
     this.checkOpen()
     const after = options?.afterRevision
     if (after !== undefined && !isRevision(after)) throw new InvalidArgumentError(`afterRevision must be a decimal string, got ${preview(after)}`)
@@ -198,8 +201,10 @@ class SeedBackendImpl implements SeedBackend {
       requestTimeoutMs: this.o.requestTimeoutMs,
       logger: this.o.logger,
     })
+    const release = keepAlive ? holdProcessOpen() : undefined
     const unsubscribe = (): void => {
       this.watches.delete(unsubscribe)
+      release?.()
       stop()
     }
     this.watches.add(unsubscribe)
