@@ -24,36 +24,45 @@ interface Window {
 
 type Level = 'info' | 'warn' | 'error'
 
-export function limitLogger(logger: Logger, options: LogLimitOptions = {}): Logger {
-  const burst = options.burst ?? 3
-  const windowMs = options.windowMs ?? 30_000
-  const maxKeys = options.maxKeys ?? 500
-  const now = options.now ?? Date.now
-  const windows = new Map<string, Window>()
-  const debugOn = debugEnabled(logger)
+/** Per kind of line (level + text with numbers blanked), how many passed in the current window. */
+class RepeatWindows {
+  readonly #windows = new Map<string, Window>()
+  constructor(
+    private readonly burst: number,
+    private readonly windowMs: number,
+    private readonly maxKeys: number,
+    private readonly now: () => number,
+  ) {}
 
-  const admit = (level: Level, message: string): { pass: boolean; suppressed: number } => {
+  /** Whether this line may pass, and how many alike were held back in the window before. */
+  admit(level: Level, message: string): { pass: boolean; suppressed: number } {
     const key = `${level} ${message.replace(/\d+/g, '#')}`
-    const t = now()
-    let w = windows.get(key)
+    const t = this.now()
+    let w = this.#windows.get(key)
     let suppressed = 0
-    if (w === undefined || t - w.start >= windowMs) {
+    if (w === undefined || t - w.start >= this.windowMs) {
       suppressed = w?.suppressed ?? 0
-      windows.delete(key)
-      if (windows.size >= maxKeys) windows.delete(windows.keys().next().value as string)
+      this.#windows.delete(key)
+      if (this.#windows.size >= this.maxKeys) this.#windows.delete(this.#windows.keys().next().value as string)
       w = { start: t, passed: 0, suppressed: 0 }
-      windows.set(key, w)
+      this.#windows.set(key, w)
     }
-    if (w.passed >= burst) {
+    if (w.passed >= this.burst) {
       w.suppressed++
       return { pass: false, suppressed: 0 }
     }
     w.passed++
     return { pass: true, suppressed }
   }
+}
+
+export function limitLogger(logger: Logger, options: LogLimitOptions = {}): Logger {
+  const windowMs = options.windowMs ?? 30_000
+  const windows = new RepeatWindows(options.burst ?? 3, windowMs, options.maxKeys ?? 500, options.now ?? Date.now)
+  const debugOn = debugEnabled(logger)
 
   const write = (level: Level) => (message: string, fields?: Record<string, unknown>): void => {
-    const { pass, suppressed } = admit(level, message)
+    const { pass, suppressed } = windows.admit(level, message)
     if (!pass) return
     const { summary, hadErrors } = withoutStacks(fields)
     const text = suppressed > 0 ? `${message} (${suppressed} more like it in the previous ${Math.round(windowMs / 1000)} s not shown)` : message
