@@ -33,6 +33,7 @@ import {
   type Registration,
   type RegistrationState,
 } from './registry/index.js'
+import { createReadinessHandler, isReady, type ReadinessHandler } from './registry/readiness.js'
 import type { Instance, InstanceStatus } from './types.js'
 
 type EventListeners = { [K in GovernanceEventName]: (payload: GovernanceEvents[K]) => void }
@@ -163,6 +164,22 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
   /** The registered instance as last stored, if registered. */
   get instance(): Instance | undefined {
     return this.#registration.instance
+  }
+
+  /**
+   * True while this instance is registered, its lease held and its status UP: what a
+   * readiness probe asks. False before register(), after a lost lease, once close() began.
+   */
+  ready(): boolean {
+    return isReady(this)
+  }
+
+  /**
+   * A node:http handler for a readiness endpoint (`/readyz`): 200 while ready(), 503
+   * otherwise, with `{ ready, state, status }` as JSON. See docs/deploying.md.
+   */
+  readinessHandler(): ReadinessHandler {
+    return createReadinessHandler(this)
   }
 
   /** The instances of a service, from the cache kept fresh by a watch. */
