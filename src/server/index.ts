@@ -18,6 +18,8 @@ import { createRoutes } from './routes.js'
 import { ServerStats } from './server-stats.js'
 
 export type { GovernanceServerOptions } from './options.js'
+/** The limit options (`maxConnections` … `diskTimeoutMs`), for code that builds them apart. */
+export type { ServerLimits } from './limits.js'
 
 export interface GovernanceServer {
   /** `http://host:port`, with the real port when 0 was asked for. */
