@@ -105,6 +105,16 @@ describe('limits: each answers its status, is counted, and the server keeps serv
     expect(Date.now() - started).toBeLessThan(6_000)
     expect((await health(s.url)).stats.slowConnectionsClosed).toBe(1)
   })
+
+  it('a slow body is cut at requestTimeoutMs with 408, and the server keeps serving', async () => {
+    const s = await startServer({ headersTimeoutMs: 1_000, requestTimeoutMs: 2_000 })
+    const started = Date.now()
+    const head = 'PUT /v1/config/slow HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 20\r\n\r\n{"va'
+    const answer = await rawRequest(s.port, head, { timeoutMs: 10_000 })
+    expect(rawStatus(answer)).toBe(408)
+    expect(Date.now() - started).toBeLessThan(7_000)
+    expect((await call(s.url, 'GET', '/v1/config/slow')).status).toBe(404)
+  })
 })
 
 describe('server options and protocol gaps', () => {
