@@ -15,3 +15,4 @@ export { startTestServer, type TestServer, type TestServerOptions } from './prot
 export { createProtocolV1Handler, type FetchHandler, type ProtocolV1HandlerOptions } from './protocol-v1/router.js'
 export { startConsulFake, type ConsulFake, type ConsulFakeOptions } from './consul-fake/index.js'
 export type { FakeFaults } from './registry-fakes/fake-http.js'
+export { startEurekaFake, type EurekaFake, type EurekaFakeOptions } from './eureka-fake/index.js'
