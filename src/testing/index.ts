@@ -16,3 +16,4 @@ export { createProtocolV1Handler, type FetchHandler, type ProtocolV1HandlerOptio
 export { startConsulFake, type ConsulFake, type ConsulFakeOptions } from './consul-fake/index.js'
 export type { FakeFaults } from './registry-fakes/fake-http.js'
 export { startEurekaFake, type EurekaFake, type EurekaFakeOptions } from './eureka-fake/index.js'
+export { startNacosFake, type NacosFake, type NacosFakeOptions } from './nacos-fake/index.js'

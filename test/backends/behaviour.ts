@@ -140,8 +140,9 @@ function registryBehaviour(state: SuiteState, caps: BackendCapabilities): void {
     it('an instance that is not renewed expires; one that is renewed stays', async () => {
       const service = uniqueName('expiry')
       const ttlMs = state.fixture.shortTtlMs
-      const kept = await state.backend.register(spec(service, 'kept', { ttlMs }), {})
-      await state.backend.register(spec(service, 'lapsed', { ttlMs }), {})
+      // Two live instances differ in port (Nacos identifies an instance by ip:port).
+      const kept = await state.backend.register(spec(service, 'kept', { ttlMs, port: 8081 }), {})
+      await state.backend.register(spec(service, 'lapsed', { ttlMs, port: 8082 }), {})
       const renewals = setInterval(() => void state.backend.renew(kept, {}).catch(() => undefined), Math.max(100, kept.ttlMs / 4))
       try {
         await eventually(async () => ids(await state.backend.resolve(service, {})).join() === 'kept', ttlMs * 3 + 5_000, 'lapsed instance expired')
