@@ -158,8 +158,14 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 export class ChangeWaiters {
   private readonly waiters = new Set<() => void>()
 
+  /** Wakes every held query, in random order: a real server answers them concurrently, no order promised. */
   notify(): void {
-    for (const wake of [...this.waiters]) wake()
+    const all = [...this.waiters]
+    for (let i = all.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1))
+      ;[all[i], all[j]] = [all[j]!, all[i]!]
+    }
+    for (const wake of all) wake()
   }
 
   wait(changed: () => boolean, waitMs: number, signal: AbortSignal): Promise<boolean> {
