@@ -137,7 +137,7 @@ async function eurekaRun(): Promise<ComparisonResult> {
   try {
     return await measure({
       title: `eureka: register -> watcher (both fetch deltas every ${POLL_MS} ms)`,
-      samples: 40,
+      samples: 80,
       gapMs: 2 * POLL_MS,
       change: async (n) => void (await writer.register(instance(service, n), {})),
       observers: [
@@ -184,7 +184,7 @@ async function nacosRuns(): Promise<ComparisonResult[]> {
   try {
     const discovery = await measure({
       title: `nacos naming: register -> watcher (both poll the list every ${POLL_MS} ms, the server's cacheMillis)`,
-      samples: 40,
+      samples: 80,
       gapMs: 2 * POLL_MS,
       change: async (n) => void (await writer.register(instance(service, n), {})),
       observers: [

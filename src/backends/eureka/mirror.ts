@@ -101,10 +101,11 @@ export class EurekaMirror {
   private async poll(): Promise<void> {
     this.running = true
     try {
-      let first = true
+      let lastStart: number | undefined
       while (this.subscribers > 0 && !this.stopped) {
-        if (!first) await sleep(this.intervalMs, this.closing.signal).catch(() => undefined)
-        first = false
+        // Fixed rate: a slow fetch does not stretch the interval.
+        if (lastStart !== undefined) await sleep(Math.max(0, this.intervalMs - (Date.now() - lastStart)), this.closing.signal).catch(() => undefined)
+        lastStart = Date.now()
         if (this.subscribers === 0 || this.stopped) break
         const round = this.round
         this.round = newRound()
