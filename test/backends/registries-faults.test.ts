@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { consulBackend } from '../../src/backends/consul/index.js'
 import { eurekaBackend } from '../../src/backends/eureka/index.js'
 import { nacosBackend } from '../../src/backends/nacos/index.js'
-import { ProtocolError } from '../../src/errors.js'
+import { ConflictError, ProtocolError } from '../../src/errors.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { startConsulFake, startEurekaFake, startNacosFake } from '../../src/testing/index.js'
 import { spec } from './behaviour.js'
@@ -76,6 +76,25 @@ describe('server-side faults', () => {
       expect(fake.requests('/nacos/v1/auth/login')).toBe(2)
     } finally {
       await backend.close()
+      await fake.close()
+    }
+  })
+
+  it('nacos: a write that lands between our read and our publish is caught by the server (casMd5)', async () => {
+    const fake = await startNacosFake()
+    const backend = nacosBackend({ url: fake.url, logger: silentLogger })
+    const other = nacosBackend({ url: fake.url, logger: silentLogger })
+    try {
+      const key = uniqueName('race')
+      const first = await backend.putConfig(key, 1, {}, {})
+      await other.putConfig(key, 2, {}, {})
+      // Our pre-read still sees "1" (as if it ran before the other write): only the server can tell.
+      fake.faults.failNext(1, 200, '1', '/nacos/v1/cs/configs')
+      const lost = await backend.putConfig(key, 3, { ifVersion: first.version }, {}).catch((e: unknown) => e)
+      expect(lost).toBeInstanceOf(ConflictError)
+      expect((await other.getConfig(key, {}))?.value).toBe(2)
+    } finally {
+      await Promise.all([backend.close(), other.close()])
       await fake.close()
     }
   })
