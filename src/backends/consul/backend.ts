@@ -77,7 +77,14 @@ class ConsulBackendImpl implements ConsulBackend {
     this.checkOpen()
     checkServiceName('spec.service', spec?.service)
     checkInstanceId('spec.id', spec.id)
-    const body = encodeRegistration(spec, this.o.deregisterCriticalAfterMs)
+    let body: Record<string, unknown>
+    try {
+      body = encodeRegistration(spec, this.o.deregisterCriticalAfterMs)
+    } catch (error) {
+      // Consul's Meta limits: the caller gets the error, the log says which limit.
+      this.o.logger.warn(`consul backend: registration of ${spec.service}/${spec.id} refused: ${(error as Error).message}`)
+      throw error
+    }
     // replace-existing-checks makes a re-registration idempotent (api-docs/agent/service.mdx).
     await this.calls.request({ method: 'PUT', path: '/v1/agent/service/register', query: { 'replace-existing-checks': 'true', ns: this.o.namespace }, body, ...callOptions(ctx, this.o) })
     return { id: consulServiceId(spec.service, spec.id), service: spec.service, instanceId: spec.id, ttlMs: spec.ttlMs }
