@@ -147,21 +147,4 @@ describe('faults', () => {
     await ours.register(spec(service, 'i-1'), {})
     await ours.renew(lease, {})
   })
-
-  it('a down server makes the watch report errors; it catches up when the server is back', async () => {
-    const service = uniqueName('down')
-    const rec = new WatchRecorder<ServiceSnapshot>()
-    const unsubscribe = ours.watchService(service, rec)
-    try {
-      await rec.until(() => true)
-      fake.faults.down = true
-      await eventually(() => rec.errors.length > 0, 5_000, 'watch error while down')
-      fake.faults.down = false
-      await ours.register(spec(service, 'i-1'), {})
-      await rec.until((s) => s.instances.length === 1, 5_000)
-    } finally {
-      fake.faults.clear()
-      unsubscribe()
-    }
-  })
 })

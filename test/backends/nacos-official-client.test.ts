@@ -166,21 +166,4 @@ describe('faults', () => {
     expect((lost as Error).name).toBe('ConflictError')
     expect(await config.getConfig(dataId, 'DEFAULT_GROUP')).toBe('2')
   })
-
-  it('a down server: watches report errors, then catch up', async () => {
-    const service = uniqueName('down')
-    const rec = new WatchRecorder<ServiceSnapshot>()
-    const stop = ours.watchService(service, rec)
-    try {
-      await rec.until(() => true)
-      fake.faults.down = true
-      await eventually(() => rec.errors.length > 0, 5_000, 'watch error while down')
-      fake.faults.down = false
-      await ours.register(spec(service, 'i-1'), {})
-      await rec.until((s) => s.instances.length === 1, 5_000)
-    } finally {
-      fake.faults.clear()
-      stop()
-    }
-  })
 })

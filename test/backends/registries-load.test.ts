@@ -65,6 +65,23 @@ describe.each(targets)('$name under load', (target) => {
     }
   })
 
+  it('a server that goes down: the watch reports errors, then catches up when it is back', async () => {
+    const service = uniqueName('down')
+    const rec = new WatchRecorder<ServiceSnapshot>()
+    const stop = reader.watchService!(service, rec)
+    try {
+      await rec.until(() => true)
+      server.faults.down = true
+      await eventually(() => rec.errors.length > 0, 10_000, 'watch error while down')
+      server.faults.down = false
+      await writer.register(spec(service, 'i-1'), {})
+      await rec.until((v) => v.instances.length === 1, 10_000)
+    } finally {
+      server.faults.clear()
+      stop()
+    }
+  })
+
   it('a frozen server times calls out (retryable) and watches report it; they recover when it answers again', async () => {
     const service = uniqueName('frozen')
     const rec = new WatchRecorder<ServiceSnapshot>()

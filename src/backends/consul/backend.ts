@@ -5,17 +5,17 @@
  * config in the KV store. Metrics: Consul stores none, so there is no sink.
  */
 import type { Backend, BackendCapabilities, CallContext, PutConfigOptions, Unsubscribe, Watcher, WatchOptions } from '../../backend.js'
-import { ClientClosedError, InvalidArgumentError, LeaseLostError, NotFoundError, ProtocolError, ServerError } from '../../errors.js'
+import { ClientClosedError, LeaseLostError, NotFoundError, ProtocolError, ServerError } from '../../errors.js'
 import { describeValue } from '../../internal/describe.js'
 import type { Logger } from '../../internal/logger.js'
-import { startWatchLoop } from '../../internal/watch-loop.js'
 import { checkInstanceId, checkServiceName } from '../../registry/validate.js'
 import { createTransport } from '../../transport/index.js'
 import type { Transport } from '../../transport/types.js'
-import { isRevision, type ConfigEntry, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
+import { type ConfigEntry, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
 import { blockingStep, parseConsulIndex, type BlockingRead } from './blocking.js'
 import { consulServiceId, decodeHealthEntry, encodeRegistration, ttlCheckId } from './codec.js'
 import { checkConfigKey, decodeKvAnswer, deleteKv, getKv, putKv, type KvDeps } from './kv.js'
+import { BackendWatches } from '../registry-common/watches.js'
 import { resolveConsulOptions, type ConsulBackendOptions, type ResolvedConsulOptions } from './options.js'
 
 const CAPABILITIES: BackendCapabilities = Object.freeze({
@@ -34,7 +34,7 @@ export type ConsulBackend = Backend & Required<Pick<Backend, 'watchService' | 'w
  * Creates a Backend for a Consul agent.
  * @example
  * const backend = consulBackend({ url: 'http://127.0.0.1:8500', token: process.env.CONSUL_HTTP_TOKEN })
- * const client = createClient({ backend, service: 'orders' })
+ * const gov = new GovernanceClient({ backend, service: { name: 'orders', port: 8080 } })
  */
 export function consulBackend(options: ConsulBackendOptions): ConsulBackend {
   return new ConsulBackendImpl(resolveConsulOptions(options))
@@ -48,7 +48,7 @@ class ConsulBackendImpl implements ConsulBackend {
   private readonly ownsCalls: boolean
   private readonly query: Record<string, string | undefined>
   private readonly kv: KvDeps
-  private readonly watches = new Set<Unsubscribe>()
+  private readonly watches: BackendWatches
   private closing: Promise<void> | undefined
 
   constructor(private readonly o: ResolvedConsulOptions) {
@@ -66,6 +66,7 @@ class ConsulBackendImpl implements ConsulBackend {
     // Each watch holds one request for up to `wait`: they get a pool of their own.
     this.holds = make(o.watchConnections)
     this.query = { dc: o.datacenter, ns: o.namespace }
+    this.watches = new BackendWatches(o.logger, o.watchBackoff)
     this.kv = { transport: this.calls, path: (k) => kvPath(o.kvPrefix, k), rawKey: (k) => `${o.kvPrefix}${k}`, query: this.query, timeoutMs: o.requestTimeoutMs, logger: o.logger }
   }
 
@@ -152,8 +153,7 @@ class ConsulBackendImpl implements ConsulBackend {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      for (const stop of [...this.watches]) stop()
-      this.watches.clear()
+      this.watches.stopAll()
       await Promise.allSettled([this.holds.close(), this.ownsCalls ? this.calls.close() : Promise.resolve()])
     })()
     return this.closing
@@ -187,26 +187,16 @@ class ConsulBackendImpl implements ConsulBackend {
 
   private watch<T>(name: string, read: BlockingRead<T>, watcher: Watcher<T>, options: WatchOptions | undefined, withRevision: (value: T, revision: string) => T): Unsubscribe {
     this.checkOpen()
-    const after = options?.afterRevision
-    if (after !== undefined && !isRevision(after)) throw new InvalidArgumentError(`afterRevision must be a decimal string, got ${describeValue(after)}`)
     const step = blockingStep(name, read, watcher)
-    const stop = startWatchLoop<T>({
+    return this.watches.start<T>({
       name,
       watcher,
-      logger: this.o.logger,
-      backoff: this.o.watchBackoff,
-      ...(after === undefined ? {} : { afterRevision: after }),
+      options,
       step: async (revision, signal) => {
         const result = await step(revision, signal)
         return result === undefined ? undefined : { ...result, value: withRevision(result.value, result.revision) }
       },
     })
-    const unsubscribe = (): void => {
-      this.watches.delete(unsubscribe)
-      stop()
-    }
-    this.watches.add(unsubscribe)
-    return unsubscribe
   }
 
   private checkOpen(): void {

@@ -10,6 +10,7 @@ import type { Watcher } from '../../backend.js'
 import { ProtocolError } from '../../errors.js'
 import type { WatchStep } from '../../internal/watch-loop.js'
 import { canonicalJson } from '../seed/revisions.js'
+import { confirm } from '../registry-common/watches.js'
 
 export interface BlockingAnswer<T> {
   readonly value: T
@@ -41,11 +42,7 @@ export function blockingStep<T>(what: string, read: BlockingRead<T>, watcher: Wa
     }
     lastIndex = index
     if (index === asked || data === lastData) {
-      try {
-        watcher.confirmed?.({ revision: index.toString() })
-      } catch {
-        // A watcher callback must not break the feed (Watcher contract).
-      }
+      confirm(watcher, index.toString())
       return undefined
     }
     lastData = data

@@ -6,17 +6,17 @@
  * server's hash code. Eureka stores no config and no metrics.
  */
 import type { Backend, BackendCapabilities, CallContext, Unsubscribe, Watcher, WatchOptions } from '../../backend.js'
-import { ClientClosedError, InvalidArgumentError, LeaseLostError, NotFoundError, NotSupportedError } from '../../errors.js'
+import { ClientClosedError, LeaseLostError, NotFoundError, NotSupportedError } from '../../errors.js'
 import { describeValue } from '../../internal/describe.js'
 import type { Logger } from '../../internal/logger.js'
-import { startWatchLoop } from '../../internal/watch-loop.js'
 import { checkInstanceId, checkServiceName } from '../../registry/validate.js'
 import { createTransport } from '../../transport/index.js'
 import type { Transport } from '../../transport/types.js'
-import { isRevision, type ConfigEntry, type Instance, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
+import { type ConfigEntry, type Instance, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
 import { LocalRevisions } from '../seed/revisions.js'
 import { appName, asArray, decodeInstance, encodeInstance, sortById } from './codec.js'
 import { EurekaMirror } from './mirror.js'
+import { BackendWatches, confirm } from '../registry-common/watches.js'
 import { resolveEurekaOptions, type EurekaBackendOptions, type ResolvedEurekaOptions } from './options.js'
 
 const CAPABILITIES: BackendCapabilities = Object.freeze({
@@ -53,11 +53,12 @@ class EurekaBackendImpl implements EurekaBackend {
   private readonly mirror: EurekaMirror
   private readonly revisions = new LocalRevisions()
   private readonly held = new Map<string, Held>()
-  private readonly watches = new Set<Unsubscribe>()
+  private readonly watches: BackendWatches
   private closing: Promise<void> | undefined
 
   constructor(private readonly o: ResolvedEurekaOptions) {
     this.transport = createTransport({ servers: o.servers, requestTimeoutMs: o.requestTimeoutMs, logger: o.logger, ...(o.tls === undefined ? {} : { tls: o.tls }) })
+    this.watches = new BackendWatches(o.logger, o.watchBackoff)
     this.mirror = new EurekaMirror(this.transport, o.registryFetchIntervalMs, o.requestTimeoutMs, o.logger)
   }
 
@@ -127,37 +128,32 @@ class EurekaBackendImpl implements EurekaBackend {
   watchService(service: string, watcher: Watcher<ServiceSnapshot>, options?: WatchOptions): Unsubscribe {
     this.checkOpen()
     checkServiceName('service', service)
-    const after = options?.afterRevision
-    if (after !== undefined && !isRevision(after)) throw new InvalidArgumentError(`afterRevision must be a decimal string, got ${describeValue(after)}`)
     const release = this.mirror.subscribe()
-    const stop = startWatchLoop<ServiceSnapshot>({
+    try {
+      return this.startWatch(service, watcher, options, release)
+    } catch (error) {
+      release()
+      throw error
+    }
+  }
+
+  private startWatch(service: string, watcher: Watcher<ServiceSnapshot>, options: WatchOptions | undefined, release: () => void): Unsubscribe {
+    return this.watches.start<ServiceSnapshot>({
       name: `eureka watch service ${service}`,
       watcher,
-      logger: this.o.logger,
-      backoff: this.o.watchBackoff,
+      options,
       // Each step waits for the next fetch round by itself.
       minEmptyStepMs: 0,
-      ...(after === undefined ? {} : { afterRevision: after }),
+      onStop: release,
       step: async (previous, signal) => {
         if (previous === undefined) await this.mirror.ready(signal)
         else await this.mirror.nextRound(signal)
         const snap = this.snapshot(service, this.mirror.instances(appName(service)))
         if (snap.revision !== previous) return { value: snap, revision: snap.revision, reset: false }
-        try {
-          watcher.confirmed?.({ revision: snap.revision })
-        } catch {
-          // A watcher callback must not break the feed (Watcher contract).
-        }
+        confirm(watcher, snap.revision)
         return undefined
       },
     })
-    const unsubscribe = (): void => {
-      this.watches.delete(unsubscribe)
-      release()
-      stop()
-    }
-    this.watches.add(unsubscribe)
-    return unsubscribe
   }
 
   async getConfig(key: string, _ctx: CallContext): Promise<ConfigEntry | undefined> {
@@ -167,8 +163,7 @@ class EurekaBackendImpl implements EurekaBackend {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      for (const stop of [...this.watches]) stop()
-      this.watches.clear()
+      this.watches.stopAll()
       this.mirror.stop()
       await this.transport.close()
     })()

@@ -10,15 +10,16 @@ import { ClientClosedError, InvalidArgumentError, LeaseLostError, ProtocolError 
 import { describeValue } from '../../internal/describe.js'
 import type { Logger } from '../../internal/logger.js'
 import { sleep } from '../../internal/timers.js'
-import { startWatchLoop, type WatchStep } from '../../internal/watch-loop.js'
+import type { WatchStep } from '../../internal/watch-loop.js'
 import { checkInstanceId, checkServiceName } from '../../registry/validate.js'
 import { createTransport } from '../../transport/index.js'
 import type { Transport } from '../../transport/types.js'
-import { isRevision, type ConfigEntry, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
+import { type ConfigEntry, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
 import { LocalRevisions } from '../seed/revisions.js'
 import { NacosCaller } from './caller.js'
 import { decodeHost, encodeMetadata, parseSlotId, slotId, type Slot } from './codec.js'
 import { NacosConfig, checkConfigKey } from './config.js'
+import { BackendWatches, confirm } from '../registry-common/watches.js'
 import { resolveNacosOptions, type NacosBackendOptions, type ResolvedNacosOptions } from './options.js'
 
 const CAPABILITIES: BackendCapabilities = Object.freeze({
@@ -54,7 +55,7 @@ class NacosBackendImpl implements NacosBackend {
   private readonly revisions = new LocalRevisions()
   /** Where each (service, id) this backend registered lives, so a moved instance leaves its old slot. */
   private readonly slots = new Map<string, Slot>()
-  private readonly watches = new Set<Unsubscribe>()
+  private readonly watches: BackendWatches
   private cacheMillis = DEFAULT_CACHE_MILLIS
   private closing: Promise<void> | undefined
 
@@ -63,6 +64,7 @@ class NacosBackendImpl implements NacosBackend {
     const calls = make(16)
     const holds = make(o.watchConnections)
     this.transports = [calls, holds]
+    this.watches = new BackendWatches(o.logger, o.watchBackoff)
     this.caller = new NacosCaller(calls, holds, o)
     this.config = new NacosConfig(this.caller, this.revisions, { group: o.group, tenant: o.namespace === 'public' ? '' : o.namespace }, o.logger)
   }
@@ -164,7 +166,7 @@ class NacosBackendImpl implements NacosBackend {
     let md5: string | undefined
     return this.watch(`nacos watch config ${key}`, watcher, options, async (after, signal) => {
       if (md5 !== undefined && !(await this.listen(key, md5, signal))) {
-        safeConfirm(watcher, after)
+        confirm(watcher, after)
         return undefined
       }
       const read = await this.config.read(key, { signal })
@@ -185,8 +187,7 @@ class NacosBackendImpl implements NacosBackend {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      for (const stop of [...this.watches]) stop()
-      this.watches.clear()
+      this.watches.stopAll()
       await Promise.allSettled(this.transports.map((t) => t.close()))
     })()
     return this.closing
@@ -213,7 +214,7 @@ class NacosBackendImpl implements NacosBackend {
 
   private changed<T>(value: T, revision: string, after: string | undefined, watcher: Watcher<T>) {
     if (revision === after) {
-      safeConfirm(watcher, revision)
+      confirm(watcher, revision)
       return undefined
     }
     return { value, revision, reset: false }
@@ -221,28 +222,11 @@ class NacosBackendImpl implements NacosBackend {
 
   private watch<T>(name: string, watcher: Watcher<T>, options: WatchOptions | undefined, step: WatchStep<T>): Unsubscribe {
     this.checkOpen()
-    const after = options?.afterRevision
-    if (after !== undefined && !isRevision(after)) throw new InvalidArgumentError(`afterRevision must be a decimal string, got ${describeValue(after)}`)
-    const stop = startWatchLoop<T>({ name, watcher, step, logger: this.o.logger, backoff: this.o.watchBackoff, minEmptyStepMs: 0, ...(after === undefined ? {} : { afterRevision: after }) })
-    const unsubscribe = (): void => {
-      this.watches.delete(unsubscribe)
-      stop()
-    }
-    this.watches.add(unsubscribe)
-    return unsubscribe
+    return this.watches.start<T>({ name, watcher, options, step, minEmptyStepMs: 0 })
   }
 
   private checkOpen(): void {
     if (this.closing !== undefined) throw new ClientClosedError('the nacos backend is closed')
-  }
-}
-
-function safeConfirm(watcher: Watcher<unknown>, revision: string | undefined): void {
-  if (revision === undefined) return
-  try {
-    watcher.confirmed?.({ revision })
-  } catch {
-    // A watcher callback must not break the feed (Watcher contract).
   }
 }
 

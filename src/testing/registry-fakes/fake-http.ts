@@ -103,7 +103,7 @@ export async function startFakeHttp(route: FakeRoute): Promise<FakeHttpServer> {
     res.once('close', () => gone.abort())
     try {
       const url = new URL(req.url ?? '/', 'http://fake')
-      const body = await readBody(req)
+      const body = await readRequestBody(req, MAX_BODY_BYTES)
       if (body === undefined) return void res.writeHead(413, { connection: 'close' }).end('request body too large')
       if (faults.delayMs > 0) await new Promise((r) => setTimeout(r, faults.delayMs))
       if (faults.down) return void req.socket.destroy()
@@ -140,12 +140,13 @@ export async function startFakeHttp(route: FakeRoute): Promise<FakeHttpServer> {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/** A request body, or undefined once it passes `maxBytes` (the caller answers 413). */
+export async function readRequestBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length
-    if (size > MAX_BODY_BYTES) return undefined
+    if (size > maxBytes) return undefined
     chunks.push(chunk)
   }
   return Buffer.concat(chunks, size)
