@@ -14,6 +14,7 @@ export default defineConfig({
     nacos: 'src/backends/nacos/index.ts',
     testing: 'src/testing/index.ts',
     'testing-msw': 'src/testing/msw/index.ts',
+    otel: 'src/otel/index.ts',
     cli: 'src/server/cli.ts',
   },
   format: ['esm', 'cjs'],

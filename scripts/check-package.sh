@@ -26,6 +26,10 @@ for sub in "${subpaths[@]}"; do
   "$node_bin" --input-type=module -e "const m = await import('$spec'); if (Object.keys(m).length === 0) throw new Error('$spec: no exports'); console.log('import  $spec:', Object.keys(m).length, 'exports')"
   "$node_bin" -e "const m = require('$spec'); if (Object.keys(m).length === 0) throw new Error('$spec: no exports'); console.log('require $spec:', Object.keys(m).length, 'exports')"
 done
+# The OpenTelemetry subpath needs its optional peers; every entry above loaded without them.
+npm install --no-audit --no-fund --silent @opentelemetry/api@1 @opentelemetry/resources@3 @opentelemetry/sdk-metrics@3
+"$node_bin" --input-type=module -e "const m = await import('governance-client/otel'); if (typeof m.createMetricProducer !== 'function') throw new Error('otel: no createMetricProducer'); console.log('import  governance-client/otel:', Object.keys(m).length, 'exports')"
+"$node_bin" -e "const m = require('governance-client/otel'); if (typeof m.createMetricProducer !== 'function') throw new Error('otel: no createMetricProducer'); console.log('require governance-client/otel:', Object.keys(m).length, 'exports')"
 # Errors must be recognised across the ESM and CJS builds and across entry points.
 "$node_bin" --input-type=module -e "
 import { createRequire } from 'node:module'

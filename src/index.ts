@@ -28,6 +28,7 @@ export type * from './config/index.js'
 export {
   pushgatewaySink,
   DEFAULT_LATENCY_BUCKETS_MS,
+  DEFAULT_LATENCY_BUCKETS_SECONDS,
   DROPPED_POINTS_METRIC,
   EXPOSITION_CONTENT_TYPE,
   OVERFLOW_LABEL,
@@ -37,3 +38,8 @@ export {
   UPSTREAM_REQUESTS,
 } from './metrics/index.js'
 export type * from './metrics/index.js'
+export { LIBRARY_USER_AGENT, isLibraryRequest } from './internal/library-requests.js'
+export { fieldsFirstLogger } from './internal/logger.js'
+export type { FieldsFirstLogger } from './internal/logger.js'
+export { BACKEND_TRACING_CHANNEL, CHANNEL_PREFIX } from './internal/diagnostics.js'
+export type { BackendCallContext } from './internal/diagnostics.js'

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from './errors.js'
 import { httpBackend } from './backends/http/index.js'
 import type { ConfigOptions } from './config/index.js'
 import type { DiscoveryOptions } from './discovery/index.js'
-import { createConsoleLogger, type Logger, silentLogger } from './internal/logger.js'
+import { createConsoleLogger, fieldsFirstLogger, isFieldsFirstLogger, silentLogger, type FieldsFirstLogger, type Logger } from './internal/logger.js'
 import type { MetricsOptions } from './metrics/index.js'
 import { REGISTRY_OPTION_KEYS, type RegistryOptionsInput } from './registry/index.js'
 import type { TlsOptions } from './transport/types.js'
@@ -86,6 +86,8 @@ function resolveBackend(options: GovernanceClientOptions, requestTimeoutMs: numb
     if (!isBackend(options.backend)) {
       throw new InvalidArgumentError('backend must implement the Backend interface (name, capabilities, register, renew, deregister, resolve, getConfig, close)')
     }
+    // Before any other call: a backend built outside must log where the client logs (or not at all).
+    options.backend.useLogger?.(logger)
     return options.backend
   }
   if (options.server === undefined) {
@@ -119,7 +121,8 @@ function resolveLogger(logger: Logger | false | undefined): Logger {
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
     if (typeof logger[level] !== 'function') throw new InvalidArgumentError(`logger.${level} must be a function`)
   }
-  return logger
+  // The library calls warn(message, fields); pino and bunyan take (fields, message).
+  return isFieldsFirstLogger(logger) ? fieldsFirstLogger(logger as unknown as FieldsFirstLogger) : logger
 }
 
 export function positiveInteger(name: string, value: unknown, fallback: number): number {

@@ -109,9 +109,9 @@ describe('histogram', () => {
     expect(sampleValue(f, 'latency_ms_bucket', { route: '/a', le: '10' })).toBe(1)
   })
 
-  it('uses the default latency buckets in ms, or metrics.defaultBuckets', () => {
-    expect(metrics().histogram('a_ms').buckets).toEqual([1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000])
-    expect(metrics({ defaultBuckets: [1, 2] }).histogram('a_ms').buckets).toEqual([1, 2])
+  it('uses the default latency buckets in seconds, or metrics.defaultBuckets', () => {
+    expect(metrics().histogram('a_seconds').buckets).toEqual([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+    expect(metrics({ defaultBuckets: [1, 2] }).histogram('a_seconds').buckets).toEqual([1, 2])
   })
 
   it('finds buckets by linear and binary search alike', () => {

@@ -15,6 +15,7 @@ import type {
   WatchOptions,
 } from '../../backend.js'
 import { ClientClosedError, ConflictError, InvalidArgumentError, LeaseLostError } from '../../errors.js'
+import { replaceLogger, type Logger } from '../../internal/logger.js'
 import { createTransport } from '../../transport/index.js'
 import { isRevision, type ConfigEntry, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
 import { SeedCenter, isAbsent, preview } from './center.js'
@@ -146,6 +147,10 @@ class SeedBackendImpl implements SeedBackend {
 
   createMetricSink(): MetricSink {
     return createMonitorSink(this.monitor)
+  }
+
+  useLogger(logger: Logger): void {
+    replaceLogger(this.o.logger, logger)
   }
 
   close(): Promise<void> {
