@@ -19,14 +19,15 @@ import { WatchRecorder, eventually, uniqueName } from './watch-recorder.js'
 interface Target {
   readonly name: string
   start(): Promise<{ url: string; faults: FakeFaults; close(): Promise<void> }>
-  backend(url: string): Backend
+  /** `requestTimeoutMs` short for the frozen-server test, the default otherwise. */
+  backend(url: string, requestTimeoutMs?: number): Backend
 }
 
 const backoff = { minDelayMs: 50, maxDelayMs: 300 }
 const targets: Target[] = [
-  { name: 'consul', start: () => startConsulFake(), backend: (url) => consulBackend({ url, blockingWaitMs: 2_000, requestTimeoutMs: 1_000, logger: silentLogger, watchBackoff: backoff }) },
-  { name: 'nacos', start: () => startNacosFake({ cacheMillis: 100 }), backend: (url) => nacosBackend({ url, requestTimeoutMs: 1_000, logger: silentLogger, watchBackoff: backoff }) },
-  { name: 'eureka', start: () => startEurekaFake(), backend: (url) => eurekaBackend({ url, registryFetchIntervalMs: 100, requestTimeoutMs: 1_000, logger: silentLogger, watchBackoff: backoff }) },
+  { name: 'consul', start: () => startConsulFake(), backend: (url, requestTimeoutMs) => consulBackend({ url, blockingWaitMs: 2_000, requestTimeoutMs, logger: silentLogger, watchBackoff: backoff }) },
+  { name: 'nacos', start: () => startNacosFake({ cacheMillis: 100 }), backend: (url, requestTimeoutMs) => nacosBackend({ url, requestTimeoutMs, logger: silentLogger, watchBackoff: backoff }) },
+  { name: 'eureka', start: () => startEurekaFake(), backend: (url, requestTimeoutMs) => eurekaBackend({ url, registryFetchIntervalMs: 100, requestTimeoutMs, logger: silentLogger, watchBackoff: backoff }) },
 ]
 
 const SERVICES = 20
@@ -85,13 +86,14 @@ describe.each(targets)('$name under load', (target) => {
   it('a frozen server times calls out (retryable) and watches report it; they recover when it answers again', async () => {
     const service = uniqueName('frozen')
     const rec = new WatchRecorder<ServiceSnapshot>()
-    const stop = reader.watchService!(service, rec)
+    const quick = target.backend(server.url, 1_000)
+    const stop = quick.watchService!(service, rec)
     try {
       await rec.until(() => true)
       // A request held by the frozen server ends at its own deadline (1 s here; Consul's
       // blocking reads wait × 1.0625 + 1 s), after which the watch reports and retries.
       server.faults.delayMs = 600_000
-      const error = await reader.resolve(service, { timeoutMs: 300 }).catch((e: unknown) => e)
+      const error = await quick.resolve(service, { timeoutMs: 300 }).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(TimeoutError)
       expect((error as GovernanceError).retryable).toBe(true)
       server.faults.delayMs = 0
@@ -100,6 +102,7 @@ describe.each(targets)('$name under load', (target) => {
     } finally {
       server.faults.clear()
       stop()
+      await quick.close()
     }
   })
 })
