@@ -15,7 +15,9 @@ export default defineConfig({
     testing: 'src/testing/index.ts',
     'testing-msw': 'src/testing/msw/index.ts',
     otel: 'src/otel/index.ts',
-    cli: 'src/server/cli.ts',
+    // The bins check the Node version, then load their CLI (src/bin/).
+    cli: 'src/bin/governance-server.ts',
+    'conformance-cli': 'src/bin/governance-conformance.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -1,6 +1,7 @@
 /** governance-client: the public surface. No side effects on import. */
+import './node-guard.js'
 export { GovernanceClient } from './client.js'
-export type { GovernanceClientOptions } from './options.js'
+export type { GovernanceBackendClientOptions, GovernanceClientCommonOptions, GovernanceClientOptions, GovernanceServerClientOptions } from './options.js'
 export * from './errors.js'
 export type * from './types.js'
 export { compareRevisions, isRevision, INSTANCE_STATUSES } from './types.js'
@@ -22,8 +23,11 @@ export type {
   PickOptions,
   RoutedRequestInit,
   RoutingOptions,
+  ServiceChange,
+  ServiceListener,
+  ServicesOptions,
 } from './discovery/index.js'
-export type { RegistrationState, RegistryOptionsInput } from './registry/index.js'
+export type { RegistrationState, RegistryOptionsInput, ReadinessHandler } from './registry/index.js'
 export type * from './config/index.js'
 export {
   pushgatewaySink,

@@ -34,8 +34,18 @@ export interface RoutingOptions {
   passthrough?: Dispatcher
   /** Connect timeout towards instances. Default 3,000 ms. */
   connectTimeoutMs?: number
-  /** Retry an idempotent request once on another instance after a connect failure. Default true. */
+  /**
+   * Send a request once more to another instance when it failed before any byte left (connect
+   * refused, reset before the write; any method), or when an idempotent one failed on a
+   * broken connection. Default true.
+   */
   retryConnectFailures?: boolean
+  /**
+   * A host that serviceHost maps to a name with no registered instance goes to the normal
+   * network (a Kubernetes Service, /etc/hosts, DNS) unless strict: then the request fails
+   * with NoAvailableInstanceError. Default false.
+   */
+  strict?: boolean
 }
 
 export interface DiscoveryOptions {
@@ -56,9 +66,11 @@ export interface DiscoveryOptions {
   /** Retry pause after a failed refresh or a broken watch (full jitter). Default 200 ms up to 5,000 ms. */
   recoveryBackoff?: { minDelayMs?: number; maxDelayMs?: number }
   /**
-   * An update that would leave no instance passing the default filter, while the served set
-   * has some, looks like an outage: the served set is kept for `holdMs` (default 60,000 ms)
-   * unless instances come back. `false` accepts empty answers at once. Default true.
+   * An update that leaves no instance passing the default filter after signs that the
+   * registry lost data (its index went back: a restart; several instances vanished at once)
+   * keeps the served set for at most `holdMs` (default 15,000 ms, about one TTL), answered
+   * with source 'protected'. Explicit leaves (an instance marked DOWN or OUT_OF_SERVICE, a
+   * lone instance deregistered) are always taken at once. `false` turns it off. Default true.
    */
   emptyProtection?: boolean | { holdMs?: number }
   /** Applied to every answer and pick unless a call overrides a field. Default `{ status: ['UP'] }`. */
@@ -83,6 +95,7 @@ export interface ResolvedRoutingOptions {
   readonly passthrough: Dispatcher | undefined
   readonly connectTimeoutMs: number
   readonly retryConnectFailures: boolean
+  readonly strict: boolean
 }
 
 export interface ResolvedFilter {
@@ -119,7 +132,8 @@ export const DISCOVERY_DEFAULTS = Object.freeze({
   idleWatchMs: 600_000,
   pollIntervalMs: 5_000,
   recoveryBackoff: Object.freeze({ minDelayMs: 200, maxDelayMs: 5_000 }),
-  emptyProtectionMs: 60_000,
+  /** About one registration TTL (the registry's default, DEFAULT_TTL_MS). */
+  emptyProtectionMs: 15_000,
   consecutiveFailures: 5,
   baseEjectionMs: 30_000,
   maxEjectionMs: 300_000,
@@ -222,7 +236,7 @@ function resolveOutlier(raw: OutlierOptions | false | undefined): ResolvedOutlie
 }
 
 function resolveRouting(raw: RoutingOptions | undefined): ResolvedRoutingOptions {
-  const r = object('routing', raw, ['serviceHost', 'passthrough', 'connectTimeoutMs', 'retryConnectFailures']) ?? {}
+  const r = object('routing', raw, ['serviceHost', 'passthrough', 'connectTimeoutMs', 'retryConnectFailures', 'strict']) ?? {}
   if (r.serviceHost !== undefined && typeof r.serviceHost !== 'function') fail(`discovery.routing.serviceHost must be a function, got ${show(r.serviceHost)}`)
   if (r.passthrough !== undefined && typeof (r.passthrough as { dispatch?: unknown } | null)?.dispatch !== 'function') {
     fail(`discovery.routing.passthrough must be an undici Dispatcher, got ${show(r.passthrough)}`)
@@ -230,11 +244,13 @@ function resolveRouting(raw: RoutingOptions | undefined): ResolvedRoutingOptions
   if (r.retryConnectFailures !== undefined && typeof r.retryConnectFailures !== 'boolean') {
     fail(`discovery.routing.retryConnectFailures must be a boolean, got ${show(r.retryConnectFailures)}`)
   }
+  if (r.strict !== undefined && typeof r.strict !== 'boolean') fail(`discovery.routing.strict must be a boolean, got ${show(r.strict)}`)
   return {
     serviceHost: r.serviceHost ?? defaultServiceHost,
     passthrough: r.passthrough,
     connectTimeoutMs: integer('routing.connectTimeoutMs', r.connectTimeoutMs, DISCOVERY_DEFAULTS.connectTimeoutMs, 1),
     retryConnectFailures: r.retryConnectFailures ?? true,
+    strict: r.strict ?? false,
   }
 }
 

@@ -145,6 +145,11 @@ describe('histogram', () => {
     h.observe(Infinity)
     expect(m.render()).toBe('')
     expect(logger.warn).toHaveBeenCalledTimes(2)
+    // The warning shows the value that came (JSON would have printed null).
+    expect(logger.warn.mock.calls.some(([message]) => /value NaN dropped/.test(String(message)))).toBe(true)
+    const g = m.gauge('g_inf')
+    g.set(-Infinity)
+    expect(logger.warn).toHaveBeenLastCalledWith(expect.stringMatching(/value -Infinity dropped/))
   })
 })
 
