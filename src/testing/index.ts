@@ -14,3 +14,7 @@ export {
 export { FaultPlan, type MemoryOperation, type WatchOperation, type EmptyOperation, type FaultTarget } from './fault-plan.js'
 export { startTestServer, type TestServer, type TestServerOptions } from './protocol-v1/test-server.js'
 export { createProtocolV1Handler, type FetchHandler, type ProtocolV1HandlerOptions } from './protocol-v1/router.js'
+export { startConsulFake, type ConsulFake, type ConsulFakeOptions } from './consul-fake/index.js'
+export type { FakeFaults } from './registry-fakes/fake-http.js'
+export { startEurekaFake, type EurekaFake, type EurekaFakeOptions } from './eureka-fake/index.js'
+export { startNacosFake, type NacosFake, type NacosFakeOptions } from './nacos-fake/index.js'

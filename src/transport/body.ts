@@ -38,6 +38,15 @@ export function tryParseJson(text: string): unknown {
   }
 }
 
+/** A success body as text (`text: true` calls): anything but UTF-8 → ProtocolError. */
+export function decodeText(bytes: Uint8Array, target: CallTarget, status: number): string {
+  try {
+    return utf8.decode(bytes)
+  } catch (cause) {
+    throw new ProtocolError(`${target.method} ${target.url} answered ${status} with a body that is not UTF-8 text`, { cause, status, details: { url: target.url, method: target.method } })
+  }
+}
+
 /** Decodes a success body: empty → undefined; anything but UTF-8 JSON → ProtocolError with an excerpt. */
 export function decodeJson(bytes: Uint8Array, target: CallTarget, status: number, contentType: string | undefined): unknown {
   if (bytes.length === 0) return undefined

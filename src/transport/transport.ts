@@ -10,7 +10,7 @@
 import pRetry from 'p-retry'
 import { ClientClosedError, TimeoutError, isGovernanceError, toGovernanceError, type GovernanceError } from '../errors.js'
 import { fullJitterDelay } from '../internal/backoff.js'
-import { decodeJson, tryParseJson } from './body.js'
+import { decodeJson, decodeText, tryParseJson } from './body.js'
 import { dispatchBuffered, type BufferedAnswer } from './buffered.js'
 import { CallScope } from './call-scope.js'
 import { Connections } from './connections.js'
@@ -136,7 +136,7 @@ class UndiciTransport implements Transport {
     return {
       status: statusCode,
       headers: flattenHeaders(headers),
-      body: decodeJson(bytes, target, statusCode, typeof contentType === 'string' ? contentType : undefined) as T,
+      body: (options.text === true ? decodeText(bytes, target, statusCode) : decodeJson(bytes, target, statusCode, typeof contentType === 'string' ? contentType : undefined)) as T,
       server: server.base,
     }
   }

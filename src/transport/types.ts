@@ -62,12 +62,14 @@ export interface RequestOptions {
   /** Overrides the retry policy for this call; `false` for a single attempt. */
   readonly retry?: false | Partial<RetryPolicy>
   readonly maxResponseBytes?: number
+  /** The success body as UTF-8 text instead of decoded JSON (servers answering plain text, e.g. Nacos's `ok`). */
+  readonly text?: boolean
 }
 
 export interface TransportResponse<T = unknown> {
   readonly status: number
   readonly headers: Readonly<Record<string, string | undefined>>
-  /** Decoded JSON; undefined for an empty body. */
+  /** Decoded JSON (text with `text: true`); undefined for an empty body. */
   readonly body: T
   /** Base URL of the server that answered. */
   readonly server: string

@@ -12,6 +12,7 @@ import {
   GovernanceError,
   InvalidArgumentError,
   LeaseLostError,
+  NotSupportedError,
 } from '../../src/errors.js'
 import { compareRevisions, isRevision, type ConfigEntry, type InstanceSpec, type Lease, type ServiceSnapshot } from '../../src/types.js'
 import { WatchRecorder, eventually, uniqueName } from './watch-recorder.js'
@@ -34,6 +35,11 @@ export interface BehaviourOptions {
   readonly setup: () => Promise<BackendFixture>
   /** Run nothing (with a notice printed by the caller), e.g. etcd not installed. */
   readonly skip?: boolean
+  /**
+   * False for a server that stores no config (Eureka): the config section then checks that
+   * getConfig rejects with NotSupportedError, and the error section watches services instead.
+   */
+  readonly config?: boolean
 }
 
 export function spec(service: string, id: string, overrides: Partial<InstanceSpec> = {}): InstanceSpec {
@@ -80,8 +86,10 @@ export function runBackendBehaviour(options: BehaviourOptions): void {
 
     describe('registry', () => registryBehaviour(state, caps))
     describe('discovery watch', () => watchBehaviour(state, caps))
-    describe('config', () => configBehaviour(state, caps))
-    describe('errors', () => errorBehaviour(state))
+    const config = options.config !== false
+    if (config) describe('config', () => configBehaviour(state, caps))
+    else describe('config', () => noConfigBehaviour(state))
+    describe('errors', () => errorBehaviour(state, config))
   })
 }
 
@@ -132,8 +140,9 @@ function registryBehaviour(state: SuiteState, caps: BackendCapabilities): void {
     it('an instance that is not renewed expires; one that is renewed stays', async () => {
       const service = uniqueName('expiry')
       const ttlMs = state.fixture.shortTtlMs
-      const kept = await state.backend.register(spec(service, 'kept', { ttlMs }), {})
-      await state.backend.register(spec(service, 'lapsed', { ttlMs }), {})
+      // Two live instances differ in port (Nacos identifies an instance by ip:port).
+      const kept = await state.backend.register(spec(service, 'kept', { ttlMs, port: 8081 }), {})
+      await state.backend.register(spec(service, 'lapsed', { ttlMs, port: 8082 }), {})
       const renewals = setInterval(() => void state.backend.renew(kept, {}).catch(() => undefined), Math.max(100, kept.ttlMs / 4))
       try {
         await eventually(async () => ids(await state.backend.resolve(service, {})).join() === 'kept', ttlMs * 3 + 5_000, 'lapsed instance expired')
@@ -302,14 +311,30 @@ function configBehaviour(state: SuiteState, caps: BackendCapabilities): void {
   })
 }
 
-function errorBehaviour(state: SuiteState): void {
+function noConfigBehaviour(state: SuiteState): void {
+  it('declares no config: getConfig rejects with NotSupportedError and there are no config writes', async () => {
+    await expect(state.backend.getConfig(uniqueName('cfg'), {})).rejects.toBeInstanceOf(NotSupportedError)
+    expect(state.backend.putConfig).toBeUndefined()
+    expect(state.backend.watchConfig).toBeUndefined()
+    expect(state.backend.capabilities.compareAndSet).toBe(false)
+    expect(state.backend.capabilities.deleteConfig).toBe(false)
+  })
+}
+
+/** A watch of whatever the backend can watch: config when it has config, else a service. */
+function watchSomething(backend: Backend, config: boolean, rec: WatchRecorder<unknown>): () => void {
+  const name = uniqueName('watched')
+  return config ? backend.watchConfig!(name, rec as WatchRecorder<ConfigEntry | undefined>) : backend.watchService!(name, rec as WatchRecorder<ServiceSnapshot>)
+}
+
+function errorBehaviour(state: SuiteState, config: boolean): void {
   it('an unreachable server fails calls with a retryable GovernanceError', async () => {
     const dead = state.fixture.createUnreachable()
     try {
       for (const call of [
         () => dead.register(spec('svc', 'i-1'), { timeoutMs: 2_000 }),
         () => dead.resolve('svc', { timeoutMs: 2_000 }),
-        () => dead.getConfig('key', { timeoutMs: 2_000 }),
+        ...(config ? [() => dead.getConfig('key', { timeoutMs: 2_000 })] : []),
       ]) {
         const error = await call().catch((e: unknown) => e)
         expect(error).toBeInstanceOf(GovernanceError)
@@ -322,8 +347,8 @@ function errorBehaviour(state: SuiteState): void {
 
   it('a watch on an unreachable server reports errors and keeps trying until unsubscribed', async () => {
     const dead = state.fixture.createUnreachable()
-    const rec = new WatchRecorder<ConfigEntry | undefined>()
-    const stop = dead.watchConfig!('key', rec)
+    const rec = new WatchRecorder<unknown>()
+    const stop = watchSomething(dead, config, rec)
     try {
       await eventually(() => rec.errors.length >= 2, 15_000, 'two watch errors')
       expect(rec.errors.every((e) => e instanceof GovernanceError)).toBe(true)
@@ -344,8 +369,9 @@ function errorBehaviour(state: SuiteState): void {
       expect((error as GovernanceError).retryable).toBe(false)
     }
     await invalid(() => state.backend.resolve('', {}))
-    await invalid(() => state.backend.getConfig('', {}))
     await invalid(() => state.backend.register(spec('', 'i-1'), {}))
+    if (!config) return
+    await invalid(() => state.backend.getConfig('', {}))
     await expect(state.backend.putConfig!(uniqueName('k'), undefined, {}, {})).rejects.toBeInstanceOf(InvalidArgumentError)
   })
 
@@ -354,13 +380,13 @@ function errorBehaviour(state: SuiteState): void {
     const controller = new AbortController()
     controller.abort(reason)
     await expect(state.backend.resolve(uniqueName('abort'), { signal: controller.signal })).rejects.toBe(reason)
-    await expect(state.backend.getConfig(uniqueName('abort'), { signal: controller.signal })).rejects.toBe(reason)
+    if (config) await expect(state.backend.getConfig(uniqueName('abort'), { signal: controller.signal })).rejects.toBe(reason)
   })
 
   it('close() is idempotent and later calls fail with ClientClosedError', async () => {
     const b = state.fixture.create()
-    const rec = new WatchRecorder<ConfigEntry | undefined>()
-    b.watchConfig!(uniqueName('closing'), rec)
+    const rec = new WatchRecorder<unknown>()
+    watchSomething(b, config, rec)
     await rec.until(() => true)
     await b.close()
     await b.close()

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { createTestRegistry, type TestRegistry } from '../test-registry.js'
 import { createProtocolV1Handler, type FetchHandler } from './router.js'
+import { readRequestBody } from '../registry-fakes/fake-http.js'
 
 export interface TestServerOptions {
   /** The registry to serve; default a fresh one (see `server.registry`). */
@@ -74,13 +75,6 @@ async function serve(handle: FetchHandler, req: IncomingMessage, res: ServerResp
 }
 
 /** The body, or undefined when it is over the protocol's 1 MiB. */
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_BODY_BYTES) return undefined
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks)
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return readRequestBody(req, MAX_BODY_BYTES)
 }

@@ -1,0 +1,26 @@
+/** eurekaBackend's options, validated when the backend is created (messages name the option). */
+import { checkNumber, resolveBaseOptions, type RegistryBaseOptions, type ResolvedBaseOptions } from '../registry-common/options.js'
+
+export interface EurekaBackendOptions extends RegistryBaseOptions {
+  /**
+   * Base URL(s) up to, not including, `/apps`: `http://host:8761/eureka` for Spring Cloud,
+   * `http://host:8080/eureka/v2` for the Netflix WAR.
+   */
+  readonly url?: string
+  /**
+   * How often watches fetch the registry delta. Default 5,000 ms (the Java client's is
+   * 30,000; the server's read cache refreshes every 30 s, which bounds freshness anyway).
+   */
+  readonly registryFetchIntervalMs?: number
+}
+
+export interface ResolvedEurekaOptions extends ResolvedBaseOptions {
+  readonly registryFetchIntervalMs: number
+}
+
+export function resolveEurekaOptions(options: EurekaBackendOptions): ResolvedEurekaOptions {
+  return {
+    ...resolveBaseOptions('eureka', options),
+    registryFetchIntervalMs: checkNumber('registryFetchIntervalMs', options?.registryFetchIntervalMs, 5_000, 10),
+  }
+}
