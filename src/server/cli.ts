@@ -14,6 +14,8 @@ const USAGE = `Usage: governance-server [options]
   --data-dir <dir>    persist config here (default: memory only, env GOVERNANCE_DATA_DIR)
   --token <t>         token with read and write rights (env GOVERNANCE_TOKEN)
   --read-token <t>    token that may only read (env GOVERNANCE_READ_TOKEN)
+  --history-resolution <ms>  metric history slot width (default 10000)
+  --history-duration <ms>    how far metric history reaches (default 3600000)
   --help              show this help
 `
 
@@ -32,6 +34,8 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Governan
         'data-dir': { type: 'string' },
         token: { type: 'string' },
         'read-token': { type: 'string' },
+        'history-resolution': { type: 'string' },
+        'history-duration': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }))
@@ -49,13 +53,27 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Governan
   const dataDir = pick(values['data-dir'], 'GOVERNANCE_DATA_DIR')
   const token = pick(values.token, 'GOVERNANCE_TOKEN')
   const readToken = pick(values['read-token'], 'GOVERNANCE_READ_TOKEN')
+  const metricHistory = historyFlags(values['history-resolution'], values['history-duration'])
   return {
+    ...(metricHistory === undefined ? {} : { metricHistory }),
     port: Number(portText),
     host: pick(values.host, 'GOVERNANCE_HOST') ?? '127.0.0.1',
     ...(dataDir === undefined ? {} : { dataDir }),
     ...(token === undefined ? {} : { token }),
     ...(readToken === undefined ? {} : { readToken }),
   }
+}
+
+function historyFlags(resolution: string | undefined, duration: string | undefined): GovernanceServerOptions['metricHistory'] {
+  const ms = (flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined
+    if (!/^[0-9]{1,10}$/.test(text)) throw new UsageError(`--${flag} must be a whole number of milliseconds, not ${JSON.stringify(text)}`)
+    return Number(text)
+  }
+  const resolutionMs = ms('history-resolution', resolution)
+  const durationMs = ms('history-duration', duration)
+  if (resolutionMs === undefined && durationMs === undefined) return undefined
+  return { ...(resolutionMs === undefined ? {} : { resolutionMs }), ...(durationMs === undefined ? {} : { durationMs }) }
 }
 
 async function main(): Promise<void> {

@@ -19,6 +19,8 @@ export interface HttpServerOptions {
   readonly maxBodyBytes: number
   readonly logger: Logger
   readonly closeGraceMs: number
+  /** Serves non-API paths (the console) before routing; true when it answered. */
+  readonly assets?: (req: IncomingMessage, res: ServerResponse) => boolean
 }
 
 export class HttpServer {
@@ -60,6 +62,7 @@ export class HttpServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       if (this.#closing) throw new HttpError(503, 'unavailable', 'the server is shutting down')
+      if (this.#options.assets?.(req, res)) return
       const answer = await this.#dispatch(req, res)
       send(res, answer, this.#closing)
     } catch (error) {

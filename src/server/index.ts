@@ -7,9 +7,11 @@ import { TokenAuth } from './auth.js'
 import { WaiterHub } from './blocking.js'
 import { loadConfigFile, saveConfigFile, type ConfigSnapshot } from './config-file.js'
 import { ConfigStore } from './config-store.js'
-import { configResource, serviceResource, type ServerState } from './handler.js'
+import { SERVICES_RESOURCE, configResource, serviceResource, type ServerState } from './handler.js'
+import { createConsoleHandler } from './console-assets.js'
 import { HttpServer } from './http-server.js'
 import { IndexCounter } from './index-counter.js'
+import { MetricHistory } from './metric-history.js'
 import { MetricsStore } from './metrics-store.js'
 import { resolveServerOptions, type GovernanceServerOptions, type ResolvedServerOptions } from './options.js'
 import { RegistryStore } from './registry-store.js'
@@ -45,17 +47,24 @@ function createState(initial: ConfigSnapshot, options: ResolvedServerOptions): S
   const { dataDir } = options
   const counter = new IndexCounter(initial.index)
   const hub = new WaiterHub()
+  const history = new MetricHistory({ ...options.metricHistory, logger: options.logger })
+  const onRegistryChange = (service: string): void => {
+    hub.notify(serviceResource(service))
+    hub.notify(SERVICES_RESOURCE)
+  }
   return {
     counter,
     hub,
-    registry: new RegistryStore({ counter, onChange: (service) => hub.notify(serviceResource(service)) }),
+    history,
+    logger: options.logger,
+    registry: new RegistryStore({ counter, onChange: onRegistryChange }),
     config: new ConfigStore({
       initial,
       counter,
       onChange: (key) => hub.notify(configResource(key)),
       ...(dataDir === undefined ? {} : { persist: (snapshot: ConfigSnapshot) => saveConfigFile(dataDir, snapshot) }),
     }),
-    metrics: new MetricsStore({ retentionMs: options.metricsRetentionMs }),
+    metrics: new MetricsStore({ retentionMs: options.metricsRetentionMs, onApplied: (batch) => history.record(batch) }),
   }
 }
 
@@ -70,6 +79,7 @@ export async function createGovernanceServer(options?: GovernanceServerOptions):
     maxBodyBytes: resolved.maxBodyBytes,
     logger,
     closeGraceMs: resolved.closeGraceMs,
+    assets: createConsoleHandler(),
   })
   let address
   try {

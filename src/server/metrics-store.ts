@@ -26,6 +26,8 @@ export interface MetricsStoreOptions {
   /** Instances with no batch for this long are dropped. */
   readonly retentionMs: number
   readonly now?: () => number
+  /** Called with every batch once it is applied (metric history hooks in here). */
+  readonly onApplied?: (batch: MetricBatch) => void
 }
 
 export class MetricsStore {
@@ -33,10 +35,12 @@ export class MetricsStore {
   readonly #seen = new RecentIds()
   readonly #retentionMs: number
   readonly #now: () => number
+  readonly #onApplied: ((batch: MetricBatch) => void) | undefined
 
   constructor(options: MetricsStoreOptions) {
     this.#retentionMs = options.retentionMs
     this.#now = options.now ?? (() => performance.now())
+    this.#onApplied = options.onApplied
   }
 
   /** Applies a checked batch; false when it is a repeat of one already applied. */
@@ -58,6 +62,7 @@ export class MetricsStore {
       const key = seriesKey(point)
       metrics.series.set(key, accumulate(metrics.series.get(key), point))
     }
+    this.#onApplied?.(batch)
     return true
   }
 

@@ -23,6 +23,19 @@ export interface GovernanceServerOptions {
   readonly metricsRetentionMs?: number
   /** How long close() lets in-flight requests finish before cutting connections; default 5 s. */
   readonly closeGraceMs?: number
+  /** Metric history for GET /v1/metrics/{service}/history and the console's charts. */
+  readonly metricHistory?: MetricHistoryLimits
+}
+
+export interface MetricHistoryLimits {
+  /** Width of one slot; default 10,000 ms. */
+  readonly resolutionMs?: number
+  /** How far back history reaches; default 3,600,000 ms (1 h). */
+  readonly durationMs?: number
+  /** Most series (per instance, name and labels) held; default 20,000. */
+  readonly maxSeries?: number
+  /** Most bytes all rings may take; default 128 MiB. */
+  readonly maxBytes?: number
 }
 
 export interface ResolvedServerOptions {
@@ -34,6 +47,7 @@ export interface ResolvedServerOptions {
   readonly logger: Logger
   readonly metricsRetentionMs: number
   readonly closeGraceMs: number
+  readonly metricHistory: Required<MetricHistoryLimits>
 }
 
 const fail = (option: string, value: unknown, rule: string): never => {
@@ -91,5 +105,20 @@ export function resolveServerOptions(options: GovernanceServerOptions = {}): Res
     logger: logger(options.logger),
     metricsRetentionMs: integer('metricsRetentionMs', options.metricsRetentionMs, 1_000, 2_147_483_647, 3_600_000),
     closeGraceMs: integer('closeGraceMs', options.closeGraceMs, 0, 600_000, 5_000),
+    metricHistory: historyLimits(options.metricHistory),
+  }
+}
+
+function historyLimits(value: MetricHistoryLimits | undefined): Required<MetricHistoryLimits> {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) fail('metricHistory', value, 'an object')
+  const resolutionMs = integer('metricHistory.resolutionMs', value?.resolutionMs, 100, 86_400_000, 10_000)
+  const durationMs = integer('metricHistory.durationMs', value?.durationMs, resolutionMs, 604_800_000, 3_600_000)
+  // Slots per ring are duration / resolution: cap them so one series cannot take megabytes.
+  if (durationMs / resolutionMs > 100_000) fail('metricHistory.durationMs', durationMs, `at most 100,000 times resolutionMs (${resolutionMs})`)
+  return {
+    resolutionMs,
+    durationMs,
+    maxSeries: integer('metricHistory.maxSeries', value?.maxSeries, 0, 10_000_000, 20_000),
+    maxBytes: integer('metricHistory.maxBytes', value?.maxBytes, 0, 2 ** 40, 128 * 1024 * 1024),
   }
 }

@@ -2,6 +2,7 @@
 import { configHandlers } from './config-handlers.js'
 import type { Handler, ServerState } from './handler.js'
 import { metricsHandlers } from './metrics-handlers.js'
+import { overrideHandlers } from './override-handlers.js'
 import { registryHandlers } from './registry-handlers.js'
 import { jsonAnswer } from './respond.js'
 import { Router, type MethodSpec, type RouteSpec } from './router.js'
@@ -13,6 +14,7 @@ export function createRoutes(state: ServerState): Router<Handler> {
   const registry = registryHandlers(state)
   const config = configHandlers(state)
   const metrics = metricsHandlers(state)
+  const override = overrideHandlers(state)
   // `held` (blocking queries held now) is the reference server's addition to section 8.
   const health: Handler = () => jsonAnswer(200, { status: 'ok', index: state.counter.current().toString(), held: state.hub.size })
   const routes: RouteSpec<Handler>[] = [
@@ -21,10 +23,12 @@ export function createRoutes(state: ServerState): Router<Handler> {
     { path: '/v1/services/:service', methods: { GET: read(registry.listInstances) } },
     { path: '/v1/services/:service/instances/:id', methods: { PUT: write(registry.register), DELETE: write(registry.deregister, false) } },
     { path: '/v1/services/:service/instances/:id/heartbeat', methods: { PUT: write(registry.heartbeat) } },
+    { path: '/v1/services/:service/instances/:id/override', methods: { PUT: write(override.set), DELETE: write(override.clear, false) } },
     { path: '/v1/config', methods: { GET: read(config.list) } },
     { path: '/v1/config/:key', methods: { GET: read(config.get), PUT: write(config.put), DELETE: write(config.delete, false) } },
     { path: '/v1/metrics', methods: { POST: write(metrics.push) } },
     { path: '/v1/metrics/:service', methods: { GET: read(metrics.query) } },
+    { path: '/v1/metrics/:service/history', methods: { GET: read(metrics.history) } },
   ]
   return new Router(routes)
 }
