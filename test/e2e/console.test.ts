@@ -99,6 +99,8 @@ describe.skipIf(skipWithoutChromium('the console browser tests (test/e2e/console
     watcher.on('discovery:changed', (e) => {
       if (e.service === 'orders') statuses.push(e.instances.find((i) => i.id === 'orders-1')?.status ?? 'absent')
     })
+    const told: unknown[] = []
+    clients[0]!.on('registry:overridden', (e) => told.push(e.override))
     await page.click('tr[data-service=orders] a')
     await page.waitForSelector('tr[data-instance=orders-1]')
     await page.click('tr[data-instance=orders-1] [data-action=down]')
@@ -106,6 +108,8 @@ describe.skipIf(skipWithoutChromium('the console browser tests (test/e2e/console
     await page.click('dialog [data-confirm=yes]')
     await page.waitForSelector('tr[data-instance=orders-1][data-status=DOWN]')
     await expect.poll(() => statuses.at(-1)).toMatch(/^(DOWN|absent)$/)
+    // The instance's own client is told at its next heartbeat, so it does not fight the operator.
+    await expect.poll(() => told).toEqual([{ status: 'DOWN' }])
     // orders-1 keeps heartbeating every 500 ms and re-registers: the override holds.
     const hb = await api('PUT', '/v1/services/orders/instances/orders-1/heartbeat', {})
     expect(hb.json.override.status).toBe('DOWN')
@@ -166,6 +170,8 @@ describe.skipIf(skipWithoutChromium('the console browser tests (test/e2e/console
     expect(Number(await page.locator('[data-chart="http_request_duration_ms:q"]').getAttribute('data-points'))).toBeGreaterThan(0)
     const rates = (await api('GET', '/v1/metrics/orders/history?from=-60000')).json.series.find((s: { name: string }) => s.name === 'http_requests_total').rate
     expect(rates.filter((r: number | null) => r !== null && r > 0).reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(30, 5) // 3 x 10 per 1 s slot
+    await page.selectOption('#range', '60000')
+    await page.waitForTimeout(500)
     await shot('metrics')
   })
 

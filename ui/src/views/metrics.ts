@@ -19,6 +19,7 @@ interface History {
 }
 
 const RANGES: [string, number][] = [
+  ['1 min', 60_000],
   ['5 min', 300_000],
   ['15 min', 900_000],
   ['1 h', 3_600_000],
