@@ -94,7 +94,7 @@ async function write(key: string, text: string, ifVersion: string, problem: HTML
       h('p', {}, 'The value stored now:'),
       h('pre', { class: 'json', id: 'conflict-theirs' }, theirs ? pretty(theirs.value) : '(deleted)'),
       h('p', {}, 'Your draft against it:'),
-      diffView(theirs ? pretty(theirs.value) : '', text),
+      diffView(theirs ? pretty(theirs.value) : "", pretty(value)),
       h('div', { class: 'row' }, h('button', { id: 'conflict-load', onclick: () => theirs && load(theirs) }, 'discard my draft, load theirs')),
     )
   }
