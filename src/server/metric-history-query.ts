@@ -24,10 +24,9 @@ export type HistorySeries =
 export function summarize(rings: readonly SeriesRing[], first: number, last: number, resolutionMs: number): HistorySeries[] {
   const groups = new Map<string, SeriesRing[]>()
   for (const ring of rings) {
-    const key = `${ring.name}\u0000${JSON.stringify(Object.keys(ring.labels).sort().map((k) => [k, ring.labels[k]]))}`
-    const group = groups.get(key)
+    const group = groups.get(ring.seriesKey)
     if (group) group.push(ring)
-    else groups.set(key, [ring])
+    else groups.set(ring.seriesKey, [ring])
   }
   const out: HistorySeries[] = []
   const keys = [...groups.keys()].sort()
@@ -37,20 +36,19 @@ export function summarize(rings: readonly SeriesRing[], first: number, last: num
     const same = group.filter((r) => r.kind === kind) // a name sent as two kinds: the first one's kind wins
     const base = { name: group[0]!.name, labels: group[0]!.labels, instances: same.length }
     if (kind === 'histogram') out.push({ ...base, kind, ...histogramSeries(same, first, last, resolutionMs) })
-    else if (kind === 'counter') out.push({ ...base, kind, rate: scalarSeries(same, first, last).map((v) => (v === null ? null : v / (resolutionMs / 1000))) })
+    else if (kind === 'counter') out.push({ ...base, kind, rate: scalarSeries(same, first, last, 1000 / resolutionMs) })
     else out.push({ ...base, kind, values: scalarSeries(same, first, last) })
   }
   return out
 }
 
-function scalarSeries(rings: readonly SeriesRing[], first: number, last: number): (number | null)[] {
-  const out: (number | null)[] = []
-  const cell = new Float64Array(1)
-  for (let slot = first; slot <= last; slot++) {
-    let sum: number | null = null
-    for (const ring of rings) if (ring.read(slot, cell)) sum = (sum ?? 0) + cell[0]!
-    out.push(sum)
-  }
+function scalarSeries(rings: readonly SeriesRing[], first: number, last: number, scale = 1): (number | null)[] {
+  const length = Math.max(0, last - first + 1)
+  const sums = new Float64Array(length)
+  const present = new Uint8Array(length)
+  for (const ring of rings) ring.sumInto(first, last, sums, present)
+  const out = new Array<number | null>(length)
+  for (let i = 0; i < length; i++) out[i] = present[i] ? sums[i]! * scale : null
   return out
 }
 

@@ -17,6 +17,8 @@ export class SeriesRing {
   /** Histogram bounds, empty for counters and gauges. */
   readonly buckets: readonly number[]
   readonly width: number
+  /** Name and sorted labels: rings of one series on different instances share it. */
+  readonly seriesKey: string
   readonly #slots: number
   readonly #data: Float64Array
   /** Absolute slot number (time / resolution) of the newest write; -Infinity before any. */
@@ -30,6 +32,7 @@ export class SeriesRing {
     this.kind = point.kind
     this.buckets = point.kind === 'histogram' ? [...point.buckets] : []
     this.width = point.kind === 'histogram' ? HISTOGRAM_HEAD + point.counts.length : 1
+    this.seriesKey = `${point.name}\u0000${JSON.stringify(Object.keys(point.labels).sort().map((k) => [k, point.labels[k]]))}`
     this.#slots = slots
     this.#data = new Float64Array(slots * this.width).fill(NaN)
   }
@@ -84,6 +87,23 @@ export class SeriesRing {
     if (empty && this.kind === 'gauge') return false
     for (let i = 0; i < this.width; i++) out[i] = empty ? 0 : this.#data[at + i]!
     return true
+  }
+
+  /**
+   * Adds this scalar ring's slots first..last into `sums` (index 0 = first), marking in
+   * `present` the slots that hold something; the fast path of read() for whole ranges.
+   */
+  sumInto(first: number, last: number, sums: Float64Array, present: Uint8Array): void {
+    const from = Math.max(first, this.#first, this.#last - this.#slots + 1)
+    const to = Math.min(last, this.#last)
+    const gauge = this.kind === 'gauge'
+    for (let slot = from; slot <= to; slot++) {
+      const value = this.#data[slot % this.#slots]!
+      if (Number.isNaN(value)) {
+        if (gauge) continue
+      } else sums[slot - first]! += value
+      present[slot - first] = 1
+    }
   }
 
   /** Clears the slots skipped since the last write, so they read as empty. */

@@ -16,7 +16,7 @@ function history(overrides: Partial<ConstructorParameters<typeof MetricHistory>[
 const batch = (instance: string, points: MetricPoint[]): MetricBatch => ({ batchId: `${Math.random()}`, service: 'orders', instance, timestamp: 0, points })
 const counter = (value: number, labels = {}): MetricPoint => ({ name: 'requests_total', kind: 'counter', labels, value })
 const gauge = (value: number): MetricPoint => ({ name: 'queue_depth', kind: 'gauge', labels: {}, value })
-const histogram = (counts: number[]): MetricPoint => ({ name: 'latency_ms', kind: 'histogram', labels: {}, buckets: [10, 20, 40], counts, sum: 0, count: counts.reduce((a, b) => a + b, 0) })
+const histogram = (counts: number[]): Extract<MetricPoint, { kind: 'histogram' }> => ({ name: 'latency_ms', kind: 'histogram', labels: {}, buckets: [10, 20, 40], counts, sum: 0, count: counts.reduce((a, b) => a + b, 0) })
 
 describe('MetricHistory', () => {
   it('turns counter deltas into per-second rates summed over instances, with zeros between pushes', () => {
