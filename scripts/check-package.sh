@@ -39,3 +39,19 @@ console.log('errors: instanceof holds across ESM and CJS')
 "
 PATH="$(dirname "$node_bin"):$PATH" npx --no-install governance-server --help >/dev/null
 echo "bin: governance-server --help works"
+# The console ships in the tarball and both builds find it from the installed package.
+for mode in import require; do
+  "$node_bin" --input-type=module -e "
+import { createRequire } from 'node:module'
+const load = '$mode' === 'import' ? (s) => import(s) : async (s) => createRequire(import.meta.url)(s)
+const { createGovernanceServer } = await load('governance-client/server')
+const server = await createGovernanceServer()
+try {
+  for (const file of ['', 'app.js', 'app.css']) {
+    const res = await fetch(server.url + '/ui/' + file)
+    if (res.status !== 200) throw new Error('/ui/' + file + ' answered ' + res.status + ' ($mode)')
+  }
+} finally { await server.close() }
+console.log('console: /ui/ served from the installed package ($mode)')
+"
+done
