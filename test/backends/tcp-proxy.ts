@@ -8,6 +8,8 @@ export interface TcpProxy {
   /** While paused, new connections are refused at once (the listener stays bound). */
   pause(paused: boolean): void
   readonly connections: number
+  /** Connections accepted so far (open or closed). */
+  readonly accepted: number
   close(): Promise<void>
 }
 
@@ -15,11 +17,13 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const { hostname, port } = new URL(target)
   const sockets = new Set<Socket>()
   let paused = false
+  let accepted = 0
   const server: Server = createServer((client) => {
     if (paused) {
       client.destroy()
       return
     }
+    accepted++
     const upstream = connect(Number(port), hostname)
     sockets.add(client)
     sockets.add(upstream)
@@ -48,6 +52,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     },
     get connections() {
       return sockets.size / 2
+    },
+    get accepted() {
+      return accepted
     },
     close() {
       for (const s of sockets) s.destroy()
