@@ -124,30 +124,48 @@ describe.skipIf(skipWithoutChromium('the console browser tests (test/e2e/console
 
   it('edits a config value with compare-and-set, shows a conflict without overwriting, rolls back', async () => {
     const gov = clients[0]!
+    const written: { version: string; value: unknown; deleted: boolean; time: number; writer: string }[] = []
+    const remember = async (writer: string): Promise<void> => {
+      const { json } = await api('GET', '/v1/config/checkout')
+      written.push({ version: json.version, value: json.value, deleted: false, time: Date.now(), writer })
+    }
     await gov.config.put('checkout', { discountPercent: 10 })
+    await remember('orders-1')
     await page.goto(`${server.url}/ui/#/config/checkout`)
     await expect.poll(() => page.inputValue('#config-editor')).toContain('"discountPercent": 10')
     await page.fill('#config-editor', '{ "discountPercent": 15 }')
     await page.click('#config-save')
     await expect.poll(async () => (await gov.config.get('checkout'))?.value).toEqual({ discountPercent: 15 })
+    await remember('console')
 
     // A draft, then someone else writes: saving must show their value and write nothing.
     await page.fill('#config-editor', '{ "discountPercent": 20 }')
     await gov.config.put('checkout', { discountPercent: 99 })
+    await remember('orders-1')
     await page.click('#config-save')
     await page.waitForSelector('#conflict-theirs')
     expect(JSON.parse((await page.textContent('#conflict-theirs'))!)).toEqual({ discountPercent: 99 })
     expect((await api('GET', '/v1/config/checkout')).json.value).toEqual({ discountPercent: 99 })
     await shot('config-conflict')
 
-    const history = await api('GET', '/v1/config/checkout/history?limit=50')
-    if (history.status !== 200) {
-      console.warn('\n*** the config history endpoint is not in this build: the rollback step is not checked ***\n')
-      return
+    let history = await api('GET', '/v1/config/checkout/history?limit=50')
+    if (history.status === 404 && history.json.error.message === 'no such path') {
+      // This build has no config history endpoint yet (issue 13 adds it): serve its documented
+      // shape from the versions written above, in the browser only. The rollback itself is
+      // still a real compare-and-set PUT to the real server.
+      console.warn('\n*** no /v1/config/{key}/history in this build: the console test serves its shape from the test ***\n')
+      const versions = [...written].reverse()
+      history = { status: 200, json: { key: 'checkout', versions } }
+      await page.route('**/v1/config/checkout/history*', (route) => route.fulfill({ json: history.json }))
     }
-    await page.click('#conflict-load')
+    expect(history.status).toBe(200)
+    await page.goto(`${server.url}/ui/#/config`)
+    await page.goto(`${server.url}/ui/#/config/checkout`)
     const first = history.json.versions.at(-1).version as string
     await page.waitForSelector(`[data-rollback="${first}"]`)
+    // The diff of the two newest versions (the default pair) shows the change 15 -> 99.
+    await expect.poll(() => page.textContent('#history-diff')).toContain('"discountPercent": 99')
+    expect(await page.textContent('#history-diff .del')).toContain('15')
     await page.click(`[data-rollback="${first}"]`)
     await page.click('dialog [data-confirm=yes]')
     await expect.poll(async () => (await api('GET', '/v1/config/checkout')).json.value).toEqual({ discountPercent: 10 })

@@ -24,6 +24,7 @@ const RANGES: [string, number][] = [
   ['15 min', 900_000],
   ['1 h', 3_600_000],
 ]
+const COMPACT = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 2 })
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#4b5563']
 
 /** Request and error counters and latency histograms first: what a person looks for. */
@@ -98,6 +99,6 @@ function draw(root: HTMLElement, plots: Map<string, uPlot>, history: History): v
     const box = h('figure', { class: 'chart', 'data-chart': spec.id, 'data-points': points })
     root.append(box)
     const series: uPlot.Series[] = [{}, ...spec.lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length]!, width: 1.5, spanGaps: true }))]
-    plots.set(spec.id, new uPlot({ title: spec.title, width, height: 200, series, scales: { x: { time: true } }, axes: [{}, { size: 60 }] }, data, box))
+    plots.set(spec.id, new uPlot({ title: spec.title, width, height: 200, series, scales: { x: { time: true } }, axes: [{}, { size: 56, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => COMPACT.format(t)) }] }, data, box))
   }
 }
