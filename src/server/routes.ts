@@ -1,8 +1,10 @@
 /** The route table of protocol v1. */
 import { configHandlers } from './config-handlers.js'
 import type { Handler, ServerState } from './handler.js'
+import { expositionHandler } from './exposition-page.js'
 import { metricsHandlers } from './metrics-handlers.js'
 import { overrideHandlers } from './override-handlers.js'
+import { otlpHandlers } from './otlp-handlers.js'
 import { registryHandlers } from './registry-handlers.js'
 import { jsonAnswer } from './respond.js'
 import { Router, type MethodSpec, type RouteSpec } from './router.js'
@@ -16,6 +18,8 @@ export function createRoutes(state: ServerState): Router<Handler> {
   const config = configHandlers(state)
   const metrics = metricsHandlers(state)
   const override = overrideHandlers(state)
+  const otlp = otlpHandlers(state)
+  const exposition = expositionHandler(state)
   const mux = createWatchMux(state)
   // `held` (blocking queries held now) and `watchStreams` are the reference server's additions to section 8.
   const health: Handler = () =>
@@ -32,6 +36,8 @@ export function createRoutes(state: ServerState): Router<Handler> {
     { path: '/v1/metrics', methods: { POST: write(metrics.push) } },
     { path: '/v1/metrics/:service', methods: { GET: read(metrics.query) } },
     { path: '/v1/metrics/:service/history', methods: { GET: read(metrics.history) } },
+    { path: '/otlp/v1/metrics', methods: { POST: { handler: otlp.metrics, right: 'write', body: 'raw' } } },
+    { path: '/metrics', methods: { GET: read(exposition) } },
     // A read, though it is a POST: the body only lists what to watch.
     { path: '/v1/watch', methods: { POST: { handler: mux.handler, right: 'read', body: true } } },
   ]

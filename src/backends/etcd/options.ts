@@ -1,7 +1,7 @@
 /** etcdBackend's options, validated when the backend is created (messages name the option). */
 import { InvalidArgumentError } from '../../errors.js'
 import type { BackoffOptions } from '../../internal/backoff.js'
-import { createConsoleLogger, type Logger } from '../../internal/logger.js'
+import { createConsoleLogger, replaceableLogger, type Logger } from '../../internal/logger.js'
 import type { TlsOptions, Transport } from '../../transport/types.js'
 import type { EtcdCredentials } from './auth.js'
 import { describe } from './codec.js'
@@ -115,7 +115,7 @@ export function resolveEtcdOptions(options: EtcdBackendOptions): ResolvedEtcdOpt
     requestTimeoutMs: timeout,
     connections,
     watchBackoff: checkBackoff(options.watchBackoff),
-    logger: options.logger ?? createConsoleLogger('[governance-client etcd]'),
+    logger: options.logger ?? replaceableLogger(createConsoleLogger('[governance-client etcd]')),
     transport: options.transport,
   }
 }
