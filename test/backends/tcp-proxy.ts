@@ -7,6 +7,8 @@ export interface TcpProxy {
   cut(): void
   /** While paused, new connections are refused at once (the listener stays bound). */
   pause(paused: boolean): void
+  /** New connections go to this server from now on (a server restarted on another port). */
+  retarget(target: string): void
   readonly connections: number
   /** Connections accepted so far (open or closed). */
   readonly accepted: number
@@ -14,7 +16,7 @@ export interface TcpProxy {
 }
 
 export async function startTcpProxy(target: string): Promise<TcpProxy> {
-  const { hostname, port } = new URL(target)
+  let { hostname, port } = new URL(target)
   const sockets = new Set<Socket>()
   let paused = false
   let accepted = 0
@@ -49,6 +51,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     },
     pause(p) {
       paused = p
+    },
+    retarget(next) {
+      ;({ hostname, port } = new URL(next))
     },
     get connections() {
       return sockets.size / 2
