@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { GovernanceClient } from '../src/index.js'
+import { findConsoleAssets } from '../src/server/console-assets.js'
 import { createGovernanceServer } from '../src/server/index.js'
 
 const started = Date.now()
@@ -82,6 +83,9 @@ async function main(): Promise<void> {
     .join(', ')
   step(`server's latest metrics for payments: ${summary}`)
 
+  if (process.argv.includes('--keep')) await keepRunning(registry.url, ordersGov, paymentsGov)
+  else step(`console at ${registry.url}/ui/ (npm run demo -- --keep keeps it up)`)
+
   await Promise.all([ordersGov.close(), paymentsGov.close()])
   const left = (await (await fetch(`${registry.url}/v1/services/orders`)).json()) as { instances: unknown[] }
   step(`both services closed; orders has ${left.instances.length} instances at the server`)
@@ -89,6 +93,26 @@ async function main(): Promise<void> {
   await new Promise((resolve) => payments.server.close(resolve))
   await registry.close()
   step('reference server stopped; demo done')
+}
+
+/**
+ * --keep: the console's URL, then traffic (orders calls payments every second, metrics
+ * pushed every 5 s) so that its charts move, until Ctrl-C or SIGTERM.
+ */
+async function keepRunning(url: string, ordersGov: GovernanceClient, paymentsGov: GovernanceClient): Promise<void> {
+  if (findConsoleAssets() === undefined) await (await import('../ui/build.js')).buildConsole()
+  step(`console at ${url}/ui/ (kept running; Ctrl-C to stop)`)
+  let tick = 0
+  const traffic = setInterval(() => {
+    void ordersGov.fetch('http://payments/charge', { method: 'POST', body: '{}' }).then((r) => r.body?.cancel(), () => undefined)
+    if (++tick % 5 === 0) void Promise.all([ordersGov.metrics.flush(), paymentsGov.metrics.flush()]).catch(() => undefined)
+  }, 1_000)
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  clearInterval(traffic)
+  step('stopping')
 }
 
 main().catch((error: unknown) => {

@@ -68,3 +68,19 @@ if [ -n "$old_node" ] && ! "$old_node" -e 'const [a,b]=process.versions.node.spl
 else
   echo "old node: none older than 22.19 on this machine (set OLD_NODE=/path/to/node20), version guard not checked"
 fi
+# The console ships in the tarball and both builds find it from the installed package.
+for mode in import require; do
+  "$node_bin" --input-type=module -e "
+import { createRequire } from 'node:module'
+const load = '$mode' === 'import' ? (s) => import(s) : async (s) => createRequire(import.meta.url)(s)
+const { createGovernanceServer } = await load('governance-client/server')
+const server = await createGovernanceServer()
+try {
+  for (const file of ['', 'app.js', 'app.css']) {
+    const res = await fetch(server.url + '/ui/' + file)
+    if (res.status !== 200) throw new Error('/ui/' + file + ' answered ' + res.status + ' ($mode)')
+  }
+} finally { await server.close() }
+console.log('console: /ui/ served from the installed package ($mode)')
+"
+done

@@ -3,7 +3,7 @@
  * has a success counterpart. Payloads are plain objects so that new fields can be added.
  */
 import type { GovernanceError } from './errors.js'
-import type { ConfigEntry, Instance, InstanceStatus } from './types.js'
+import type { ConfigEntry, Instance, InstanceOverride, InstanceStatus } from './types.js'
 
 /**
  * Where a discovery answer comes from: `live` (a feed the server keeps confirming), `memory`
@@ -26,6 +26,8 @@ export interface GovernanceEvents {
   'registry:leaseLost': { readonly service: string; readonly instanceId: string; readonly epoch: number; readonly reason: 'server' | 'deadline' }
   'registry:statusChanged': { readonly service: string; readonly instanceId: string; readonly status: InstanceStatus }
   'registry:deregistered': { readonly service: string; readonly instanceId: string }
+  /** An operator set, changed or cleared (`override` undefined) an override of this instance on the server. */
+  'registry:overridden': { readonly service: string; readonly instanceId: string; readonly override: InstanceOverride | undefined }
 
   'discovery:changed': {
     readonly service: string
@@ -72,6 +74,7 @@ const EVENT_NAMES = [
   'registry:leaseLost',
   'registry:statusChanged',
   'registry:deregistered',
+  'registry:overridden',
   'discovery:changed',
   'discovery:stale',
   'discovery:recovered',

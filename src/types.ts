@@ -36,6 +36,14 @@ export interface Lease {
 export interface RenewResult {
   /** The TTL the server applied, which may differ from the one asked for. */
   readonly ttlMs: number
+  /** An operator's override of this instance, when the server reports one (reference server). */
+  readonly override?: InstanceOverride
+}
+
+/** What an operator forced on an instance: it wins over the instance's own status and weight. */
+export interface InstanceOverride {
+  readonly status?: InstanceStatus
+  readonly weight?: number
 }
 
 /**

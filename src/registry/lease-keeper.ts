@@ -10,7 +10,7 @@ import type { EmitFn } from '../events.js'
 import type { Logger } from '../internal/logger.js'
 import type { Clock } from '../internal/timers.js'
 import { unrefTimeout } from '../internal/timers.js'
-import type { Instance, InstanceSpec, Lease } from '../types.js'
+import type { Instance, InstanceOverride, InstanceSpec, Lease } from '../types.js'
 import { checkLease, checkRenewal } from './answers.js'
 import { asGovernanceError, guardedCall } from './guarded-call.js'
 import { safeEmit } from './safe-emit.js'
@@ -73,6 +73,8 @@ export class LeaseKeeper {
   #forcePush = false
   #pushWaiters: ((ok: boolean) => void)[] = []
   #wake: (() => void) | undefined
+  /** The override the last heartbeat answer reported, as JSON, to emit only on a change. */
+  #override = ''
 
   readonly #emit: EmitFn
 
@@ -265,11 +267,21 @@ export class LeaseKeeper {
       if (signal.aborted || this.#lease !== lease) return
       this.#succeeded(started, result.ttlMs)
       this.#emit('registry:renewed', { service: this.#d.service, instanceId: this.#d.instanceId, ttlMs: result.ttlMs })
+      this.#noteOverride(result.override)
     } catch (error) {
       if (signal.aborted || this.#lease !== lease) return
       if (error instanceof LeaseLostError) this.#lose('server')
       else this.#failed(error, 'renew')
     }
+  }
+
+  /** Tells the application when an operator takes over (or hands back) this instance's status or weight. */
+  #noteOverride(override: InstanceOverride | undefined): void {
+    const seen = override === undefined ? '' : JSON.stringify([override.status, override.weight])
+    if (seen === this.#override) return
+    this.#override = seen
+    this.#d.logger.info(override ? 'an operator overrides this instance' : 'the operator override of this instance was cleared', { service: this.#d.service, instanceId: this.#d.instanceId, ...override })
+    this.#emit('registry:overridden', { service: this.#d.service, instanceId: this.#d.instanceId, override })
   }
 
   /**

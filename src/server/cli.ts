@@ -27,6 +27,8 @@ const USAGE = `Usage: governance-server [options]
   --metrics-retention-ms <n>  drop an instance's metrics after this long without a batch
 ${LIMIT_FLAGS.map(({ flag }) => `  --${flag} <n>`).join('\n')}
                       limits; defaults and meaning in docs/server.md
+  --history-resolution <ms>  metric history slot width (default 10000)
+  --history-duration <ms>    how far metric history reaches (default 3600000)
   --version           print the version
   --help              show this help
 `
@@ -36,7 +38,7 @@ class UsageError extends Error {}
 type Values = Record<string, string | boolean | undefined>
 
 function parseFlags(argv: readonly string[]): Values {
-  const numeric = ['config-history', 'max-body-bytes', 'metrics-retention-ms', ...LIMIT_FLAGS.map((l) => l.flag)]
+  const numeric = ['config-history', 'max-body-bytes', 'metrics-retention-ms', 'history-resolution', 'history-duration', ...LIMIT_FLAGS.map((l) => l.flag)]
   try {
     return parseArgs({
       args: [...argv],
@@ -94,7 +96,9 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Governan
     if (n !== undefined) numbers[option] = n
   }
   const dataDir = pick('data-dir', 'GOVERNANCE_DATA_DIR').value
+  const metricHistory = historyFlags(flag('history-resolution'), flag('history-duration'))
   return {
+    ...(metricHistory === undefined ? {} : { metricHistory }),
     port: integerArg(port.value, port.source, 65_535) ?? 7070,
     host: pick('host', 'GOVERNANCE_HOST').value ?? '127.0.0.1',
     ...(dataDir === undefined ? {} : { dataDir }),
@@ -116,6 +120,13 @@ function packageVersion(): string {
     }
   }
   return 'unknown'
+}
+
+function historyFlags(resolution: string | undefined, duration: string | undefined): GovernanceServerOptions['metricHistory'] {
+  const resolutionMs = integerArg(resolution, '--history-resolution', Number.MAX_SAFE_INTEGER)
+  const durationMs = integerArg(duration, '--history-duration', Number.MAX_SAFE_INTEGER)
+  if (resolutionMs === undefined && durationMs === undefined) return undefined
+  return { ...(resolutionMs === undefined ? {} : { resolutionMs }), ...(durationMs === undefined ? {} : { durationMs }) }
 }
 
 async function main(): Promise<void> {

@@ -26,6 +26,8 @@ export interface HttpServerOptions {
   readonly closeGraceMs: number
   readonly limits: ServerLimits
   readonly stats: ServerStats
+  /** Serves non-API paths (the console) before routing; true when it answered. */
+  readonly assets?: (req: IncomingMessage, res: ServerResponse) => boolean
 }
 
 export class HttpServer {
@@ -86,6 +88,7 @@ export class HttpServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       if (this.#closing) throw new HttpError(503, 'unavailable', 'the server is shutting down')
+      if (this.#options.assets?.(req, res)) return
       const answer = await this.#dispatch(req, res)
       send(res, answer, this.#closing)
     } catch (error) {

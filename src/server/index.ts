@@ -8,9 +8,11 @@ import { TokenAuth } from './auth.js'
 import { WaiterHub } from './blocking.js'
 import { ConfigDisk, type KeyHistory, type LoadedConfig } from './config-disk.js'
 import { ConfigStore } from './config-store.js'
-import { configResource, serviceResource, type ServerState } from './handler.js'
+import { SERVICES_RESOURCE, configResource, serviceResource, type ServerState } from './handler.js'
+import { createConsoleHandler } from './console-assets.js'
 import { HttpServer } from './http-server.js'
 import { IndexCounter } from './index-counter.js'
+import { MetricHistory } from './metric-history.js'
 import { MetricsStore } from './metrics-store.js'
 import { resolveServerOptions, type GovernanceServerOptions, type ResolvedServerOptions } from './options.js'
 import { RegistryStore } from './registry-store.js'
@@ -57,9 +59,13 @@ function createState(disk: ConfigDisk | undefined, loaded: LoadedConfig, options
     onRefuse: (scope, client) =>
       stats.refuse(scope === 'total' ? 'heldQueriesRefused' : 'heldQueriesRefusedPerClient', `blocking query refused: ${scope === 'total' ? 'maxHeldQueries' : 'maxHeldQueriesPerClient'} reached`, { client }),
   })
+  const history = new MetricHistory({ ...options.metricHistory, logger: options.logger })
   const registry = new RegistryStore({
     counter,
-    onChange: (service) => hub.notify(serviceResource(service)),
+    onChange: (service) => {
+      hub.notify(serviceResource(service))
+      hub.notify(SERVICES_RESOURCE)
+    },
     maxInstancesPerService: limits.maxInstancesPerService,
     maxServices: limits.maxServices,
     onRefuse: (limit, service) => stats.refuse(limit === 'maxServices' ? 'servicesRefused' : 'instancesRefused', `registration refused: ${limit} reached`, { service }),
@@ -84,9 +90,10 @@ function createState(disk: ConfigDisk | undefined, loaded: LoadedConfig, options
     maxSeries: limits.maxSeries,
     onRefuse: (limit, service) => stats.refuse(limit === 'maxSeries' ? 'seriesRefused' : 'seriesRefusedPerService', `metric batch refused: ${limit} reached`, { service }),
     onExpired: (count) => stats.count('metricsInstancesExpired', count),
+    onApplied: (batch) => history.record(batch),
   })
   const authEnabled = options.tokens.read.length + options.tokens.write.length > 0
-  return { counter, hub, registry, config, metrics, stats, limits, authEnabled }
+  return { counter, hub, registry, config, metrics, history, stats, limits, authEnabled, logger: options.logger }
 }
 
 /**
@@ -109,6 +116,7 @@ async function start(resolved: ResolvedServerOptions): Promise<GovernanceServer>
     maxBodyBytes: resolved.maxBodyBytes,
     logger,
     closeGraceMs: resolved.closeGraceMs,
+    assets: createConsoleHandler(),
   })
   let address
   try {

@@ -34,6 +34,8 @@ export interface MetricsStoreOptions {
   /** Told of each refusal and each expired instance, for the server's counters and log. */
   readonly onRefuse?: (limit: 'maxSeriesPerService' | 'maxSeries', service: string) => void
   readonly onExpired?: (count: number) => void
+  /** Called with every batch once it is applied (metric history hooks in here). */
+  readonly onApplied?: (batch: MetricBatch) => void
 }
 
 /** Retention runs on this timer, looking at most at SWEEP_BUDGET instances per tick. */
@@ -54,6 +56,7 @@ export class MetricsStore {
   readonly #onExpired: NonNullable<MetricsStoreOptions['onExpired']>
   readonly #timer: NodeJS.Timeout
   #sweep: Iterator<readonly [string, Map<string, InstanceMetrics>, string, InstanceMetrics]> | undefined
+  readonly #onApplied: ((batch: MetricBatch) => void) | undefined
 
   constructor(options: MetricsStoreOptions) {
     this.#retentionMs = options.retentionMs
@@ -64,6 +67,7 @@ export class MetricsStore {
     this.#onExpired = options.onExpired ?? (() => {})
     this.#timer = setInterval(() => this.sweep(SWEEP_BUDGET), SWEEP_INTERVAL_MS)
     this.#timer.unref()
+    this.#onApplied = options.onApplied
   }
 
   /** Series held now, in total. */
@@ -95,6 +99,7 @@ export class MetricsStore {
       if (!metrics.series.has(key)) this.#addSeries(batch.service, 1)
       metrics.series.set(key, point)
     }
+    this.#onApplied?.(batch)
     return true
   }
 

@@ -30,6 +30,19 @@ export interface GovernanceServerOptions extends Partial<ServerLimits> {
   readonly closeGraceMs?: number
   /** Versions of each config key kept for GET /v1/config/{key}/history; default 50. */
   readonly configHistory?: number
+  /** Metric history for GET /v1/metrics/{service}/history and the console's charts. */
+  readonly metricHistory?: MetricHistoryLimits
+}
+
+export interface MetricHistoryLimits {
+  /** Width of one slot; default 10,000 ms. */
+  readonly resolutionMs?: number
+  /** How far back history reaches; default 3,600,000 ms (1 h). */
+  readonly durationMs?: number
+  /** Most series (per instance, name and labels) held; default 20,000. */
+  readonly maxSeries?: number
+  /** Most bytes all rings may take; default 128 MiB. */
+  readonly maxBytes?: number
 }
 
 export interface ResolvedServerOptions {
@@ -43,9 +56,10 @@ export interface ResolvedServerOptions {
   readonly closeGraceMs: number
   readonly configHistory: number
   readonly limits: ServerLimits
+  readonly metricHistory: Required<MetricHistoryLimits>
 }
 
-const KNOWN = new Set<string>(['port', 'host', 'dataDir', 'token', 'readToken', 'tokens', 'maxBodyBytes', 'logger', 'metricsRetentionMs', 'closeGraceMs', 'configHistory', ...LIMIT_NAMES])
+const KNOWN = new Set<string>(['port', 'host', 'dataDir', 'token', 'readToken', 'tokens', 'maxBodyBytes', 'logger', 'metricsRetentionMs', 'closeGraceMs', 'configHistory', 'metricHistory', ...LIMIT_NAMES])
 
 const fail = (option: string, value: unknown, rule: string): never => {
   const shown = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value) : String(value)
@@ -108,5 +122,20 @@ export function resolveServerOptions(options: GovernanceServerOptions = {}): Res
     closeGraceMs: integer('closeGraceMs', options.closeGraceMs, 0, 600_000, 5_000),
     configHistory: integer('configHistory', options.configHistory, 1, 1_000, 50),
     limits: resolveLimits(options, (name, value, min, max) => integer(name, value, min, max, min)),
+    metricHistory: historyLimits(options.metricHistory),
+  }
+}
+
+function historyLimits(value: MetricHistoryLimits | undefined): Required<MetricHistoryLimits> {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) fail('metricHistory', value, 'an object')
+  const resolutionMs = integer('metricHistory.resolutionMs', value?.resolutionMs, 100, 86_400_000, 10_000)
+  const durationMs = integer('metricHistory.durationMs', value?.durationMs, resolutionMs, 604_800_000, 3_600_000)
+  // Slots per ring are duration / resolution: cap them so one series cannot take megabytes.
+  if (durationMs / resolutionMs > 100_000) fail('metricHistory.durationMs', durationMs, `at most 100,000 times resolutionMs (${resolutionMs})`)
+  return {
+    resolutionMs,
+    durationMs,
+    maxSeries: integer('metricHistory.maxSeries', value?.maxSeries, 0, 10_000_000, 20_000),
+    maxBytes: integer('metricHistory.maxBytes', value?.maxBytes, 0, 2 ** 40, 128 * 1024 * 1024),
   }
 }

@@ -1,6 +1,6 @@
 /** Routes of protocol section 5: register, heartbeat, deregister, list. */
 import { parseBlocking } from './blocking.js'
-import { holdWhileCurrent, serviceResource, type Handler, type ServerState } from './handler.js'
+import { SERVICES_RESOURCE, holdWhileCurrent, serviceResource, type Handler, type ServerState } from './handler.js'
 import { badRequest, notFound } from './http-error.js'
 import { jsonAnswer } from './respond.js'
 import { checkInstanceId, checkServiceName, isPlainObject, parseRegistration, quote } from './validation.js'
@@ -8,7 +8,11 @@ import { checkInstanceId, checkServiceName, isPlainObject, parseRegistration, qu
 export function registryHandlers(state: ServerState): Record<'listServices' | 'listInstances' | 'register' | 'heartbeat' | 'deregister', Handler> {
   const { registry } = state
   return {
-    listServices: () => jsonAnswer(200, { services: registry.services(), index: registry.index.toString() }),
+    // Blocking too (a reference-server addition), so a console can follow every service with one request.
+    listServices: async (ctx) => {
+      await holdWhileCurrent(state, SERVICES_RESOURCE, () => registry.index, parseBlocking(ctx.query), ctx)
+      return jsonAnswer(200, { services: registry.services(), index: registry.index.toString() })
+    },
 
     listInstances: async (ctx) => {
       const service = checkServiceName(ctx.params['service']!)
@@ -32,7 +36,8 @@ export function registryHandlers(state: ServerState): Record<'listServices' | 'l
       if (body !== undefined && !isPlainObject(body)) throw badRequest(`a heartbeat body must be empty or {}, not ${quote(body)}`)
       const renewed = registry.renew(service, id)
       if (!renewed) throw notFound(`instance ${JSON.stringify(id)} of service ${JSON.stringify(service)} is not registered`)
-      return jsonAnswer(200, { ttlMs: renewed.ttlMs })
+      // The override tells the instance's client that an operator has taken over its status/weight.
+      return jsonAnswer(200, renewed.override === undefined ? { ttlMs: renewed.ttlMs } : { ttlMs: renewed.ttlMs, override: renewed.override })
     },
 
     deregister: ({ params }) => {

@@ -6,6 +6,7 @@ import type { Instance } from '../types.js'
 import { ExpiryQueue, type MonotonicClock } from './expiry.js'
 import type { IndexCounter } from './index-counter.js'
 import { limitExceeded } from './http-error.js'
+import { InstanceOverrides, type InstanceOverride } from './instance-overrides.js'
 import type { RegistrationBody } from './validation.js'
 
 /** The instance object of protocol section 5, as answered: the client's Instance plus its lease facts. */
@@ -13,6 +14,17 @@ export interface InstanceJson extends Instance {
   readonly ttlMs: number
   readonly registeredAt: number
   readonly renewedAt: number
+  /** An operator's override, when one is set; `status` and `weight` above already apply it. */
+  readonly override?: InstanceOverride
+}
+
+/** A row of `GET /v1/services`; `byStatus`, `byZone` (`""` for none) and `index` are the reference server's additions. */
+export interface ServiceSummary {
+  readonly name: string
+  readonly instances: number
+  readonly byStatus: Record<string, number>
+  readonly byZone: Record<string, number>
+  readonly index: string
 }
 
 interface InstanceRecord {
@@ -81,6 +93,7 @@ export class RegistryStore {
   readonly #maxInstances: number
   readonly #maxServices: number
   readonly #onRefuse: NonNullable<RegistryStoreOptions['onRefuse']>
+  readonly #overrides = new InstanceOverrides()
   #index = 1n
   /** Services that have at least one instance. */
   #live = 0
@@ -121,7 +134,7 @@ export class RegistryStore {
       existing.deadline = deadline
       if (deadline < existing.queuedAt) this.#queue(existing)
       if (changed) this.#changed(service, record)
-      return { instance: toJson(existing), index: record.index }
+      return { instance: this.#json(existing), index: record.index }
     }
     const wall = this.#wall()
     const created: InstanceRecord = { service, id, spec, registeredAt: wall, renewedAt: wall, deadline, queuedAt: Infinity, json: undefined }
@@ -131,17 +144,44 @@ export class RegistryStore {
     this.#empty.delete(service)
     this.#queue(created)
     this.#changed(service, record)
-    return { instance: toJson(created), index: record.index }
+    return { instance: this.#json(created), index: record.index }
   }
 
   /** Restarts the lease; undefined when the instance is not held. */
-  renew(service: string, id: string): { ttlMs: number } | undefined {
+  renew(service: string, id: string): { ttlMs: number; override?: InstanceOverride } | undefined {
     const existing = this.#services.get(service)?.instances.get(id)
     if (!existing) return undefined
     existing.renewedAt = this.#wall()
     existing.json = undefined
     existing.deadline = this.#monotonic() + existing.spec.ttlMs
-    return { ttlMs: existing.spec.ttlMs }
+    const override = this.#overrides.get(service, id)
+    return override === undefined ? { ttlMs: existing.spec.ttlMs } : { ttlMs: existing.spec.ttlMs, override }
+  }
+
+  /**
+   * Sets an operator override on a held instance: 'missing' when it is not held, 'full'
+   * when the override table is at its cap.
+   */
+  override(service: string, id: string, override: Omit<InstanceOverride, 'setAt'>): { instance: InstanceJson; index: bigint } | 'missing' | 'full' {
+    const record = this.#services.get(service)
+    const existing = record?.instances.get(id)
+    if (!record || !existing) return 'missing'
+    if (!this.#overrides.set(service, id, { ...override, setAt: this.#wall() })) return 'full'
+    existing.json = undefined // the cached fragment shows the old status and weight
+    this.#changed(service, record)
+    return { instance: this.#json(existing), index: record.index }
+  }
+
+  /** Clears an override; whether there was one. Watchers wake when the instance is held. */
+  clearOverride(service: string, id: string): { cleared: boolean; index: bigint } {
+    const cleared = this.#overrides.clear(service, id)
+    const record = this.#services.get(service)
+    const instance = record?.instances.get(id)
+    if (cleared && record && instance) {
+      instance.json = undefined
+      this.#changed(service, record)
+    }
+    return { cleared, index: this.serviceIndex(service) }
   }
 
   remove(service: string, id: string): { removed: boolean; index: bigint } {
@@ -164,7 +204,7 @@ export class RegistryStore {
     record.sortedIds ??= [...record.instances.keys()].sort(compareIds)
     const parts = record.sortedIds.map((id) => {
       const instance = record.instances.get(id)!
-      return (instance.json ??= JSON.stringify(toJson(instance)))
+      return (instance.json ??= JSON.stringify(this.#json(instance)))
     })
     const index = record.index.toString()
     const text = `{"service":${JSON.stringify(service)},"instances":[${parts.join(',')}],"index":"${index}"}`
@@ -180,14 +220,23 @@ export class RegistryStore {
     const record = this.#services.get(service)
     if (!record) return { instances: [], index: 1n }
     const ids = [...record.instances.keys()].sort(compareIds)
-    return { instances: ids.map((id) => toJson(record.instances.get(id)!)), index: record.index }
+    return { instances: ids.map((id) => this.#json(record.instances.get(id)!)), index: record.index }
   }
 
   /** Services that have instances, sorted by name. */
-  services(): { name: string; instances: number }[] {
-    const names: { name: string; instances: number }[] = []
+  services(): ServiceSummary[] {
+    const names: ServiceSummary[] = []
     for (const [name, record] of this.#services) {
-      if (record.instances.size > 0) names.push({ name, instances: record.instances.size })
+      if (record.instances.size === 0) continue
+      const byStatus: Record<string, number> = {}
+      const byZone: Record<string, number> = {}
+      for (const instance of record.instances.values()) {
+        const status = this.#overrides.get(name, instance.id)?.status ?? instance.spec.status
+        byStatus[status] = (byStatus[status] ?? 0) + 1
+        const zone = instance.spec.zone ?? ''
+        byZone[zone] = (byZone[zone] ?? 0) + 1
+      }
+      names.push({ name, instances: record.instances.size, byStatus, byZone, index: record.index.toString() })
     }
     return names.sort((a, b) => compareIds(a.name, b.name))
   }
@@ -203,6 +252,10 @@ export class RegistryStore {
       this.#services.set(service, record)
     }
     return record
+  }
+
+  #json(record: InstanceRecord): InstanceJson {
+    return toJson(record, this.#overrides.get(record.service, record.id))
   }
 
   #queue(record: InstanceRecord): void {
@@ -257,22 +310,23 @@ function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-function toJson(record: InstanceRecord): InstanceJson {
+function toJson(record: InstanceRecord, override: InstanceOverride | undefined): InstanceJson {
   const { spec } = record
-  return {
+  const json: InstanceJson = {
     id: record.id,
     service: record.service,
     address: spec.address,
     port: spec.port,
-    status: spec.status,
+    status: override?.status ?? spec.status,
     metadata: spec.metadata,
     tags: spec.tags,
     ...(spec.zone === undefined ? {} : { zone: spec.zone }),
-    weight: spec.weight,
+    weight: override?.weight ?? spec.weight,
     ttlMs: spec.ttlMs,
     registeredAt: record.registeredAt,
     renewedAt: record.renewedAt,
   }
+  return override === undefined ? json : { ...json, override }
 }
 
 function sameSpec(a: RegistrationBody, b: RegistrationBody): boolean {

@@ -3,6 +3,7 @@ import { configHandlers } from './config-handlers.js'
 import type { Handler, ServerState } from './handler.js'
 import { expositionHandler } from './exposition-page.js'
 import { metricsHandlers } from './metrics-handlers.js'
+import { overrideHandlers } from './override-handlers.js'
 import { otlpHandlers } from './otlp-handlers.js'
 import { registryHandlers } from './registry-handlers.js'
 import { jsonAnswer } from './respond.js'
@@ -16,6 +17,7 @@ export function createRoutes(state: ServerState): Router<Handler> {
   const registry = registryHandlers(state)
   const config = configHandlers(state)
   const metrics = metricsHandlers(state)
+  const override = overrideHandlers(state)
   const otlp = otlpHandlers(state)
   const exposition = expositionHandler(state)
   const mux = createWatchMux(state)
@@ -29,11 +31,13 @@ export function createRoutes(state: ServerState): Router<Handler> {
     { path: '/v1/services/:service', methods: { GET: read(registry.listInstances) } },
     { path: '/v1/services/:service/instances/:id', methods: { PUT: write(registry.register), DELETE: write(registry.deregister, false) } },
     { path: '/v1/services/:service/instances/:id/heartbeat', methods: { PUT: write(registry.heartbeat) } },
+    { path: '/v1/services/:service/instances/:id/override', methods: { PUT: write(override.set), DELETE: write(override.clear, false) } },
     { path: '/v1/config', methods: { GET: read(config.list) } },
     { path: '/v1/config/:key', methods: { GET: read(config.get), PUT: write(config.put), DELETE: write(config.delete, false) } },
     { path: '/v1/config/:key/history', methods: { GET: read(config.history) } },
     { path: '/v1/metrics', methods: { POST: write(metrics.push) } },
     { path: '/v1/metrics/:service', methods: { GET: read(metrics.query) } },
+    { path: '/v1/metrics/:service/history', methods: { GET: read(metrics.history) } },
     { path: '/otlp/v1/metrics', methods: { POST: { handler: otlp.metrics, right: 'write', body: 'raw' } } },
     { path: '/metrics', methods: { GET: read(exposition) } },
     // A read, though it is a POST: the body only lists what to watch.

@@ -85,7 +85,7 @@ export function parseRegistration(body: unknown): RegistrationBody {
   }
 }
 
-function parseStatus(value: unknown): InstanceStatus {
+export function parseStatus(value: unknown): InstanceStatus {
   if (value === undefined) return 'UP'
   if (typeof value === 'string' && (INSTANCE_STATUSES as readonly string[]).includes(value)) return value as InstanceStatus
   throw badRequest(`status must be one of ${INSTANCE_STATUSES.join(', ')}, not ${quote(value)}`)

@@ -108,6 +108,16 @@ describe('decoding', () => {
     expect(await protocolError(backend.createMetricSink!().export(batch, ctx))).toContain('field "accepted"')
   })
 
+  it("renew passes on an operator's override, checked, and refuses a malformed one", async () => {
+    const lease = { id: 'o-1', service: 'orders', instanceId: 'o-1', ttlMs: 1 }
+    net.use(http.put(`${BASE}/v1/services/orders/instances/o-1/heartbeat`, () => HttpResponse.json({ ttlMs: 5000, override: { status: 'DOWN', setAt: 1, extra: true } })))
+    expect(await backend.renew(lease, ctx)).toEqual({ ttlMs: 5000, override: { status: 'DOWN' } })
+    net.use(http.put(`${BASE}/v1/services/orders/instances/o-1/heartbeat`, () => HttpResponse.json({ ttlMs: 5000, override: { status: 'ASLEEP' } })))
+    expect(await protocolError(backend.renew(lease, ctx))).toContain('field "override.status"')
+    net.use(http.put(`${BASE}/v1/services/orders/instances/o-1/heartbeat`, () => HttpResponse.json({ ttlMs: 5000, override: { weight: -1 } })))
+    expect(await protocolError(backend.renew(lease, ctx))).toContain('field "override.weight"')
+  })
+
   it('a watch reports a malformed answer through watcher.error and recovers', async () => {
     let broken = true
     net.use(http.get(`${BASE}/v1/services/orders`, () => (broken ? HttpResponse.text('<html>proxy error</html>') : undefined)))

@@ -32,9 +32,30 @@ it('npm run demo runs every step and exits 0 in under 15 s', async () => {
     /orders -> payments \/charge -> orders \/status: \{"charged":true,"order":\{"status":"open"\}\}/,
     /payments sees config "checkout" = \{"discountPercent":10\}/,
     /server's latest metrics for payments: .*charges_total=1/,
+    /console at http:\/\/127\.0\.0\.1:\d+\/ui\/ \(npm run demo -- --keep keeps it up\)/,
     /orders has 0 instances at the server/,
     /demo done/,
   ]) {
     expect(out).toMatch(fact)
   }
 }, 30_000)
+
+// --keep prints the console's URL and serves it until SIGTERM, then stops cleanly.
+it('npm run demo -- --keep serves the console until SIGTERM', async () => {
+  const child = spawn('node_modules/.bin/tsx', ['examples/demo.ts', '--keep'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  demo = child
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  await expect.poll(() => /console at (\S+) \(kept running/.exec(out)?.[1], { timeout: 25_000 }).toBeDefined()
+  const url = /console at (\S+) \(kept running/.exec(out)![1]!
+  const page = await fetch(url)
+  expect(page.status).toBe(200)
+  expect(await page.text()).toContain('<main id="main">')
+  // The traffic loop keeps the charts moving: payments gets calls after the console line.
+  await new Promise((resolve) => setTimeout(resolve, 1_500))
+  expect(((await (await fetch(url.replace('/ui/', '/v1/services/payments'))).json()) as { instances: unknown[] }).instances).toHaveLength(1)
+  process.kill(child.pid!, 'SIGTERM') // tsx passes it on to the demo
+  expect(await exited).toBe(0)
+  expect(out).toMatch(/demo done/)
+}, 40_000)

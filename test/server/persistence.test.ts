@@ -148,7 +148,7 @@ describe('the governance-server CLI', () => {
     expect((await call(url, 'GET', '/v1/config', { token: 'env-token' })).status).toBe(200)
   })
 
-  it.each([[['--port', 'abc']], [['--port', '70000']], [['--nope']], [['positional']], [['--token', 'a b']]])('exits 2 on bad arguments %j', async (args) => {
+  it.each([[['--port', 'abc']], [['--port', '70000']], [['--nope']], [['positional']], [['--token', 'a b']], [['--history-resolution', 'abc']], [['--history-resolution', '5']], [['--history-duration', '-1']]])('exits 2 on bad arguments %j', async (args) => {
     const cli = runCli(args)
     expect(await cli.exited).toBe(2)
     expect(cli.stderr()).toMatch(/governance-server: .+/)
@@ -186,5 +186,6 @@ describe('the governance-server CLI', () => {
     const cli = runCli(['--help'])
     expect(await cli.exited).toBe(0)
     expect(cli.stdout()).toMatch(/--data-dir/)
+    expect(cli.stdout()).toMatch(/--history-resolution/)
   })
 })

@@ -84,8 +84,8 @@ describe('registry endpoints', () => {
     const last = await call(s.url, 'DELETE', '/v1/services/gone/instances/1')
     const r = await call(s.url, 'GET', '/v1/services')
     expect(r.json.services).toEqual([
-      { name: 'alpha', instances: 2 },
-      { name: 'zeta', instances: 1 },
+      { name: 'alpha', instances: 2, byStatus: { UP: 2 }, byZone: { '': 2 }, index: expect.any(String) },
+      { name: 'zeta', instances: 1, byStatus: { UP: 1 }, byZone: { '': 1 }, index: expect.any(String) },
     ])
     expect(r.json.index).toBe(last.json.index)
   })

@@ -5,7 +5,7 @@
  * Decoders build fresh objects, so unknown extra fields never leak through.
  */
 import { ProtocolError } from '../../errors.js'
-import { INSTANCE_STATUSES, isRevision, type ConfigEntry, type Instance, type InstanceStatus, type ServiceSnapshot } from '../../types.js'
+import { INSTANCE_STATUSES, isRevision, type ConfigEntry, type Instance, type InstanceOverride, type InstanceStatus, type RenewResult, type ServiceSnapshot } from '../../types.js'
 
 type Json = Record<string, unknown>
 
@@ -124,9 +124,17 @@ export function registerAnswer(source: Source, body: unknown, service: string, i
 }
 
 /** `PUT …/heartbeat`: `{ ttlMs }`. */
-export function renewAnswer(source: Source, body: unknown): { ttlMs: number } {
+export function renewAnswer(source: Source, body: unknown): RenewResult {
   const o = object(source, 'body', body)
-  return { ttlMs: integer(source, 'ttlMs', o.ttlMs, 1, Number.MAX_SAFE_INTEGER) }
+  const ttlMs = integer(source, 'ttlMs', o.ttlMs, 1, Number.MAX_SAFE_INTEGER)
+  if (o.override === undefined) return { ttlMs }
+  const v = object(source, 'override', o.override)
+  if (v.status !== undefined && !(INSTANCE_STATUSES as readonly unknown[]).includes(v.status)) fail(source, 'override.status', INSTANCE_STATUSES.join(' | '), v.status)
+  const override: InstanceOverride = {
+    ...(v.status === undefined ? {} : { status: v.status as InstanceStatus }),
+    ...(v.weight === undefined ? {} : { weight: integer(source, 'override.weight', v.weight, 0, 1_000) }),
+  }
+  return { ttlMs, override }
 }
 
 /** `DELETE …/instances/{id}`: `{ removed, index }`. */
