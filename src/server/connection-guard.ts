@@ -13,7 +13,7 @@ export interface ConnectionLimits {
   readonly maxConnectionsPerClient: number
 }
 
-/** How long a refused socket may take to read its 429 before it is destroyed. */
+/** How long a refused socket may take to take its 429 before it is destroyed anyway. */
 const REFUSED_LINGER_MS = 1_000
 
 export class ConnectionGuard {
@@ -53,7 +53,12 @@ export class ConnectionGuard {
     this.#stats.refuse(stat, `connection refused: ${limit} reached`, { client, limit: this.#limits[limit] })
     socket.on('error', () => {})
     const message = `too many connections${overTotal ? '' : ' from this client'} (${limit}); retry later`
-    socket.end(rawErrorResponse(429, { code: 'rate_limited', message, limit }, { 'retry-after': '1' }))
+    // Free the descriptor as soon as the answer is with the kernel: under a flood, refused
+    // sockets that linger fill the descriptor table, and libuv then drops every new
+    // connection (legitimate ones too) at accept. Reading what the client sent first lets
+    // close() deliver the 429 with a FIN instead of a reset.
+    socket.resume()
+    socket.end(rawErrorResponse(429, { code: 'rate_limited', message, limit }, { 'retry-after': '1' }), () => socket.destroy())
     setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref()
   }
 }
