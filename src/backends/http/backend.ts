@@ -20,7 +20,7 @@ import { isRevision, type ConfigEntry, type InstanceSpec, type Lease, type Metri
 import * as decode from './decode.js'
 import { checkConfigKey, checkInstanceId, checkService } from './names.js'
 import { formatWait, resolveHttpBackendOptions, type HttpBackendOptions, type ResolvedHttpBackendOptions } from './options.js'
-import { configStep, serviceStep, type BlockingReads, type IndexedState } from './watch.js'
+import { configStep, confirming, serviceStep, type BlockingReads, type IndexedState } from './watch.js'
 
 const CAPABILITIES: BackendCapabilities = Object.freeze({
   deregister: true,
@@ -138,12 +138,12 @@ class HttpBackend implements Backend, BlockingReads {
 
   watchService(service: string, watcher: Watcher<ServiceSnapshot>, options?: WatchOptions): Unsubscribe {
     checkService(service)
-    return this.watch(`http watch service ${service}`, serviceStep(this, service), watcher, options)
+    return this.watch(`http watch service ${service}`, confirming(serviceStep(this, service), watcher, this.options.logger), watcher, options)
   }
 
   watchConfig(key: string, watcher: Watcher<ConfigEntry | undefined>, options?: WatchOptions): Unsubscribe {
     checkConfigKey(key)
-    return this.watch(`http watch config ${key}`, configStep(this, key), watcher, options)
+    return this.watch(`http watch config ${key}`, confirming(configStep(this, key), watcher, this.options.logger), watcher, options)
   }
 
   private watch<T>(name: string, step: WatchStep<T>, watcher: Watcher<T>, options: WatchOptions | undefined): Unsubscribe {
@@ -158,11 +158,16 @@ class HttpBackend implements Backend, BlockingReads {
     return handle
   }
 
-  /** The request options of a read that may block: the server holds it up to `wait` (+1/16 jitter). */
-  private blocking(after: string | undefined, signal: AbortSignal): Pick<RequestOptions, 'query' | 'timeoutMs' | 'signal'> {
+  /**
+   * The request options of a read that may block: the server holds it up to `wait` (+1/16
+   * jitter). It is held (a connection budget apart from unary calls), and no answer by
+   * wait × 17/16 + grace means a dead connection: the transport aborts it and marks the
+   * server failed, and the watch loop's next step goes to another.
+   */
+  private blocking(after: string | undefined, signal: AbortSignal): Pick<RequestOptions, 'query' | 'timeoutMs' | 'signal' | 'held'> {
     if (after === undefined) return { signal }
     const wait = this.options.watchWaitMs
-    return { query: { index: after, wait: formatWait(wait) }, timeoutMs: wait + Math.ceil(wait / 16) + this.options.requestTimeoutMs, signal }
+    return { query: { index: after, wait: formatWait(wait) }, timeoutMs: wait + Math.ceil(wait / 16) + this.options.watchGraceMs, signal, held: true }
   }
 
   async listService(service: string, after: string | undefined, signal: AbortSignal): Promise<IndexedState<ServiceSnapshot>> {
@@ -177,7 +182,7 @@ class HttpBackend implements Backend, BlockingReads {
 
   private async readConfigOnce(
     key: string,
-    extra: Pick<RequestOptions, 'query' | 'timeoutMs' | 'signal'>,
+    extra: Pick<RequestOptions, 'query' | 'timeoutMs' | 'signal' | 'held'>,
   ): Promise<IndexedState<ConfigEntry | undefined>> {
     const { res, source } = await this.call({ method: 'GET', path: configPath(key), accept: [404], ...extra })
     if (res.status === 404) return { value: undefined, index: decode.missingKeyIndex(source, res.body, res.headers['x-governance-index']) }
