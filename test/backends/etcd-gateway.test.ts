@@ -165,7 +165,8 @@ describe('etcd backend over a scripted gateway', () => {
     await rec.until(() => rec.errors.length >= 2 && t.opened.length >= 3)
     stop()
     expect(rec.values.map((r) => [r.value?.value, r.meta.revision])).toEqual([[undefined, '10'], [1, '11'], [2, '12']])
-    const starts = t.opened.map((o) => (o.body as { create_request: { start_revision: string } }).create_request.start_revision)
+    // One NDJSON line per create request (the hub multiplexes watches on a stream).
+    const starts = t.opened.map((o) => (JSON.parse(o.rawBody!.data.split('\n')[0]!) as { create_request: { start_revision: string } }).create_request.start_revision)
     expect(starts.slice(0, 3)).toEqual(['11', '12', '13'])
     expect(t.opened[0]?.headers?.['grpc-metadata-hasleader']).toBe('true')
     expect(rec.errors[1]?.message).toMatch(/no leader/)
