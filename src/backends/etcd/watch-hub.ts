@@ -1,11 +1,17 @@
 /**
  * One client's etcd watches on as few gateway streams as possible.
  *
- * etcd's watch API takes many create requests on one stream, each answered by a `created`
- * frame in order and then identified by its `watch_id`. The JSON gateway is half-duplex
- * (nothing can be added once the request body is sent), so watches that start together
- * share one stream, and a stream that is not full is re-opened together with the next
- * batch: each watch resumes after its last revision, so nothing is lost or repeated.
+ * etcd's watch API takes many create requests on one stream; each names its own
+ * `watch_id` (etcd 3.4+), which its `created` frame and events carry. The JSON gateway is
+ * half-duplex (nothing can be added once the request body is sent), so watches that start
+ * together share one stream, and a stream that is not full is re-opened together with the
+ * next batch: each watch resumes after its last revision, so nothing is lost or repeated.
+ *
+ * The gateway's HTTP/1.1 server stops reading a request body once it has flushed the first
+ * answer, so create requests past the first few kilobytes of a body may never reach etcd
+ * (seen on etcd 3.4.23: 24 of 200 created). So a stream's body is kept under
+ * `STREAM_BODY_BYTES`, and a watch whose `created` has not come within the request timeout
+ * is moved to another stream. See docs/backends/etcd.md.
  *
  * Liveness: a stream silent for `idleMs` gets a probe (a cheap linearizable read on its
  * member alone). An answer confirms every watch on it; no answer means the member hangs:
@@ -44,13 +50,16 @@ export interface WatchHubOptions {
 
 /** Watches that arrive within this window share one stream. */
 const BATCH_MS = 20
+/** Create requests that fit in what the gateway reads before its first answer (see above). */
+export const STREAM_BODY_BYTES = 3_000
 /** A stream that lived this long was healthy: the next failure starts the backoff afresh. */
 const HEALTHY_STREAM_MS = 5_000
 
 class SharedStream {
   readonly controller = new AbortController()
+  /** Entry by the watch_id it was created with ("1", "2", …). */
   readonly byId = new Map<string, HubEntry>()
-  created = 0
+  readonly created = new Set<HubEntry>()
   lastFrameAt = Date.now()
   probing = false
   /** Its entries moved to another stream: its end is not a failure. */
@@ -60,7 +69,10 @@ class SharedStream {
   headers: Readonly<Record<string, string>> = {}
   stream: JsonStream | undefined
 
-  constructor(readonly entries: HubEntry[]) {}
+  constructor(readonly entries: HubEntry[]) {
+    // A lone watch takes etcd's own first id (0); several name theirs from 1 on.
+    entries.forEach((e, i) => this.byId.set(String(watchIdOf(entries, i)), e))
+  }
 }
 
 export class WatchHub {
@@ -122,15 +134,37 @@ export class WatchHub {
     const batch = [...this.pending]
     this.pending.clear()
     // Streams that are not full re-open with the batch, so a client ends on few streams.
+    const lines = new Map(batch.map((e) => [e, lineOf(e, 0)]))
+    let room = this.o.watchesPerStream * STREAM_BODY_BYTES
+    for (const l of lines.values()) room -= l.length
     for (const s of this.open) {
       const live = this.liveEntries(s)
-      if (s.retired || batch.length + live.length > this.o.watchesPerStream) continue
+      const bytes = live.reduce((n, e) => n + lineOf(e, 0).length, 0)
+      if (s.retired || live.length >= this.o.watchesPerStream || bytes > STREAM_BODY_BYTES / 2 || bytes > room) continue
       this.retire(s)
+      room -= bytes
       batch.push(...live)
     }
-    for (let i = 0; i < batch.length; i += this.o.watchesPerStream) {
-      void this.run(new SharedStream(batch.slice(i, i + this.o.watchesPerStream)))
+    for (const group of this.groups(batch)) void this.run(new SharedStream(group))
+  }
+
+  /** Splits watches into streams of at most watchesPerStream and STREAM_BODY_BYTES of body. */
+  private groups(batch: readonly HubEntry[]): HubEntry[][] {
+    const out: HubEntry[][] = []
+    let group: HubEntry[] = []
+    let bytes = 0
+    for (const e of batch) {
+      const size = lineOf(e, group.length + 1).length + 1
+      if (group.length > 0 && (group.length >= this.o.watchesPerStream || bytes + size > STREAM_BODY_BYTES)) {
+        out.push(group)
+        group = []
+        bytes = 0
+      }
+      group.push(e)
+      bytes += size
     }
+    if (group.length > 0) out.push(group)
+    return out
   }
 
   private liveEntries(s: SharedStream): HubEntry[] {
@@ -171,13 +205,15 @@ export class WatchHub {
 
   private async follow(s: SharedStream): Promise<void> {
     s.headers = await this.o.headers()
-    const lines = s.entries.map((e) => JSON.stringify({ create_request: e.createRequest() })).join('\n') + '\n'
+    const lines = s.entries.map((e, i) => lineOf(e, watchIdOf(s.entries, i))).join('\n') + '\n'
     const opened = await this.o.streams.open(lines, s.headers, this.o.requestTimeoutMs, s.controller.signal)
     s.member = opened.member
     s.stream = opened.stream
     s.lastFrameAt = Date.now()
     const idle = setInterval(() => this.checkIdle(s), Math.max(50, Math.floor(this.o.idleMs / 4)))
     idle.unref()
+    const lost = setTimeout(() => this.moveUncreated(s), this.o.requestTimeoutMs)
+    lost.unref()
     try {
       for await (const frame of opened.stream.frames) {
         s.lastFrameAt = Date.now()
@@ -186,8 +222,23 @@ export class WatchHub {
       }
     } finally {
       clearInterval(idle)
+      clearTimeout(lost)
       opened.stream.close()
     }
+  }
+
+  /** Create requests the gateway never passed on: those watches go to a stream of their own. */
+  private moveUncreated(s: SharedStream): void {
+    if (s.retired) return
+    const missing = this.liveEntries(s).filter((e) => !s.created.has(e))
+    if (missing.length === 0) return
+    this.o.logger.debug('etcd watch: create requests not answered; re-opening them', { watches: missing.length })
+    for (const e of missing) {
+      this.owner.delete(e)
+      this.pending.add(e)
+    }
+    if (this.liveEntries(s).length === 0) this.retire(s)
+    this.schedule(0)
   }
 
   private route(s: SharedStream, frame: unknown): void {
@@ -195,14 +246,12 @@ export class WatchHub {
     if (f.error !== undefined) throw streamError(asRecord(f.error, 'watch frame error'))
     const result = asRecord(f.result, 'watch frame result')
     const id = int64Field(result.watch_id, 'watch frame watch_id')
-    if (result.created === true) {
-      // `created` frames come in the order of the create requests.
-      const entry = s.entries[s.created++]
-      if (entry !== undefined) s.byId.set(id, entry)
-      if (result.canceled !== true) return
-    }
     const entry = s.byId.get(id)
     if (entry === undefined || this.owner.get(entry) !== s) return
+    if (result.created === true) {
+      s.created.add(entry)
+      if (result.canceled !== true) return
+    }
     if (result.canceled === true) {
       s.byId.delete(id)
       this.owner.delete(entry)
@@ -231,6 +280,15 @@ export class WatchHub {
       )
       .finally(() => (s.probing = false))
   }
+}
+
+function watchIdOf(entries: readonly HubEntry[], index: number): number {
+  return entries.length === 1 ? 0 : index + 1
+}
+
+/** One NDJSON line of a stream's body: the watch's create request under the given watch_id. */
+function lineOf(entry: HubEntry, watchId: number): string {
+  return JSON.stringify({ create_request: { ...entry.createRequest(), ...(watchId > 0 && { watch_id: String(watchId) }) } })
 }
 
 function streamError(error: Record<string, unknown>): ServerUnavailableError | ServerError {
