@@ -1,4 +1,9 @@
-/** A loopback TCP proxy whose connections a test can cut, to break watch streams mid-flight. */
+/**
+ * A loopback TCP proxy whose connections a test can cut, to break watch streams mid-flight,
+ * and a stable address for a server that restarts: the proxy keeps its listening port for
+ * the whole test, and each new server (on port 0) is put behind it with `retarget`. No
+ * test frees a port and hopes it stays free.
+ */
 import { createServer, connect, type Server, type Socket } from 'node:net'
 
 export interface TcpProxy {
@@ -7,14 +12,17 @@ export interface TcpProxy {
   cut(): void
   /** While paused, new connections are refused at once (the listener stays bound). */
   pause(paused: boolean): void
+  /** Sends new connections to another upstream (a restarted server) and resumes. */
+  retarget(target: string): void
   readonly connections: number
   close(): Promise<void>
 }
 
-export async function startTcpProxy(target: string): Promise<TcpProxy> {
-  const { hostname, port } = new URL(target)
+/** Without a target the proxy starts paused (a server that is not up yet). */
+export async function startTcpProxy(target?: string): Promise<TcpProxy> {
+  let { hostname, port } = target === undefined ? { hostname: '127.0.0.1', port: '0' } : new URL(target)
   const sockets = new Set<Socket>()
-  let paused = false
+  let paused = target === undefined
   const server: Server = createServer((client) => {
     if (paused) {
       client.destroy()
@@ -45,6 +53,10 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     },
     pause(p) {
       paused = p
+    },
+    retarget(next) {
+      ;({ hostname, port } = new URL(next))
+      paused = false
     },
     get connections() {
       return sockets.size / 2
