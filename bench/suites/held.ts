@@ -70,8 +70,9 @@ function latencyResult(title: string, samples: Map<string, number[]>): Compariso
 
 async function httpHeartbeats(): Promise<ComparisonResult> {
   const server = await createGovernanceServer({ port: 0, host: '127.0.0.1' })
-  const idle = httpBackend({ server: server.url })
-  const busy = httpBackend({ server: server.url })
+  // Per-resource blocking queries; the multiplexed watch has its own suite (watch-mux).
+  const idle = httpBackend({ server: server.url, watchMux: false })
+  const busy = httpBackend({ server: server.url, watchMux: false })
   try {
     const stop = await holdWatches(busy, 'held')
     const cases = [

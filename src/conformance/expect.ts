@@ -6,6 +6,11 @@ export class CheckFailed extends Error {
   override readonly name = 'CheckFailed'
 }
 
+/** Thrown by a check that does not apply to this server (an optional feature it does not offer). */
+export class CheckSkipped extends Error {
+  override readonly name = 'CheckSkipped'
+}
+
 export function fail(message: string): never {
   throw new CheckFailed(message)
 }

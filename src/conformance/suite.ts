@@ -7,10 +7,12 @@ import { authChecks } from './auth-checks.js'
 import { blockingChecks } from './blocking-checks.js'
 import type { ConformanceCheck } from './check.js'
 import { configChecks } from './config-checks.js'
+import { CheckSkipped } from './expect.js'
 import type { ConformanceContext } from './http.js'
 import { httpChecks } from './http-checks.js'
 import { metricsChecks } from './metrics-checks.js'
 import { registryChecks } from './registry-checks.js'
+import { watchMuxChecks } from './watch-mux-checks.js'
 
 export type { ConformanceCheck } from './check.js'
 export type { ConformanceContext } from './http.js'
@@ -22,6 +24,7 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
   ...configChecks,
   ...metricsChecks,
   ...authChecks,
+  ...watchMuxChecks,
 ]
 
 export interface ConformanceOptions extends ConformanceContext {
@@ -64,6 +67,7 @@ export async function runCheck(check: ConformanceCheck, ctx: ConformanceContext)
     await check.run(ctx)
     return { name: check.name, ok: true, ms: performance.now() - started }
   } catch (error) {
+    if (error instanceof CheckSkipped) return { name: check.name, ok: true, skipped: error.message, ms: performance.now() - started }
     const message = error instanceof Error ? error.message : String(error)
     return { name: check.name, ok: false, error: message, ms: performance.now() - started }
   }

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'internal'
   | 'unavailable'
+  | 'too_many_resources'
 
 export interface HttpErrorOptions {
   /** Extra members of the `error` object (`currentVersion`, `index`). */

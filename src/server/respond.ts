@@ -9,6 +9,8 @@ export interface Answer {
   /** Sent as `X-Governance-Index` (protocol section 1). */
   readonly index?: string
   readonly headers?: Readonly<Record<string, string>>
+  /** A streamed answer (the multiplexed watch): takes the response over instead of `text`. */
+  readonly stream?: (res: ServerResponse) => void
 }
 
 export const INDEX_HEADER = 'x-governance-index'
@@ -33,6 +35,7 @@ export function errorAnswer(error: HttpError): Answer {
  */
 export function send(res: ServerResponse, answer: Answer, close: boolean): void {
   if (res.headersSent || res.destroyed || res.writableEnded) return
+  if (answer.stream !== undefined) return answer.stream(res)
   // One writeHead with a flat list: setHeader would validate and store each header in a
   // map that is only read back to write the head. The extra headers (Allow,
   // WWW-Authenticate) never repeat the fixed ones, so nothing needs overriding.

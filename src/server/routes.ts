@@ -5,6 +5,7 @@ import { metricsHandlers } from './metrics-handlers.js'
 import { registryHandlers } from './registry-handlers.js'
 import { jsonAnswer } from './respond.js'
 import { Router, type MethodSpec, type RouteSpec } from './router.js'
+import { createWatchMux, watchMuxHealth } from './watch-mux.js'
 
 const read = (handler: Handler): MethodSpec<Handler> => ({ handler, right: 'read', body: false })
 const write = (handler: Handler, body = true): MethodSpec<Handler> => ({ handler, right: 'write', body })
@@ -13,8 +14,10 @@ export function createRoutes(state: ServerState): Router<Handler> {
   const registry = registryHandlers(state)
   const config = configHandlers(state)
   const metrics = metricsHandlers(state)
-  // `held` (blocking queries held now) is the reference server's addition to section 8.
-  const health: Handler = () => jsonAnswer(200, { status: 'ok', index: state.counter.current().toString(), held: state.hub.size })
+  const mux = createWatchMux(state)
+  // `held` (blocking queries held now) and `watchStreams` are the reference server's additions to section 8.
+  const health: Handler = () =>
+    jsonAnswer(200, { status: 'ok', index: state.counter.current().toString(), held: state.hub.size, watchStreams: mux.size(), ...watchMuxHealth })
   const routes: RouteSpec<Handler>[] = [
     { path: '/v1/health', methods: { GET: { handler: health, right: undefined, body: false } } },
     { path: '/v1/services', methods: { GET: read(registry.listServices) } },
@@ -25,6 +28,8 @@ export function createRoutes(state: ServerState): Router<Handler> {
     { path: '/v1/config/:key', methods: { GET: read(config.get), PUT: write(config.put), DELETE: write(config.delete, false) } },
     { path: '/v1/metrics', methods: { POST: write(metrics.push) } },
     { path: '/v1/metrics/:service', methods: { GET: read(metrics.query) } },
+    // A read, though it is a POST: the body only lists what to watch.
+    { path: '/v1/watch', methods: { POST: { handler: mux.handler, right: 'read', body: true } } },
   ]
   return new Router(routes)
 }

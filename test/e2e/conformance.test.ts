@@ -88,3 +88,18 @@ describe('conformance: the CLI', () => {
     }
   })
 })
+
+describe('conformance: the optional multiplexed watch', () => {
+  it('is skipped, not failed, against a server that does not advertise watch-mux', async () => {
+    const { startTestServer } = await import('../../src/testing/index.js')
+    const server = await startTestServer()
+    try {
+      const report = await runConformance({ url: server.url, filter: 'watch-mux:' })
+      expect(report.results.length).toBeGreaterThanOrEqual(5)
+      expect(report.skipped).toBe(report.results.length)
+      expect(report.results[0]!.skipped).toMatch(/does not advertise watch-mux/)
+    } finally {
+      await server.close()
+    }
+  })
+})

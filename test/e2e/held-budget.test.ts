@@ -1,7 +1,8 @@
 /**
  * Watches never starve calls (issue 11, item 1): one client holding 64 config watches and
- * 64 discovered services (per-resource blocking queries on the reference server) keeps
- * its registration alive on a 1 s heartbeat with a 4 s TTL, and its config writes stay fast.
+ * 64 discovered services (per-resource blocking queries on the reference server,
+ * `watchMux: false`) keeps its registration alive on a 1 s heartbeat with a 4 s TTL, and
+ * its config writes stay fast.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { httpBackend } from '../../src/backends/http/index.js'
@@ -28,7 +29,8 @@ describe('held requests have a connection budget of their own', () => {
 
   it(`${WATCHES} config watches + ${WATCHES} watched services: present in every sample, put < 1 s`, async () => {
     gov = new GovernanceClient({
-      server: server.url,
+      // Per-resource blocking queries (the multiplexed watch is tested on its own).
+      backend: httpBackend({ server: server.url, watchMux: false }),
       service: { name: 'held-budget', port: 8080, address: '127.0.0.1' },
       heartbeatIntervalMs: 1_000,
       ttlMs: 4_000,

@@ -15,6 +15,8 @@ export interface TcpProxy {
   /** Sends new connections to another upstream (a restarted server) and resumes. */
   retarget(target: string): void
   readonly connections: number
+  /** Connections accepted so far (open or closed). */
+  readonly accepted: number
   close(): Promise<void>
 }
 
@@ -23,11 +25,13 @@ export async function startTcpProxy(target?: string): Promise<TcpProxy> {
   let { hostname, port } = target === undefined ? { hostname: '127.0.0.1', port: '0' } : new URL(target)
   const sockets = new Set<Socket>()
   let paused = target === undefined
+  let accepted = 0
   const server: Server = createServer((client) => {
     if (paused) {
       client.destroy()
       return
     }
+    accepted++
     const upstream = connect(Number(port), hostname)
     sockets.add(client)
     sockets.add(upstream)
@@ -60,6 +64,9 @@ export async function startTcpProxy(target?: string): Promise<TcpProxy> {
     },
     get connections() {
       return sockets.size / 2
+    },
+    get accepted() {
+      return accepted
     },
     close() {
       for (const s of sockets) s.destroy()

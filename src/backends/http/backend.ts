@@ -21,6 +21,8 @@ import * as decode from './decode.js'
 import { checkConfigKey, checkInstanceId, checkService } from './names.js'
 import { formatWait, resolveHttpBackendOptions, type HttpBackendOptions, type ResolvedHttpBackendOptions } from './options.js'
 import { configStep, confirming, serviceStep, type BlockingReads, type IndexedState } from './watch.js'
+import { MuxClient } from './mux-client.js'
+import { ConfigWatchEntry, ServiceEntry, type MuxEntry } from './mux-entry.js'
 
 const CAPABILITIES: BackendCapabilities = Object.freeze({
   deregister: true,
@@ -46,6 +48,8 @@ class HttpBackend implements Backend, BlockingReads {
   readonly capabilities = CAPABILITIES
   private readonly watches = new Set<WatchLoopHandle>()
   private closing: Promise<void> | undefined
+  /** Every watch on one stream when the server offers it (made on the first watch). */
+  private mux: MuxClient | undefined
 
   constructor(private readonly options: ResolvedHttpBackendOptions) {}
 
@@ -138,12 +142,40 @@ class HttpBackend implements Backend, BlockingReads {
 
   watchService(service: string, watcher: Watcher<ServiceSnapshot>, options?: WatchOptions): Unsubscribe {
     checkService(service)
-    return this.watch(`http watch service ${service}`, confirming(serviceStep(this, service), watcher, this.options.logger), watcher, options)
+    if (this.options.watchMux) return this.muxClient().add(new ServiceEntry(service, watcher, this.checkAfter(`http watch service ${service}`, options)))
+    return this.watch(`http watch service ${service}`, serviceStep(this, service), watcher, options)
   }
 
   watchConfig(key: string, watcher: Watcher<ConfigEntry | undefined>, options?: WatchOptions): Unsubscribe {
     checkConfigKey(key)
-    return this.watch(`http watch config ${key}`, confirming(configStep(this, key), watcher, this.options.logger), watcher, options)
+    if (this.options.watchMux) return this.muxClient().add(new ConfigWatchEntry(key, watcher, this.checkAfter(`http watch config ${key}`, options)))
+    return this.watch(`http watch config ${key}`, configStep(this, key), watcher, options)
+  }
+
+  private checkAfter(name: string, options: WatchOptions | undefined): string | undefined {
+    if (this.closing) throw new ClientClosedError(`${name}: the http backend is closed`)
+    const after = options?.afterRevision
+    if (after !== undefined && !isRevision(after)) {
+      throw new InvalidArgumentError(`${name}: afterRevision must be a decimal string, got ${JSON.stringify(after)}`)
+    }
+    return after
+  }
+
+  private muxClient(): MuxClient {
+    return (this.mux ??= new MuxClient({
+      targets: this.options.muxTargets(),
+      keepAliveMs: this.options.watchKeepAliveMs,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      logger: this.options.logger,
+      fallback: (entry) => this.fallbackWatch(entry),
+    }))
+  }
+
+  /** A watch the stream cannot carry: today's blocking-query loop, resuming from the entry's index. */
+  private fallbackWatch(entry: MuxEntry): Unsubscribe {
+    const after = entry.index === undefined ? undefined : { afterRevision: entry.index }
+    if (entry instanceof ServiceEntry) return this.watch(`http watch service ${entry.name}`, serviceStep(this, entry.name), entry.watcher, after)
+    return this.watch(`http watch config ${entry.name}`, configStep(this, entry.name), entry.watcher, after)
   }
 
   private watch<T>(name: string, step: WatchStep<T>, watcher: Watcher<T>, options: WatchOptions | undefined): Unsubscribe {
@@ -152,7 +184,9 @@ class HttpBackend implements Backend, BlockingReads {
     if (after !== undefined && !isRevision(after)) {
       throw new InvalidArgumentError(`${name}: afterRevision must be a decimal string, got ${JSON.stringify(after)}`)
     }
-    const handle = startWatchLoop({ name, step, watcher, logger: this.options.logger, ...(after !== undefined && { afterRevision: after }) })
+    // An unchanged answer is a confirmation from the server: freshness counts from it.
+    const confirmed = confirming(step, watcher, this.options.logger)
+    const handle = startWatchLoop({ name, step: confirmed, watcher, logger: this.options.logger, ...(after !== undefined && { afterRevision: after }) })
     this.watches.add(handle)
     void handle.done.then(() => this.watches.delete(handle))
     return handle
@@ -204,7 +238,7 @@ class HttpBackend implements Backend, BlockingReads {
   close(): Promise<void> {
     if (this.closing) return this.closing
     for (const stop of this.watches) stop()
-    const watchesDone = Promise.all([...this.watches].map((w) => w.done))
+    const watchesDone = Promise.all([...[...this.watches].map((w) => w.done), this.mux?.close()])
     this.closing = watchesDone.then(() => (this.options.ownsTransport ? this.options.transport.close() : undefined))
     return this.closing
   }

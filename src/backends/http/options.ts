@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../../internal/logger.js'
 import { createTransport } from '../../transport/index.js'
 import { checkKnownKeys } from '../../transport/options.js'
 import type { TlsOptions, Transport } from '../../transport/types.js'
+import { MuxTargets } from './mux-targets.js'
 
 export interface HttpBackendOptions {
   /** Base URL of a protocol v1 server (a path prefix is allowed), or several for failover. */
@@ -36,6 +37,13 @@ export interface HttpBackendOptions {
   readonly breaker?: { readonly cooldownMs?: number; readonly maxCooldownMs?: number }
   readonly logger?: Logger
   /**
+   * Carry every watch on one `POST /v1/watch` stream when the server offers it (protocol
+   * section 4.1); per-resource blocking queries otherwise. Default true.
+   */
+  readonly watchMux?: boolean
+  /** Keep-alive interval asked of the multiplexed watch; silence past 2× this + 1 s is a dead connection. Default 3,000 ms. */
+  readonly watchKeepAliveMs?: number
+  /**
    * A transport to use instead of creating one (tests, shared connections). The backend
    * does not close a transport it was given; `server`, `token`, `tls` and the transport
    * options above are then ignored.
@@ -50,12 +58,17 @@ export interface ResolvedHttpBackendOptions {
   readonly watchWaitMs: number
   readonly watchGraceMs: number
   readonly logger: Logger
+  readonly watchMux: boolean
+  readonly watchKeepAliveMs: number
+  /** Where the multiplexed watch connects (made once per backend). */
+  readonly muxTargets: () => MuxTargets
 }
 
 export const DEFAULT_WATCH_WAIT_MS = 10_000
 export const DEFAULT_WATCH_GRACE_MS = 2_000
 export const MAX_WATCH_WAIT_MS = 300_000
 const DEFAULT_TIMEOUT_MS = 5_000
+export const DEFAULT_WATCH_KEEP_ALIVE_MS = 3_000
 
 function positive(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
@@ -77,6 +90,8 @@ const KNOWN_KEYS = [
   'attemptTimeoutMs',
   'breaker',
   'logger',
+  'watchMux',
+  'watchKeepAliveMs',
   'transport',
 ]
 
@@ -87,28 +102,43 @@ export function resolveHttpBackendOptions(options: HttpBackendOptions): Resolved
   const watchWaitMs = options.watchWaitMs === undefined ? DEFAULT_WATCH_WAIT_MS : positive('watchWaitMs', options.watchWaitMs, MAX_WATCH_WAIT_MS)
   const watchGraceMs = options.watchGraceMs === undefined ? DEFAULT_WATCH_GRACE_MS : positive('watchGraceMs', options.watchGraceMs)
   const logger = options.logger ?? silentLogger
+  if (options.watchMux !== undefined && typeof options.watchMux !== 'boolean') {
+    throw new InvalidArgumentError(`httpBackend: watchMux must be true or false, got ${JSON.stringify(options.watchMux) ?? String(options.watchMux)}`)
+  }
+  const watch = {
+    watchMux: options.watchMux ?? true,
+    // The server takes 100–60,000 ms (protocol section 4.1).
+    watchKeepAliveMs: options.watchKeepAliveMs === undefined ? DEFAULT_WATCH_KEEP_ALIVE_MS : positive('watchKeepAliveMs', options.watchKeepAliveMs, 60_000),
+  }
+  if (watch.watchKeepAliveMs < 100) throw new InvalidArgumentError(`httpBackend: watchKeepAliveMs must be at least 100, got ${watch.watchKeepAliveMs}`)
   if (options.transport !== undefined) {
     if (typeof options.transport?.request !== 'function') throw new InvalidArgumentError('httpBackend: transport must be a Transport')
-    return { transport: options.transport, ownsTransport: false, requestTimeoutMs, watchWaitMs, watchGraceMs, logger }
+    const given = options.transport
+    return { transport: given, ownsTransport: false, requestTimeoutMs, watchWaitMs, watchGraceMs, logger, ...watch, muxTargets: () => new MuxTargets([() => given], false) }
   }
   const servers = typeof options.server === 'string' ? [options.server] : options.server
   if (!Array.isArray(servers)) {
     throw new InvalidArgumentError(`httpBackend: server must be a URL or an array of URLs, got ${JSON.stringify(options.server) ?? String(options.server)}`)
   }
-  // createTransport validates the URLs, the token, tls and the sizes, naming each option.
-  const transport = createTransport({
-    servers,
+  const shared = {
     requestTimeoutMs,
     logger,
     ...(options.token !== undefined && { token: options.token }),
     ...(options.tls !== undefined && { tls: options.tls }),
     ...(options.maxResponseBytes !== undefined && { maxResponseBytes: options.maxResponseBytes }),
-    ...(options.connections !== undefined && { connections: options.connections }),
-    ...(options.heldConnections !== undefined && { heldConnections: options.heldConnections }),
     ...(options.attemptTimeoutMs !== undefined && { attemptTimeoutMs: options.attemptTimeoutMs }),
     ...(options.breaker !== undefined && { breaker: options.breaker }),
+  }
+  // createTransport validates the URLs, the token, tls and the sizes, naming each option.
+  const transport = createTransport({
+    servers,
+    ...shared,
+    ...(options.connections !== undefined && { connections: options.connections }),
+    ...(options.heldConnections !== undefined && { heldConnections: options.heldConnections }),
   })
-  return { transport, ownsTransport: true, requestTimeoutMs, watchWaitMs, watchGraceMs, logger }
+  // The held watch stream: one connection per server of its own, apart from unary calls.
+  const muxTargets = (): MuxTargets => new MuxTargets(servers.map((url: string) => () => createTransport({ servers: [url], connections: 1, ...shared })), true)
+  return { transport, ownsTransport: true, requestTimeoutMs, watchWaitMs, watchGraceMs, logger, ...watch, muxTargets }
 }
 
 /** `wait` as protocol v1 spells it: whole seconds when possible ("60s"), else milliseconds. */
