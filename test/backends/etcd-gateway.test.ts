@@ -74,6 +74,17 @@ describe('etcd codec', () => {
     expect(() => etcdBackend({ endpoints: ['http://x:2379'], requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs/)
     expect(() => etcdBackend({ endpoints: ['http://x:2379'], auth: { username: '', password: 'p' } })).toThrow(/auth\.username/)
   })
+
+  it('validates the watch tuning options and refuses unknown keys, naming them', () => {
+    const endpoints = ['http://x:2379']
+    expect(() => etcdBackend({ endpoints, maxWatches: 0 })).toThrow(/maxWatches must be an integer >= 1/)
+    expect(() => etcdBackend({ endpoints, watchesPerStream: 1.5 })).toThrow(/watchesPerStream/)
+    expect(() => etcdBackend({ endpoints, watchIdleMs: -1 })).toThrow(/watchIdleMs/)
+    expect(() => etcdBackend({ endpoints, watchProbeTimeoutMs: 'fast' as never })).toThrow(/watchProbeTimeoutMs/)
+    expect(() => etcdBackend({ endpoints, breaker: { cooldownMs: 0 } })).toThrow(/breaker\.cooldownMs/)
+    expect(() => etcdBackend({ endpoints, breaker: { cooldown: 1 } as never })).toThrow(/breaker\.cooldown is not an option/)
+    expect(() => etcdBackend({ endpoints, watchIdleMS: 5 } as never)).toThrow(/watchIdleMS is not an option/)
+  })
 })
 
 describe('etcd backend over a scripted gateway', () => {
