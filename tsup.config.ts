@@ -11,7 +11,10 @@ export default defineConfig({
     seed: 'src/backends/seed/index.ts',
     testing: 'src/testing/index.ts',
     'testing-msw': 'src/testing/msw/index.ts',
-    cli: 'src/server/cli.ts',
+    otel: 'src/otel/index.ts',
+    // The bins check the Node version, then load their CLI (src/bin/).
+    cli: 'src/bin/governance-server.ts',
+    'conformance-cli': 'src/bin/governance-conformance.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -80,10 +80,19 @@ export interface PutConfigOptions {
   readonly ifVersion?: string
 }
 
+/** What a metric sink's export receives: the call's deadline, and where to report a partial drop. */
+export interface MetricExportContext extends CallContext {
+  /**
+   * For a sink that delivered the batch but had to leave some metrics out (the Pushgateway
+   * refusing one metric): emits `metrics:dropped` with this reason, logs, and counts the points.
+   */
+  readonly reportDropped?: (drop: { readonly points: number; readonly reason: string; readonly metrics: readonly string[] }) => void
+}
+
 /** Where metric batches go. A backend offers one when its server stores metrics. */
 export interface MetricSink {
   readonly name: string
-  export(batch: MetricBatch, ctx: CallContext): Promise<void>
+  export(batch: MetricBatch, ctx: MetricExportContext): Promise<void>
   close?(): Promise<void>
 }
 

@@ -17,6 +17,7 @@ import {
 import { ClientClosedError, InvalidArgumentError, TimeoutError, toGovernanceError } from './errors.js'
 import { GOVERNANCE_EVENT_NAMES, type EmitFn, type GovernanceEventName, type GovernanceEvents } from './events.js'
 import { describeValue } from './internal/describe.js'
+import { publishEvent, traceBackend } from './internal/diagnostics.js'
 import type { SubsystemContext } from './internal/context.js'
 import type { Logger } from './internal/logger.js'
 import { settledWithin, systemClock } from './internal/timers.js'
@@ -29,6 +30,7 @@ import {
   type Registration,
   type RegistrationState,
 } from './registry/index.js'
+import { createReadinessHandler, isReady, type ReadinessHandler } from './registry/readiness.js'
 import type { Instance, InstanceStatus } from './types.js'
 
 type EventListeners = { [K in GovernanceEventName]: (payload: GovernanceEvents[K]) => void }
@@ -46,6 +48,7 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
   readonly #registration: Registration
   readonly #discovery: Discovery
   readonly #uninstallSignals: (() => void) | undefined
+  readonly #serviceName: string | undefined
   #closing: Promise<void> | undefined
 
   constructor(options: GovernanceClientOptions) {
@@ -59,8 +62,10 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
     this.backend = resolved.backend
     this.#logger = resolved.logger
     this.#requestTimeoutMs = resolved.requestTimeoutMs
+    this.#serviceName = registryOptions.service?.name
     const ctx: SubsystemContext = {
-      backend: resolved.backend,
+      // Traced for diagnostics_channel subscribers; a plain call when there are none.
+      backend: traceBackend(resolved.backend),
       emit: this.#emit,
       logger: resolved.logger,
       clock: systemClock,
@@ -148,9 +153,30 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
     return this.#registration.instanceId
   }
 
+  /** The service this client registers as (`service.name`), if it has one. */
+  get serviceName(): string | undefined {
+    return this.#serviceName
+  }
+
   /** The registered instance as last stored, if registered. */
   get instance(): Instance | undefined {
     return this.#registration.instance
+  }
+
+  /**
+   * True while this instance is registered, its lease held and its status UP: what a
+   * readiness probe asks. False before register(), after a lost lease, once close() began.
+   */
+  ready(): boolean {
+    return isReady(this)
+  }
+
+  /**
+   * A node:http handler for a readiness endpoint (`/readyz`): 200 while ready(), 503
+   * otherwise, with `{ ready, state, status }` as JSON. See docs/deploying.md.
+   */
+  readinessHandler(): ReadinessHandler {
+    return createReadinessHandler(this)
   }
 
   /** The instances of a service, from the cache kept fresh by a watch. */
@@ -223,6 +249,7 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
 
   // eventemitter3 drops an unheard 'error' silently, so an unheard one is logged instead.
   readonly #emit: EmitFn = (event, payload) => {
+    publishEvent(event, payload)
     if (event === 'error' && this.listenerCount('error') === 0) {
       const error = payload as GovernanceEvents['error']
       this.#logger.error(error.message, { code: error.code })

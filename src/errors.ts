@@ -22,6 +22,7 @@ export type GovernanceErrorCode =
   | 'GOV_NOT_FOUND'
   | 'GOV_LEASE_LOST'
   | 'GOV_NO_AVAILABLE_INSTANCE'
+  | 'GOV_UPSTREAM_UNAVAILABLE'
   | 'GOV_CLIENT_CLOSED'
   | 'GOV_NOT_SUPPORTED'
   | 'GOV_VALIDATION'
@@ -149,6 +150,17 @@ export class LeaseLostError extends GovernanceError {
 export class NoAvailableInstanceError extends GovernanceError {
   static override readonly kind: string = 'NoAvailableInstanceError'
   static override readonly defaultCode: GovernanceErrorCode = 'GOV_NO_AVAILABLE_INSTANCE'
+}
+
+/**
+ * A request routed by gov.fetch / gov.dispatcher failed at the upstream (connect refused,
+ * reset, DNS…), not at the governance server: `details` says which
+ * (`{ service, instanceId, address }` for a routed request, `{ url }` for one passed through).
+ */
+export class UpstreamError extends GovernanceError {
+  static override readonly kind: string = 'UpstreamError'
+  static override readonly defaultCode: GovernanceErrorCode = 'GOV_UPSTREAM_UNAVAILABLE'
+  static override readonly defaultRetryable = true
 }
 
 /** The client was closed; no new work is accepted. */

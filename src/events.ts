@@ -43,7 +43,8 @@ export interface GovernanceEvents {
 
   'metrics:exported': { readonly sink: string; readonly batchId: string; readonly points: number }
   'metrics:exportFailed': { readonly sink: string; readonly batchId: string; readonly attempt: number; readonly error: GovernanceError }
-  'metrics:dropped': { readonly sink: string; readonly batches: number; readonly points: number; readonly reason: string }
+  /** `batches` is 0 and `metrics` names them when a sink delivered a batch without some metrics. */
+  'metrics:dropped': { readonly sink: string; readonly batches: number; readonly points: number; readonly reason: string; readonly metrics?: readonly string[] }
 
   /** Background failures that fit no other event. Also logged, since an unheard 'error' is dropped. */
   error: GovernanceError

@@ -1,6 +1,7 @@
 /** governance-client: the public surface. No side effects on import. */
+import './node-guard.js'
 export { GovernanceClient } from './client.js'
-export type { GovernanceClientOptions } from './options.js'
+export type { GovernanceBackendClientOptions, GovernanceClientCommonOptions, GovernanceClientOptions, GovernanceServerClientOptions } from './options.js'
 export * from './errors.js'
 export type * from './types.js'
 export { compareRevisions, isRevision, INSTANCE_STATUSES } from './types.js'
@@ -23,11 +24,12 @@ export type {
   RoutedRequestInit,
   RoutingOptions,
 } from './discovery/index.js'
-export type { RegistrationState, RegistryOptionsInput } from './registry/index.js'
+export type { RegistrationState, RegistryOptionsInput, ReadinessHandler } from './registry/index.js'
 export type * from './config/index.js'
 export {
   pushgatewaySink,
   DEFAULT_LATENCY_BUCKETS_MS,
+  DEFAULT_LATENCY_BUCKETS_SECONDS,
   DROPPED_POINTS_METRIC,
   EXPOSITION_CONTENT_TYPE,
   OVERFLOW_LABEL,
@@ -37,3 +39,8 @@ export {
   UPSTREAM_REQUESTS,
 } from './metrics/index.js'
 export type * from './metrics/index.js'
+export { LIBRARY_USER_AGENT, isLibraryRequest } from './internal/library-requests.js'
+export { fieldsFirstLogger } from './internal/logger.js'
+export type { FieldsFirstLogger } from './internal/logger.js'
+export { BACKEND_TRACING_CHANNEL, CHANNEL_PREFIX } from './internal/diagnostics.js'
+export type { BackendCallContext } from './internal/diagnostics.js'

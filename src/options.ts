@@ -8,7 +8,8 @@ import { InvalidArgumentError } from './errors.js'
 import { httpBackend } from './backends/http/index.js'
 import type { ConfigOptions } from './config/index.js'
 import type { DiscoveryOptions } from './discovery/index.js'
-import { createConsoleLogger, type Logger, silentLogger } from './internal/logger.js'
+import { limitLogger } from './internal/log-limiter.js'
+import { createConsoleLogger, fieldsFirstLogger, isFieldsFirstLogger, silentLogger, type FieldsFirstLogger, type Logger } from './internal/logger.js'
 import type { MetricsOptions } from './metrics/index.js'
 import { REGISTRY_OPTION_KEYS, type RegistryOptionsInput } from './registry/index.js'
 import type { TlsOptions } from './transport/types.js'
@@ -16,11 +17,28 @@ import { describeValue } from './internal/describe.js'
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
 
-export interface GovernanceClientOptions extends RegistryOptionsInput {
+/**
+ * The client's options: exactly one of `server` and `backend` (the types refuse neither and
+ * both, as the constructor does at run time), and everything else.
+ */
+export type GovernanceClientOptions = GovernanceServerClientOptions | GovernanceBackendClientOptions
+
+/** A client of a protocol v1 server: `new GovernanceClient({ server: 'http://gov:7070', … })`. */
+export interface GovernanceServerClientOptions extends GovernanceClientCommonOptions {
   /** Base URL of a protocol v1 server, or several for failover. Exactly one of `server` and `backend`. */
-  server?: string | readonly string[]
+  server: string | readonly string[]
+  backend?: undefined
+}
+
+/** A client over any Backend: `new GovernanceClient({ backend: etcdBackend({ … }), … })`. */
+export interface GovernanceBackendClientOptions extends GovernanceClientCommonOptions {
   /** Any Backend (etcdBackend(), seedBackend(), your own). The client closes it on close(). */
-  backend?: Backend
+  backend: Backend
+  server?: undefined
+}
+
+/** Every option but `server` and `backend`. */
+export interface GovernanceClientCommonOptions extends RegistryOptionsInput {
   /** Bearer token for `server`. */
   token?: string
   /** TLS for `server`: extra CA, client certificate. Certificates are always verified. */
@@ -71,7 +89,7 @@ export function resolveClientOptions(options: GovernanceClientOptions): Resolved
     }
   }
   const requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS)
-  const logger = resolveLogger(options.logger)
+  const logger = limitLogger(resolveLogger(options.logger))
   if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) {
     throw new InvalidArgumentError(`dataDir must be a non-empty path, got ${describe(options.dataDir)}`)
   }
@@ -86,6 +104,8 @@ function resolveBackend(options: GovernanceClientOptions, requestTimeoutMs: numb
     if (!isBackend(options.backend)) {
       throw new InvalidArgumentError('backend must implement the Backend interface (name, capabilities, register, renew, deregister, resolve, getConfig, close)')
     }
+    // Before any other call: a backend built outside must log where the client logs (or not at all).
+    options.backend.useLogger?.(logger)
     return options.backend
   }
   if (options.server === undefined) {
@@ -110,6 +130,7 @@ function isBackend(value: unknown): value is Backend {
   return ['register', 'renew', 'deregister', 'resolve', 'getConfig', 'close'].every((m) => typeof b[m] === 'function')
 }
 
+/** The user's logger (or the default); the client then writes to it through limitLogger(). */
 function resolveLogger(logger: Logger | false | undefined): Logger {
   if (logger === false) return silentLogger
   if (logger === undefined) return createConsoleLogger()
@@ -119,7 +140,8 @@ function resolveLogger(logger: Logger | false | undefined): Logger {
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
     if (typeof logger[level] !== 'function') throw new InvalidArgumentError(`logger.${level} must be a function`)
   }
-  return logger
+  // The library calls warn(message, fields); pino and bunyan take (fields, message).
+  return isFieldsFirstLogger(logger) ? fieldsFirstLogger(logger as unknown as FieldsFirstLogger) : logger
 }
 
 export function positiveInteger(name: string, value: unknown, fallback: number): number {

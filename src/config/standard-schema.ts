@@ -40,6 +40,14 @@ export declare namespace StandardSchemaV1 {
     readonly output: Output
   }
 
-  export type InferInput<Schema extends StandardSchemaV1> = NonNullable<Schema['~standard']['types']>['input']
-  export type InferOutput<Schema extends StandardSchemaV1> = NonNullable<Schema['~standard']['types']>['output']
+  export type InferInput<Schema extends StandardSchemaV1> = NonNullable<Schema['~standard']['types']> extends { readonly input: infer I } ? I : unknown
+  /**
+   * The validated value's type: from `types` when the library declares it (zod, valibot,
+   * arktype), else from what `validate` resolves to, so that a schema without `types`
+   * gives its value type rather than `never`.
+   */
+  export type InferOutput<Schema extends StandardSchemaV1> =
+    NonNullable<Schema['~standard']['types']> extends { readonly output: infer O } ? O : ValidatedValue<ReturnType<Schema['~standard']['validate']>>
+
+  type ValidatedValue<R> = Extract<Awaited<R>, { readonly value: unknown }> extends { readonly value: infer O } ? O : unknown
 }

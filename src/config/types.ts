@@ -1,5 +1,10 @@
 /** Public types of gov.config. */
 import type { Schema } from './schema.js'
+import type { StandardSchemaV1 } from './standard-schema.js'
+
+type OutputOf<S extends StandardSchemaV1> = StandardSchemaV1.InferOutput<S>
+/** The options with `schema` being exactly S (not checked against Schema<T>, which is deep for arktype). */
+type WithSchema<O, S> = Omit<O, 'schema'> & { readonly schema: S }
 
 /**
  * Where a value came from: `live` straight from the server, `memory` from the local copy a
@@ -52,12 +57,19 @@ export interface ConfigWriteOptions {
   readonly signal?: AbortSignal
 }
 
+/**
+ * Each reading call has a Standard Schema overload first: arktype's types are callable too,
+ * and inferring through the parse-function form would widen the value to `ArkErrors | T`.
+ */
 export interface ConfigClient {
   /** The value, or undefined when the key does not exist; from the local copy when watched. */
+  get<S extends StandardSchemaV1>(key: string, options: WithSchema<ConfigGetOptions<unknown>, S>): Promise<ConfigValue<OutputOf<S>> | undefined>
   get<T = unknown>(key: string, options?: ConfigGetOptions<T>): Promise<ConfigValue<T> | undefined>
   /** Calls back with the current value, then with every change, in version order. Returns an unsubscribe. */
+  watch<S extends StandardSchemaV1>(key: string, callback: ConfigCallback<OutputOf<S>>, options: WithSchema<ConfigWatchOptions<unknown>, S>): () => void
   watch<T = unknown>(key: string, callback: ConfigCallback<T>, options?: ConfigWatchOptions<T>): () => void
   /** The same deliveries as an async iterator; ends when the signal aborts or the client closes. */
+  changes<S extends StandardSchemaV1>(key: string, options: WithSchema<ConfigChangesOptions<unknown>, S>): AsyncIterableIterator<ConfigChange<OutputOf<S>>>
   changes<T = unknown>(key: string, options?: ConfigChangesOptions<T>): AsyncIterableIterator<ConfigChange<T>>
   /** Writes the value; ConflictError when `ifVersion` no longer matches. */
   put(key: string, value: unknown, options?: ConfigWriteOptions): Promise<ConfigValue<unknown>>

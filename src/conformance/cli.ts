@@ -1,12 +1,13 @@
 /**
- * `npm run conformance -- --url http://host:port [--token T] [--read-token R]`
+ * `governance-conformance --url http://host:port [--token T] [--read-token R]` (the package's
+ * bin, src/bin/governance-conformance.ts; `npm run conformance -- …` in this repository).
  * Prints `ok <name>` / `FAIL <name>: <why>` per check and `N passed, M failed`; exits 1 if
  * any check failed, 2 on bad arguments.
  */
 import { parseArgs } from 'node:util'
 import { runConformance, type ConformanceResult } from './suite.js'
 
-const USAGE = `Usage: npm run conformance -- --url http://host:port [--token T] [--read-token R] [--filter TEXT] [--concurrency N]`
+const USAGE = `Usage: governance-conformance --url http://host:port [--token T] [--read-token R] [--filter TEXT] [--concurrency N]`
 
 function parse(argv: string[]) {
   const { values } = parseArgs({

@@ -34,8 +34,18 @@ export interface RoutingOptions {
   passthrough?: Dispatcher
   /** Connect timeout towards instances. Default 3,000 ms. */
   connectTimeoutMs?: number
-  /** Retry an idempotent request once on another instance after a connect failure. Default true. */
+  /**
+   * Send a request once more to another instance when it failed before any byte left (connect
+   * refused, reset before the write; any method), or when an idempotent one failed on a
+   * broken connection. Default true.
+   */
   retryConnectFailures?: boolean
+  /**
+   * A host that serviceHost maps to a name with no registered instance goes to the normal
+   * network (a Kubernetes Service, /etc/hosts, DNS) unless strict: then the request fails
+   * with NoAvailableInstanceError. Default false.
+   */
+  strict?: boolean
 }
 
 export interface DiscoveryOptions {
@@ -83,6 +93,7 @@ export interface ResolvedRoutingOptions {
   readonly passthrough: Dispatcher | undefined
   readonly connectTimeoutMs: number
   readonly retryConnectFailures: boolean
+  readonly strict: boolean
 }
 
 export interface ResolvedFilter {
@@ -222,7 +233,7 @@ function resolveOutlier(raw: OutlierOptions | false | undefined): ResolvedOutlie
 }
 
 function resolveRouting(raw: RoutingOptions | undefined): ResolvedRoutingOptions {
-  const r = object('routing', raw, ['serviceHost', 'passthrough', 'connectTimeoutMs', 'retryConnectFailures']) ?? {}
+  const r = object('routing', raw, ['serviceHost', 'passthrough', 'connectTimeoutMs', 'retryConnectFailures', 'strict']) ?? {}
   if (r.serviceHost !== undefined && typeof r.serviceHost !== 'function') fail(`discovery.routing.serviceHost must be a function, got ${show(r.serviceHost)}`)
   if (r.passthrough !== undefined && typeof (r.passthrough as { dispatch?: unknown } | null)?.dispatch !== 'function') {
     fail(`discovery.routing.passthrough must be an undici Dispatcher, got ${show(r.passthrough)}`)
@@ -230,11 +241,13 @@ function resolveRouting(raw: RoutingOptions | undefined): ResolvedRoutingOptions
   if (r.retryConnectFailures !== undefined && typeof r.retryConnectFailures !== 'boolean') {
     fail(`discovery.routing.retryConnectFailures must be a boolean, got ${show(r.retryConnectFailures)}`)
   }
+  if (r.strict !== undefined && typeof r.strict !== 'boolean') fail(`discovery.routing.strict must be a boolean, got ${show(r.strict)}`)
   return {
     serviceHost: r.serviceHost ?? defaultServiceHost,
     passthrough: r.passthrough,
     connectTimeoutMs: integer('routing.connectTimeoutMs', r.connectTimeoutMs, DISCOVERY_DEFAULTS.connectTimeoutMs, 1),
     retryConnectFailures: r.retryConnectFailures ?? true,
+    strict: r.strict ?? false,
   }
 }
 

@@ -4,6 +4,8 @@ export function describeValue(value: unknown, maxLength = 80): string {
   if (typeof value === 'function') text = 'a function'
   else if (typeof value === 'bigint') text = `${value}n`
   else if (value === undefined) text = 'undefined'
+  // JSON would render NaN and ±Infinity as null: the message must show the value that came.
+  else if (typeof value === 'number' || typeof value === 'symbol') text = String(value)
   else {
     try {
       text = JSON.stringify(value) ?? String(value)

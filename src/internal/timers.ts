@@ -47,3 +47,13 @@ export async function settledWithin(work: Promise<unknown>, ms: number): Promise
     clearTimeout(timer)
   }
 }
+
+/**
+ * Keeps the process alive until the returned release is called: for the one thing the
+ * client does on the application's behalf that should, an active config watch (the http
+ * backend's blocking read holds its socket; a polling backend's timers are unref'd).
+ */
+export function holdProcessOpen(): () => void {
+  const handle = setInterval(() => {}, 2 ** 31 - 1)
+  return () => clearInterval(handle)
+}

@@ -1,6 +1,6 @@
 /** The metrics subsystem's surface: what the client facade wires in and re-exports. */
 export { createMetrics, DROPPED_POINTS_METRIC } from './metrics.js'
-export { resolveMetricsOptions, DEFAULT_LATENCY_BUCKETS_MS } from './options.js'
+export { resolveMetricsOptions, DEFAULT_LATENCY_BUCKETS_MS, DEFAULT_LATENCY_BUCKETS_SECONDS } from './options.js'
 export type { MetricsOptions, MetricsRetryOptions, ResolvedMetricsOptions } from './options.js'
 export { pushgatewaySink } from './pushgateway.js'
 export type { PushgatewaySinkOptions } from './pushgateway.js'
@@ -23,4 +23,7 @@ export type {
   Labels,
   Metrics,
   MetricsContext,
+  MetricFamilySnapshot,
+  NumberSeriesSnapshot,
+  HistogramSeriesSnapshot,
 } from './types.js'

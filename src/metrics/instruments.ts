@@ -23,6 +23,9 @@ import type {
   Counter,
   Gauge,
   Histogram,
+  HistogramSeriesSnapshot,
+  MetricFamilySnapshot,
+  NumberSeriesSnapshot,
 } from './types.js'
 
 const NO_LABELS: Labels = Object.freeze({})
@@ -41,6 +44,8 @@ export interface Instrument {
   readonly help: string | undefined
   collect(points: MetricPoint[]): void
   render(out: string[]): void
+  /** Cumulative values of every series, what render() shows, as data; undefined when it has none. */
+  snapshot(): MetricFamilySnapshot | undefined
 }
 
 abstract class Base<C> {
@@ -117,6 +122,12 @@ export class CounterImpl extends Base<CounterCell> implements Counter, Instrumen
     writeHeader(out, this.name, 'counter', this.help)
     for (const cell of this.store.cells()) writeSample(out, this.name, cell.labels, cell.total + cell.value)
   }
+
+  snapshot(): MetricFamilySnapshot | undefined {
+    const series: NumberSeriesSnapshot[] = []
+    for (const cell of this.store.list()) series.push({ labels: cell.labels, value: cell.total + cell.value })
+    return series.length === 0 ? undefined : { name: this.name, kind: 'counter', help: this.help, series }
+  }
 }
 
 class BoundCounterImpl implements BoundCounter {
@@ -175,6 +186,12 @@ export class GaugeImpl extends Base<GaugeCell> implements Gauge, Instrument {
     if (!hasAny(this.store.cells())) return
     writeHeader(out, this.name, 'gauge', this.help)
     for (const cell of this.store.cells()) writeSample(out, this.name, cell.labels, cell.value)
+  }
+
+  snapshot(): MetricFamilySnapshot | undefined {
+    const series: NumberSeriesSnapshot[] = []
+    for (const cell of this.store.list()) series.push({ labels: cell.labels, value: cell.value })
+    return series.length === 0 ? undefined : { name: this.name, kind: 'gauge', help: this.help, series }
   }
 }
 
@@ -241,6 +258,17 @@ export class HistogramImpl extends Base<HistogramCell> implements Histogram, Ins
       for (let i = 0; i < counts.length; i++) counts[i] = (cell.totalCounts[i] as number) + (cell.counts[i] as number)
       writeHistogram(out, this.name, cell.labels, this.buckets, counts, cell.totalSum + cell.sum)
     }
+  }
+
+  snapshot(): MetricFamilySnapshot | undefined {
+    const series: HistogramSeriesSnapshot[] = []
+    for (const cell of this.store.list()) {
+      const counts = new Array<number>(cell.counts.length)
+      let count = 0
+      for (let i = 0; i < counts.length; i++) count += counts[i] = (cell.totalCounts[i] as number) + (cell.counts[i] as number)
+      series.push({ labels: cell.labels, counts, sum: cell.totalSum + cell.sum, count })
+    }
+    return series.length === 0 ? undefined : { name: this.name, kind: 'histogram', help: this.help, buckets: this.buckets, series }
   }
 }
 

@@ -14,13 +14,14 @@ import { installProcessMetrics } from './process-metrics.js'
 import { InstrumentRegistry } from './registry.js'
 import { SinkQueue } from './sink-queue.js'
 import { SpillStore } from './spill.js'
-import type { BoundCounter, Counter, FlushOptions, Gauge, Histogram, HistogramOptions, InstrumentOptions, Metrics, MetricsContext } from './types.js'
+import type { BoundCounter, MetricFamilySnapshot, Counter, FlushOptions, Gauge, Histogram, HistogramOptions, InstrumentOptions, Metrics, MetricsContext } from './types.js'
 
 export const DROPPED_POINTS_METRIC = 'governance_metrics_dropped_points_total'
 
 export class MetricsImpl implements Metrics {
   /** Read by createUpstreamRecorder. */
   readonly upstreamMetricsEnabled: boolean
+  readonly startedAt = Date.now()
   private readonly registry: InstrumentRegistry
   private readonly queues: SinkQueue[]
   private readonly builder: BatchBuilder
@@ -58,6 +59,10 @@ export class MetricsImpl implements Metrics {
 
   render(): string {
     return this.registry.render()
+  }
+
+  snapshot(): MetricFamilySnapshot[] {
+    return this.registry.snapshot()
   }
 
   async flush(raw?: FlushOptions): Promise<void> {

@@ -3,7 +3,13 @@ import type { MetricSink } from '../backend.js'
 import { InvalidArgumentError } from '../errors.js'
 import { checkBuckets, describe } from './names.js'
 
-/** Latency buckets in milliseconds: 1 ms to 10 s. */
+/** Latency buckets in seconds (Prometheus' base unit): 1 ms to 10 s. The default. */
+export const DEFAULT_LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+
+/**
+ * The same bounds in milliseconds, for histograms that must keep recording ms.
+ * @deprecated the default is now DEFAULT_LATENCY_BUCKETS_SECONDS; record seconds instead.
+ */
 export const DEFAULT_LATENCY_BUCKETS_MS: readonly number[] = Object.freeze([1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000])
 
 export interface MetricsRetryOptions {
@@ -26,7 +32,7 @@ export interface MetricsOptions {
   readonly processMetrics?: boolean
   /** Per-upstream request metrics recorded by gov.fetch and the dispatcher. Default true. */
   readonly upstreamMetrics?: boolean
-  /** Histogram buckets when an instrument names none. Default DEFAULT_LATENCY_BUCKETS_MS. */
+  /** Histogram buckets when an instrument names none. Default DEFAULT_LATENCY_BUCKETS_SECONDS. */
   readonly defaultBuckets?: readonly number[]
   /** Where batches go. Default: the backend's metrics endpoint, when it has one. */
   readonly sinks?: readonly MetricSink[]
@@ -118,7 +124,7 @@ export function resolveMetricsOptions(options: MetricsOptions | undefined): Reso
     maxSeriesPerInstrument: int('maxSeriesPerInstrument', o.maxSeriesPerInstrument, 2_000, 1),
     processMetrics: bool('processMetrics', o.processMetrics, true),
     upstreamMetrics: bool('upstreamMetrics', o.upstreamMetrics, true),
-    defaultBuckets: o.defaultBuckets === undefined ? DEFAULT_LATENCY_BUCKETS_MS : checkBuckets('metrics.defaultBuckets', o.defaultBuckets),
+    defaultBuckets: o.defaultBuckets === undefined ? DEFAULT_LATENCY_BUCKETS_SECONDS : checkBuckets('metrics.defaultBuckets', o.defaultBuckets),
     sinks: sinksOf(o.sinks),
     exportTimeoutMs: int('exportTimeoutMs', o.exportTimeoutMs, 10_000, 1),
     retry: { minDelayMs, maxDelayMs },

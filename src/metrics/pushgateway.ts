@@ -5,14 +5,14 @@
  * every export. A batch is applied to the totals once, by batchId, so that a retried
  * push does not count it twice.
  */
-import type { CallContext, MetricSink } from '../backend.js'
-import { InvalidArgumentError } from '../errors.js'
-import type { MetricBatch, MetricKind, MetricPoint } from '../types.js'
+import type { MetricExportContext, MetricSink } from '../backend.js'
+import { InvalidArgumentError, RequestRejectedError } from '../errors.js'
+import type { MetricBatch } from '../types.js'
 import { createTransport } from '../transport/index.js'
 import type { TlsOptions, Transport } from '../transport/types.js'
-import type { LabelSet } from './cells.js'
-import { EXPOSITION_CONTENT_TYPE, finishExposition, writeHeader, writeHistogram, writeSample } from './exposition.js'
+import { EXPOSITION_CONTENT_TYPE } from './exposition.js'
 import { describe, isUserLabelName } from './names.js'
+import { applyPoints, renderFamilies, type Families } from './pushgateway-group.js'
 
 export interface PushgatewaySinkOptions {
   /** Base URL of the Pushgateway, e.g. `http://127.0.0.1:9091` (a path prefix is kept). */
@@ -28,21 +28,21 @@ export interface PushgatewaySinkOptions {
   readonly tls?: TlsOptions
   /** Deadline of one push when the caller gives none. Default 10,000 ms. */
   readonly timeoutMs?: number
+  /**
+   * DELETE every group this sink pushed when it closes (the client's close()), so a stopped
+   * instance leaves no group whose last values Prometheus would keep scraping. Default true.
+   */
+  readonly deleteOnClose?: boolean
 }
 
-interface Series {
-  readonly labels: LabelSet
-  value: number
-  counts: number[]
-  sum: number
+interface Group {
+  readonly families: Families
+  /** Families the gateway refused, and when: left out of pushes until QUARANTINE_MS passed. */
+  readonly refused: Map<string, number>
 }
 
-interface Family {
-  readonly kind: MetricKind
-  help: string | undefined
-  buckets: readonly number[]
-  readonly series: Map<string, Series>
-}
+/** How long a refused metric stays out before one more try (the conflict may be gone). */
+const QUARANTINE_MS = 60_000
 
 /** Batch ids applied, per sink; enough to cover every batch a queue can hold several times over. */
 const REMEMBERED_BATCHES = 4_096
@@ -58,32 +58,80 @@ export function pushgatewaySink(options: PushgatewaySinkOptions): MetricSink {
     ...(options.tls !== undefined && { tls: options.tls }),
     ...(options.headers !== undefined && { headers: options.headers }),
   })
-  const groups = new Map<string, Map<string, Family>>()
+  const groups = new Map<string, Group>()
   const applied = new Set<string>()
   const name = options.name ?? 'pushgateway'
+  const push = (method: 'PUT' | 'POST', path: string, text: string, ctx: MetricExportContext): Promise<unknown> =>
+    transport.request({
+      method,
+      path,
+      rawBody: { data: text, contentType: EXPOSITION_CONTENT_TYPE },
+      retry: false,
+      ...(ctx.timeoutMs !== undefined && { timeoutMs: ctx.timeoutMs }),
+      ...(ctx.signal !== undefined && { signal: ctx.signal }),
+    })
   return {
     name,
-    async export(batch: MetricBatch, ctx: CallContext): Promise<void> {
+    async export(batch: MetricBatch, ctx: MetricExportContext): Promise<void> {
       const path = groupPath(options, batch)
-      let families = groups.get(path)
-      if (families === undefined) groups.set(path, (families = new Map()))
+      let group = groups.get(path)
+      if (group === undefined) groups.set(path, (group = { families: new Map(), refused: new Map() }))
       if (!applied.has(batch.batchId)) {
-        apply(families, batch.points)
+        applyPoints(group.families, batch.points)
         remember(applied, batch.batchId)
       }
-      await transport.request({
-        method: 'PUT',
-        path,
-        rawBody: { data: renderFamilies(families), contentType: EXPOSITION_CONTENT_TYPE },
-        retry: false,
-        ...(ctx.timeoutMs !== undefined && { timeoutMs: ctx.timeoutMs }),
-        ...(ctx.signal !== undefined && { signal: ctx.signal }),
-      })
+      await pushIsolating(group, batch, ctx, (method, text) => push(method, path, text, ctx))
     },
     async close(): Promise<void> {
-      await transport.close()
+      try {
+        if (options.deleteOnClose !== false) await Promise.allSettled([...groups.keys()].map((path) => transport.request({ method: 'DELETE', path, retry: false })))
+      } finally {
+        await transport.close()
+      }
     },
   }
+}
+
+type Push = (method: 'PUT' | 'POST', text: string) => Promise<unknown>
+
+/**
+ * PUTs the group without its refused families. When the gateway refuses the push (a 400:
+ * one metric conflicts with another group's), each family is tried alone with POST, which
+ * replaces only that metric; the ones refused alone are left out and reported, and the
+ * rest goes out, so one bad metric no longer freezes the whole group.
+ */
+async function pushIsolating(group: Group, batch: MetricBatch, ctx: MetricExportContext, push: Push): Promise<void> {
+  const now = Date.now()
+  for (const [metric, at] of group.refused) if (now - at >= QUARANTINE_MS) group.refused.delete(metric)
+  const allowed = (metric: string): boolean => !group.refused.has(metric)
+  try {
+    await push('PUT', renderFamilies(group.families, allowed))
+    return
+  } catch (error) {
+    if (!(error instanceof RequestRejectedError)) throw error
+    const refused = await findRefused(group, allowed, push)
+    if (refused.size === 0) throw error
+    for (const metric of refused.keys()) group.refused.set(metric, now)
+    const points = batch.points.filter((p) => refused.has(p.name)).length
+    const reasons = [...refused.values()].join('; ')
+    ctx.reportDropped?.({ points, reason: `rejected by the Pushgateway: ${reasons}`.slice(0, 1_000), metrics: [...refused.keys()] })
+  }
+  await push('PUT', renderFamilies(group.families, allowed))
+}
+
+/** Each family pushed alone: the refused ones, with the gateway's message. */
+async function findRefused(group: Group, allowed: (metric: string) => boolean, push: Push): Promise<Map<string, string>> {
+  const refused = new Map<string, string>()
+  for (const metric of group.families.keys()) {
+    if (!allowed(metric)) continue
+    try {
+      await push('POST', renderFamilies(group.families, (m) => m === metric))
+    } catch (error) {
+      if (!(error instanceof RequestRejectedError)) throw error
+      refused.set(metric, error.message)
+    }
+  }
+  return refused
 }
 
 function checkOptions(options: PushgatewaySinkOptions): string {
@@ -105,6 +153,7 @@ function checkOptions(options: PushgatewaySinkOptions): string {
     if (typeof v !== 'string') fail(`grouping.${k} must be a string`, v)
   }
   if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) fail('name must be a non-empty string', options.name)
+  if (options.deleteOnClose !== undefined && typeof options.deleteOnClose !== 'boolean') fail('deleteOnClose must be a boolean', options.deleteOnClose)
   if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) fail('timeoutMs must be a positive number', options.timeoutMs)
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
 }
@@ -121,52 +170,6 @@ function segment(label: string, value: string): string {
   if (value === '') return `${label}@base64/=`
   if (value.includes('/')) return `${label}@base64/${Buffer.from(value, 'utf8').toString('base64url')}`
   return `${label}/${encodeURIComponent(value)}`
-}
-
-function apply(families: Map<string, Family>, points: readonly MetricPoint[]): void {
-  for (const point of points) {
-    let family = families.get(point.name)
-    if (family === undefined || family.kind !== point.kind) {
-      family = { kind: point.kind, help: point.help, buckets: point.kind === 'histogram' ? point.buckets : [], series: new Map() }
-      families.set(point.name, family)
-    }
-    if (point.help !== undefined) family.help = point.help
-    const key = JSON.stringify(Object.entries(point.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    if (point.kind !== 'histogram') {
-      const series = family.series.get(key)
-      if (series === undefined) family.series.set(key, { labels: point.labels, value: point.value, counts: [], sum: 0 })
-      else series.value = point.kind === 'counter' ? series.value + point.value : point.value
-      continue
-    }
-    if (!sameBuckets(family.buckets, point.buckets)) {
-      // The buckets changed: as in the protocol, the series are replaced, not merged.
-      family.buckets = point.buckets
-      family.series.clear()
-    }
-    const histogram = family.series.get(key)
-    if (histogram === undefined) {
-      family.series.set(key, { labels: point.labels, value: 0, counts: [...point.counts], sum: point.sum })
-      continue
-    }
-    for (let i = 0; i < histogram.counts.length; i++) histogram.counts[i]! += point.counts[i] ?? 0
-    histogram.sum += point.sum
-  }
-}
-
-function sameBuckets(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i])
-}
-
-function renderFamilies(families: ReadonlyMap<string, Family>): string {
-  const lines: string[] = []
-  for (const [name, family] of families) {
-    writeHeader(lines, name, family.kind, family.help)
-    for (const s of family.series.values()) {
-      if (family.kind === 'histogram') writeHistogram(lines, name, s.labels, family.buckets, s.counts, s.sum)
-      else writeSample(lines, name, s.labels, s.value)
-    }
-  }
-  return finishExposition(lines)
 }
 
 function remember(applied: Set<string>, batchId: string): void {

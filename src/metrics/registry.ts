@@ -9,7 +9,7 @@ import type { MetricKind, MetricPoint } from '../types.js'
 import { finishExposition } from './exposition.js'
 import { CounterImpl, GaugeImpl, HistogramImpl, type Instrument } from './instruments.js'
 import { checkBuckets, checkHelp, checkMetricName, describe } from './names.js'
-import type { HistogramOptions, InstrumentOptions } from './types.js'
+import type { HistogramOptions, InstrumentOptions, MetricFamilySnapshot } from './types.js'
 
 /** Why a hook runs: a collection (window ends) or a render (a peek). */
 export type HookReason = 'collect' | 'render'
@@ -69,6 +69,16 @@ export class InstrumentRegistry {
     const lines: string[] = []
     for (const instrument of this.instruments.values()) instrument.render(lines)
     return finishExposition(lines)
+  }
+
+  snapshot(): MetricFamilySnapshot[] {
+    this.runHooks('render')
+    const families: MetricFamilySnapshot[] = []
+    for (const instrument of this.instruments.values()) {
+      const family = instrument.snapshot()
+      if (family !== undefined) families.push(family)
+    }
+    return families
   }
 
   private runHooks(reason: HookReason): void {

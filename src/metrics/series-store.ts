@@ -103,6 +103,11 @@ export class SeriesStore<C> {
     return this.resolve(labels, true) as C
   }
 
+  /** Every series (overflow last) as an array: no generator on the snapshot path. */
+  list(): readonly C[] {
+    return this.overflow === undefined ? this.all : [...this.all, this.overflow]
+  }
+
   /** Every series (overflow last), for collection and rendering. */
   *cells(): IterableIterator<C> {
     yield* this.all

@@ -188,7 +188,8 @@ export class SinkQueue {
       }, ms)
     })
     try {
-      await Promise.race([this.options.sink.export(batch, { signal: controller.signal, timeoutMs: ms }), deadline])
+      const ctx = { signal: controller.signal, timeoutMs: ms, reportDropped: this.reportPartialDrop }
+      await Promise.race([this.options.sink.export(batch, ctx), deadline])
     } finally {
       clearTimeout(timer)
     }
@@ -225,6 +226,16 @@ export class SinkQueue {
       dropped.push(...this.entries.splice(index, 1))
     }
     if (dropped.length > 0) this.drop(dropped, 'queue-full')
+  }
+
+  /** A sink delivered a batch without some of its metrics: counted and reported like any drop. */
+  private readonly reportPartialDrop = (drop: { readonly points: number; readonly reason: string; readonly metrics: readonly string[] }): void => {
+    this.options.onDropped(drop.points)
+    this.options.emit('metrics:dropped', { sink: this.name, batches: 0, points: drop.points, reason: drop.reason, metrics: drop.metrics })
+    this.options.logger.warn(`metrics: sink ${this.name} left out ${drop.metrics.join(', ')} (${drop.points} point(s)): ${drop.reason}`, {
+      sink: this.name,
+      metrics: drop.metrics,
+    })
   }
 
   private drop(entries: readonly Entry[], reason: 'queue-full' | 'rejected' | 'closed'): void {

@@ -63,6 +63,31 @@ export interface HistogramOptions extends InstrumentOptions {
   readonly buckets?: readonly number[]
 }
 
+/** One series of a counter or gauge in a snapshot: the running total, or the gauge's value. */
+export interface NumberSeriesSnapshot {
+  readonly labels: Readonly<Record<string, string>>
+  readonly value: number
+}
+
+/** One histogram series in a snapshot: per-bucket counts (not cumulative; the last is +Inf). */
+export interface HistogramSeriesSnapshot {
+  readonly labels: Readonly<Record<string, string>>
+  readonly counts: readonly number[]
+  readonly sum: number
+  readonly count: number
+}
+
+/** Everything one instrument holds, cumulative since the client started (what render() shows). */
+export type MetricFamilySnapshot =
+  | { readonly name: string; readonly kind: 'counter' | 'gauge'; readonly help: string | undefined; readonly series: readonly NumberSeriesSnapshot[] }
+  | {
+      readonly name: string
+      readonly kind: 'histogram'
+      readonly help: string | undefined
+      readonly buckets: readonly number[]
+      readonly series: readonly HistogramSeriesSnapshot[]
+    }
+
 export interface FlushOptions {
   readonly signal?: AbortSignal
 }
@@ -79,6 +104,13 @@ export interface Metrics {
   flush(options?: FlushOptions): Promise<void>
   /** The Prometheus text exposition format (version 0.0.4) of every instrument, cumulative. */
   render(): string
+  /**
+   * The same values as render(), as data: for bridges such as the OpenTelemetry
+   * MetricProducer of `governance-client/otel`. Reading does not end the export window.
+   */
+  snapshot(): MetricFamilySnapshot[]
+  /** When recording started (ms since the epoch): the start time of every cumulative series. */
+  readonly startedAt: number
   /** Final collection and delivery attempt, stops the timer, closes the sinks. Idempotent. */
   close(): Promise<void>
 }

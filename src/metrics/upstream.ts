@@ -7,7 +7,7 @@ import type { BoundCounter, BoundHistogram, Counter, Histogram, Metrics } from '
 
 export const UPSTREAM_REQUESTS = 'governance_upstream_requests_total'
 export const UPSTREAM_ERRORS = 'governance_upstream_errors_total'
-export const UPSTREAM_DURATION = 'governance_upstream_request_duration_ms'
+export const UPSTREAM_DURATION = 'governance_upstream_request_duration_seconds'
 
 /** Services remembered with bound handles; past it (a bug, e.g. ids as host names) the plain path is used. */
 const MAX_BOUND_SERVICES = 1_000
@@ -39,7 +39,7 @@ export function createUpstreamRecorder(metrics: Metrics): UpstreamRecorder {
   if ((metrics as { readonly upstreamMetricsEnabled?: boolean }).upstreamMetricsEnabled === false) return disabled
   const requests = metrics.counter(UPSTREAM_REQUESTS, { help: 'Requests routed to an upstream service, by status class.' })
   const errors = metrics.counter(UPSTREAM_ERRORS, { help: 'Requests to an upstream service that failed or answered 5xx.' })
-  const duration = metrics.histogram(UPSTREAM_DURATION, { help: 'Duration of requests to an upstream service, in ms.' })
+  const duration = metrics.histogram(UPSTREAM_DURATION, { help: 'Duration of requests to an upstream service, in seconds.' })
   const bound = new Map<string, Handles>()
   return {
     record(service, outcome, durationMs) {
@@ -52,7 +52,7 @@ export function createUpstreamRecorder(metrics: Metrics): UpstreamRecorder {
         const counter = (handles.requests[cls] ??= requests.bind({ service, status_class: cls }))
         counter.inc()
         if (failed) handles.errors.inc()
-        handles.duration.observe(durationMs)
+        handles.duration.observe(durationMs / 1_000)
       } catch {
         // Recording never throws and bind() only throws for bad label names, which these
         // are not; the guard keeps the request path safe all the same.
@@ -84,5 +84,5 @@ function recordUnbound(
 ): void {
   requests.inc(1, { service, status_class: cls })
   if (failed) errors.inc(1, { service })
-  duration.observe(durationMs, { service })
+  duration.observe(durationMs / 1_000, { service })
 }

@@ -22,4 +22,5 @@ export {
   type RegistrationState,
 } from './registration.js'
 export { installSignalHandlers, HANDLED_SIGNALS } from './signals.js'
-export { firstExternalIPv4, generateInstanceId } from './host.js'
+export { advertisedAddress, ADDRESS_ENV_VARS, firstExternalIPv4, firstExternalIPv6, generateInstanceId, type AddressSource, type AdvertisedAddress } from './host.js'
+export { createReadinessHandler, isReady, type ReadinessHandler, type ReadinessSource } from './readiness.js'

@@ -27,6 +27,11 @@ export interface KeeperHost {
   statusVersion(): number
   /** Called after every state change, so that waiters can re-check. */
   changed(): void
+  /**
+   * True when a refused registration ends the attempt (a register() caller gets the error
+   * and the loop stops); false when the loop keeps trying. Only changes what the log says.
+   */
+  refusalEndsRegistration?(): boolean
 }
 
 export interface KeeperDeps {
@@ -331,7 +336,7 @@ export class LeaseKeeper {
     this.#nextAt = this.#d.clock.now() + retryDelay(this.#failures, this.#renewEveryMs, this.#d.random)
     const fields = { service: this.#d.service, instanceId: this.#d.instanceId, failures: this.#failures, error: err }
     // The first failure and every tenth are warnings; the rest would only flood the log.
-    if (!isRetryableError(err)) this.#d.logger.error(`${what} rejected by the server; will keep trying`, fields)
+    if (!isRetryableError(err)) this.#d.logger.error(refusalMessage(what, err, what === 'register' && !this.#lease && (this.#d.host.refusalEndsRegistration?.() ?? false)), fields)
     else if (this.#failures === 1 || this.#failures % 10 === 0) this.#d.logger.warn(`${what} failed; retrying with backoff`, fields)
     else this.#d.logger.debug(`${what} failed; retrying with backoff`, fields)
     this.#emit('registry:renewFailed', { service: this.#d.service, instanceId: this.#d.instanceId, failures: this.#failures, error: err })
@@ -374,4 +379,10 @@ export class LeaseKeeper {
     this.#pushWaiters = []
     for (const resolve of waiters) resolve(ok)
   }
+}
+
+/** A refusal is final when register() gives up on it; an auth refusal names the credentials. */
+function refusalMessage(what: string, error: GovernanceError, final: boolean): string {
+  const fix = error.code === 'GOV_AUTH_REFUSED' ? 'check the credentials (token, user, password)' : 'check the instance and the options'
+  return final ? `${what} rejected by the server (${error.code}); not retrying, register() rejects: ${fix}` : `${what} rejected by the server (${error.code}); will keep trying: ${fix}`
 }

@@ -3,7 +3,7 @@
  * The facade passes its whole option object; only the fields below are read here.
  */
 import type { InstanceStatus } from '../types.js'
-import { firstExternalIPv4 } from './host.js'
+import { advertisedAddress, type AddressSource } from './host.js'
 import {
   checkAddress,
   checkInstanceId,
@@ -25,9 +25,6 @@ export const DEFAULT_TTL_MS = 15_000
 export const DEFAULT_REGISTER_TIMEOUT_MS = 30_000
 /** No drain by default: close() should not add seconds to every test and script; set it in production. */
 export const DEFAULT_DRAIN_MS = 0
-/** Where an address cannot be found: only reachable from the same machine, hence a warning. */
-export const LOOPBACK_ADDRESS = '127.0.0.1'
-
 /** What a health check may answer: a status, or true (UP) / false (DOWN). */
 export type HealthCheckResult = InstanceStatus | boolean
 export type HealthCheck = () => HealthCheckResult | Promise<HealthCheckResult>
@@ -37,7 +34,11 @@ export interface ServiceOptions {
   readonly name: string
   /** The port other services connect to (1-65535). */
   readonly port: number
-  /** Advertised host or IP; default: the first non-internal IPv4 address of this machine. */
+  /**
+   * Advertised host or IP; default: GOVERNANCE_ADDRESS, POD_IP or HOST_IP from the
+   * environment (in that order), else the first non-internal IPv4 address of this machine,
+   * else its first global IPv6 address.
+   */
   readonly address?: string
   /** Instance id; default: generated once per client (`<name>-<12 hex>`). */
   readonly id?: string
@@ -80,6 +81,8 @@ export interface ResolvedServiceOptions {
   readonly address: string
   /** True when no address was given and none but loopback was found. */
   readonly addressIsFallback: boolean
+  /** Where the address came from: the option, an environment variable, an interface, loopback. */
+  readonly addressSource: AddressSource | 'option'
   readonly id: string | undefined
   readonly metadata: Readonly<Record<string, string>>
   readonly tags: readonly string[]
@@ -156,12 +159,13 @@ function resolveService(raw: unknown): ResolvedServiceOptions {
   for (const key of Object.keys(raw)) {
     if (!SERVICE_KEYS.has(key)) fail(`service.${key}`, `is not a known option (known: ${[...SERVICE_KEYS].join(', ')})`, raw[key])
   }
-  const found = raw.address === undefined ? firstExternalIPv4() : undefined
+  const found = raw.address === undefined ? advertisedAddress() : undefined
   return {
     name: checkServiceName('service.name', raw.name),
     port: checkPort('service.port', raw.port),
-    address: raw.address === undefined ? (found ?? LOOPBACK_ADDRESS) : checkAddress('service.address', raw.address),
-    addressIsFallback: raw.address === undefined && found === undefined,
+    address: found === undefined ? checkAddress('service.address', raw.address) : found.address,
+    addressIsFallback: found?.source === 'loopback',
+    addressSource: found?.source ?? 'option',
     id: raw.id === undefined ? undefined : checkInstanceId('service.id', raw.id),
     metadata: raw.metadata === undefined ? Object.freeze({}) : checkMetadata('service.metadata', raw.metadata),
     tags: raw.tags === undefined ? Object.freeze([]) : checkTags('service.tags', raw.tags),

@@ -106,13 +106,18 @@ class RegistrationImpl implements Registration {
       random: internals.random ?? Math.random,
       service: options.service?.name ?? '',
       instanceId: this.instanceId,
-      host: { spec: () => this.#spec(), statusVersion: () => this.#statusVersion, changed: () => this.#changed() },
+      host: {
+        spec: () => this.#spec(),
+        statusVersion: () => this.#statusVersion,
+        changed: () => this.#changed(),
+        refusalEndsRegistration: () => this.#bounded,
+      },
     })
     this.#health = options.healthCheck
       ? new HealthMonitor(options.healthCheck, options.healthCheckIntervalMs, ctx.logger, (s) => this.#onHealth(s))
       : undefined
     if (options.service?.addressIsFallback) {
-      ctx.logger.warn('no non-internal IPv4 address found: advertising 127.0.0.1, reachable only from this machine; set service.address')
+      ctx.logger.warn(`no address in GOVERNANCE_ADDRESS, POD_IP or HOST_IP and no non-internal interface: advertising ${options.service.address}, reachable only from this machine; set service.address or GOVERNANCE_ADDRESS`)
     }
   }
 

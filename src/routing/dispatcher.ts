@@ -1,6 +1,7 @@
 /**
  * gov.dispatcher: an undici Dispatcher that routes requests whose URL host is a service name
- * (http://payments/charge) to a balanced instance and passes every other request through.
+ * (http://payments/charge) to a balanced instance and passes every other request through,
+ * a host naming no registered service included (unless `strict`).
  *
  * Routing (with src/transport/) is the one place that imports undici: it carries the
  * application's own requests, not the client's calls to its server.
@@ -18,6 +19,8 @@ export interface RoutingDispatcherOptions {
   readonly passthrough?: Dispatcher | undefined
   readonly connectTimeoutMs: number
   readonly retryConnectFailures: boolean
+  /** A name with no registered instance fails instead of passing through. Default false. */
+  readonly strict?: boolean | undefined
 }
 
 /** Origins seen, so that a URL is parsed once per origin, not per request; bounded. */
@@ -35,12 +38,19 @@ export class RoutingDispatcher extends Dispatcher {
     super()
     this.#options = options
     this.#agent = new Agent({ connect: { timeout: options.connectTimeoutMs } })
-    this.#settings = { source: options.source, agent: this.#agent, retryConnectFailures: options.retryConnectFailures, live: new Set() }
+    this.#settings = {
+      source: options.source,
+      agent: this.#agent,
+      retryConnectFailures: options.retryConnectFailures,
+      strict: options.strict ?? false,
+      passthrough: () => this.#passthrough(),
+      live: new Set(),
+    }
   }
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const target = this.#route(options.origin)
-    if (target.service === NOT_A_SERVICE) return (this.#options.passthrough ?? getGlobalDispatcher()).dispatch(options, handler)
+    if (target.service === NOT_A_SERVICE) return this.#passthrough().dispatch(options, handler)
     if (this.#closed) {
       handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, new ClientClosedError('gov.dispatcher is closed'))
       return true
@@ -71,6 +81,10 @@ export class RoutingDispatcher extends Dispatcher {
     const done = this.#agent.destroy(err)
     if (cb === undefined) return done
     done.then(cb, cb)
+  }
+
+  #passthrough(): Dispatcher {
+    return this.#options.passthrough ?? getGlobalDispatcher()
   }
 
   #route(origin: Dispatcher.DispatchOptions['origin']): { service: string; protocol: string } {

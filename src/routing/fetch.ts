@@ -1,6 +1,6 @@
 /** gov.fetch: undici's fetch over the routing dispatcher. */
 import { fetch, type Dispatcher, type RequestInit, type Response } from 'undici'
-import { InvalidArgumentError, ServerUnavailableError, isGovernanceError } from '../errors.js'
+import { InvalidArgumentError, UpstreamError, isGovernanceError } from '../errors.js'
 import { describeValue } from '../internal/describe.js'
 
 export type RoutedFetch = (input: string | URL, init?: Omit<RequestInit, 'dispatcher'>) => Promise<Response>
@@ -8,8 +8,9 @@ export type RoutedFetch = (input: string | URL, init?: Omit<RequestInit, 'dispat
 /**
  * Everything the client throws is a GovernanceError, gov.fetch included: undici's fetch
  * wraps failures in a bare TypeError("fetch failed"), so the GovernanceError behind it
- * (NoAvailableInstanceError, …) is rethrown itself, and a connection error becomes a
- * ServerUnavailableError keeping it as `cause`. An abort still rejects with the signal's
+ * (NoAvailableInstanceError, the UpstreamError of a routed request naming its instance…) is
+ * rethrown itself, and a failure of a request passed through becomes an UpstreamError with
+ * `details.url`, keeping the network error as `cause`. An abort still rejects with the signal's
  * reason. Arguments that are wrong before any request exists reject with
  * InvalidArgumentError naming them, as every other call of the client does.
  */
@@ -28,7 +29,7 @@ function unwrapFetchError(error: unknown, input: unknown): unknown {
   if (isGovernanceError(error.cause)) return error.cause
   const target = input instanceof URL ? input.href : isRequestLike(input) ? (input as { url: string }).url : String(input)
   const reason = error.cause instanceof Error ? error.cause.message : String(error.cause)
-  return new ServerUnavailableError(`gov.fetch ${target} failed: ${reason}`, { cause: error.cause })
+  return new UpstreamError(`gov.fetch ${target} failed: ${reason}`, { cause: error.cause, details: { url: target } })
 }
 
 function argumentProblem(input: unknown, init: unknown): string | undefined {

@@ -1,28 +1,28 @@
 /**
- * One request to a service: pick an instance, send there, report the outcome, and after a
- * connect failure of an idempotent request send it once more to another instance. It is the
- * handler undici calls back for each attempt and forwards to the application's handler.
+ * One request to a service: pick an instance, send there, report the outcome, and send it
+ * once more to another instance when the retry rule allows (retry-rule.ts). A name with no
+ * registered instance passes through to the normal network unless routing is strict. It is
+ * the handler undici calls back for each attempt and forwards to the application's handler.
  */
 import type { Dispatcher } from 'undici'
-import { toGovernanceError } from '../errors.js'
+import { isGovernanceError, NoAvailableInstanceError, toGovernanceError, UpstreamError } from '../errors.js'
 import type { Instance } from '../types.js'
 import { ControllerProxy } from './controller-proxy.js'
+import { mayResend } from './retry-rule.js'
 import type { RequestTracker, RoutingSource } from './types.js'
 
 type Handler = Dispatcher.DispatchHandler
 type Controller = Dispatcher.DispatchController
-
-const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
-/** The connection was never made: nothing was sent, so any request may go elsewhere. */
-const CONNECT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT'])
-/** The connection broke (a killed instance's kept-alive socket): safe when nothing or a replayable body was sent. */
-const SOCKET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
 
 export interface RouteSettings {
   readonly source: RoutingSource
   /** Where instance-bound requests go (routing's own Agent). */
   readonly agent: Dispatcher
   readonly retryConnectFailures: boolean
+  /** Names with no registered instance fail instead of passing through. */
+  readonly strict: boolean
+  /** Where a request to a name that is not a service goes. */
+  readonly passthrough: () => Dispatcher
   /**
    * The requests not finished yet. undici's Agent forgets its pools on close(), after which
    * its destroy() reaches no request: the dispatcher aborts these itself when destroyed.
@@ -60,8 +60,22 @@ export class RoutedRequest implements Handler {
     if (instance !== undefined) return this.#send(instance)
     this.#settings.source.pick(this.#service).then(
       (picked) => this.#send(picked),
-      (error: unknown) => this.#fail(toGovernanceError(error, `routing to service ${this.#service} failed`)),
+      (error: unknown) => {
+        if (!this.#settings.strict && isUnknownService(error)) return this.#passThrough()
+        this.#fail(toGovernanceError(error, `routing to service ${this.#service} failed`))
+      },
     )
+  }
+
+  /** The host names no registered service: the request goes to the network as it is. */
+  #passThrough(): void {
+    this.#settings.live.delete(this)
+    if (this.#proxy.abortReason !== null) return this.#fail(this.#proxy.abortReason)
+    try {
+      this.#settings.passthrough().dispatch(this.#options, this.#downstream)
+    } catch (error) {
+      this.#fail(toGovernanceError(error, `passing a request for ${this.#service} through failed`))
+    }
   }
 
   #send(instance: Instance): void {
@@ -132,7 +146,18 @@ export class RoutedRequest implements Handler {
       if (next !== undefined) return this.#send(next)
     }
     this.#settings.live.delete(this)
-    this.#downstream.onResponseError?.(this.#proxy, error)
+    this.#downstream.onResponseError?.(this.#proxy, this.#upstreamError(controller, error))
+  }
+
+  /** The instance's failure, saying which instance; aborts and the client's own errors stay as they are. */
+  #upstreamError(controller: Controller | null, error: Error): Error {
+    if (isGovernanceError(error) || this.#proxy.aborted || controller?.aborted || this.#instance === undefined) return error
+    const instance = this.#instance
+    const address = this.#tracker?.hostPort ?? `${instance.address}:${instance.port}`
+    return new UpstreamError(`request to service ${this.#service}, instance ${instance.id} at ${address} failed: ${error.message}`, {
+      cause: error,
+      details: { service: this.#service, instanceId: instance.id, address, attempts: this.#attempts },
+    })
   }
 
   onBodySent(chunk: Buffer): void {
@@ -146,11 +171,7 @@ export class RoutedRequest implements Handler {
   /** Another instance for a second attempt, or undefined when this failure is final. */
   #retryTarget(controller: Controller | null, error: Error): Instance | undefined {
     if (!this.#settings.retryConnectFailures || this.#attempts >= 2 || this.#proxy.aborted || controller?.aborted) return undefined
-    if (!IDEMPOTENT.has(String(this.#options.method).toUpperCase())) return undefined
-    const code = (error as { code?: unknown }).code
-    const connect = typeof code === 'string' && CONNECT_CODES.has(code)
-    const socket = typeof code === 'string' && SOCKET_CODES.has(code) && (!this.#attemptStarted || replayable(this.#options.body))
-    if (!connect && !socket) return undefined
+    if (!mayResend({ method: String(this.#options.method), body: this.#options.body, error, written: this.#attemptStarted })) return undefined
     // Round-robin gives the next instance at once; a few draws cover random strategies.
     for (let i = 0; i < 4; i++) {
       const candidate = this.#settings.source.pickSync(this.#service)
@@ -161,6 +182,7 @@ export class RoutedRequest implements Handler {
   }
 }
 
-function replayable(body: Dispatcher.DispatchOptions['body']): boolean {
-  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array
+/** Discovery's answer for a name the registry holds no instance of. */
+function isUnknownService(error: unknown): boolean {
+  return error instanceof NoAvailableInstanceError && error.details?.['registered'] === 0
 }

@@ -77,13 +77,14 @@ export class HttpServer {
     // Nothing between 401 and 403 can fail for a found route, so the answers are as if
     // read were checked first and write after routing.
     const needs = match.kind === 'found' && match.spec.right === 'write' ? 'write' : 'read'
-    if (!open && (target.segments[0] === 'v1' || needs === 'write')) auth.check(req.headers, needs)
+    if (!open && (target.segments[0] === 'v1' || target.segments[0] === 'metrics' || needs === 'write')) auth.check(req.headers, needs)
     if (match.kind === 'none') throw new HttpError(404, 'not_found', 'no such path')
     if (match.kind === 'method') {
       throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed here`, { headers: { allow: match.allow } })
     }
     let body: unknown
-    if (match.spec.body) body = await readJsonBody(req, maxBodyBytes)
+    if (match.spec.body === 'raw') body = hasBody(req) ? await readBody(req, maxBodyBytes) : Buffer.alloc(0)
+    else if (match.spec.body) body = await readJsonBody(req, maxBodyBytes)
     else if (hasBody(req) && (await readBody(req, maxBodyBytes)).length > 0) {
       // Refused rather than ignored: a DELETE with {"ifVersion": …} in its body must not delete unconditionally.
       throw new HttpError(400, 'bad_request', `${req.method} on this path takes no request body (parameters go in the query)`)

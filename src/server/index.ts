@@ -2,6 +2,7 @@
  * The reference server of protocol v1 (docs/protocol.md): registry, config and metrics on
  * one origin, built on node:http alone.
  */
+import '../node-guard.js'
 import { GovernanceError } from '../errors.js'
 import { TokenAuth } from './auth.js'
 import { WaiterHub } from './blocking.js'

@@ -61,6 +61,11 @@ export class MetricsStore {
     return true
   }
 
+  /** Every service with metrics, sorted (the exposition page walks them). */
+  services(): string[] {
+    return [...this.#services.keys()].sort()
+  }
+
   query(service: string): MetricsView | undefined {
     const instances = this.#prune(service)
     if (!instances) return undefined

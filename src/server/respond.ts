@@ -4,8 +4,10 @@ import { HttpError } from './http-error.js'
 
 export interface Answer {
   readonly status: number
-  /** The JSON text of the body. */
-  readonly text: string
+  /** The body: JSON text unless `contentType` says otherwise. */
+  readonly text: string | Buffer
+  /** Default `application/json; charset=utf-8`. */
+  readonly contentType?: string
   /** Sent as `X-Governance-Index` (protocol section 1). */
   readonly index?: string
   readonly headers?: Readonly<Record<string, string>>
@@ -39,7 +41,7 @@ export function send(res: ServerResponse, answer: Answer, close: boolean): void 
   // One writeHead with a flat list: setHeader would validate and store each header in a
   // map that is only read back to write the head. The extra headers (Allow,
   // WWW-Authenticate) never repeat the fixed ones, so nothing needs overriding.
-  const head = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(answer.text)), 'cache-control', 'no-store']
+  const head = ['content-type', answer.contentType ?? 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(answer.text)), 'cache-control', 'no-store']
   if (answer.index !== undefined) head.push(INDEX_HEADER, answer.index)
   const extra = answer.headers
   if (extra !== undefined) for (const name in extra) head.push(name, extra[name]!)

@@ -42,8 +42,8 @@ export interface MethodSpec<H> {
   readonly handler: H
   /** The right a token needs; undefined: no auth at all (health). */
   readonly right: Right | undefined
-  /** Whether the route takes a JSON body; other bodies are read (size-capped) and dropped. */
-  readonly body: boolean
+  /** Whether the route takes a JSON body ('raw': the bytes, size-capped, as a Buffer). */
+  readonly body: boolean | 'raw'
 }
 
 export interface RouteSpec<H> {

@@ -1,7 +1,9 @@
 /** The route table of protocol v1. */
 import { configHandlers } from './config-handlers.js'
 import type { Handler, ServerState } from './handler.js'
+import { expositionHandler } from './exposition-page.js'
 import { metricsHandlers } from './metrics-handlers.js'
+import { otlpHandlers } from './otlp-handlers.js'
 import { registryHandlers } from './registry-handlers.js'
 import { jsonAnswer } from './respond.js'
 import { Router, type MethodSpec, type RouteSpec } from './router.js'
@@ -14,6 +16,8 @@ export function createRoutes(state: ServerState): Router<Handler> {
   const registry = registryHandlers(state)
   const config = configHandlers(state)
   const metrics = metricsHandlers(state)
+  const otlp = otlpHandlers(state)
+  const exposition = expositionHandler(state)
   const mux = createWatchMux(state)
   // `held` (blocking queries held now) and `watchStreams` are the reference server's additions to section 8.
   const health: Handler = () =>
@@ -28,6 +32,8 @@ export function createRoutes(state: ServerState): Router<Handler> {
     { path: '/v1/config/:key', methods: { GET: read(config.get), PUT: write(config.put), DELETE: write(config.delete, false) } },
     { path: '/v1/metrics', methods: { POST: write(metrics.push) } },
     { path: '/v1/metrics/:service', methods: { GET: read(metrics.query) } },
+    { path: '/otlp/v1/metrics', methods: { POST: { handler: otlp.metrics, right: 'write', body: 'raw' } } },
+    { path: '/metrics', methods: { GET: read(exposition) } },
     // A read, though it is a POST: the body only lists what to watch.
     { path: '/v1/watch', methods: { POST: { handler: mux.handler, right: 'read', body: true } } },
   ]

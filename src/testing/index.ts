@@ -1,4 +1,5 @@
 /** governance-client/testing: tools for testing services that use the client. */
+import '../node-guard.js'
 export { createTestRegistry, TestRegistry, type TestRegistryOptions, type TestClientOptions } from './test-registry.js'
 export type { TestBackendOptions } from './backend-view.js'
 export type { CallRecord, RegistrationRecord, HeartbeatRecord, DeregistrationRecord, ConfigReadRecord } from './records.js'

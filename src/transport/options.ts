@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors.js'
 import { silentLogger, type Logger } from '../internal/logger.js'
+import { LIBRARY_USER_AGENT } from '../internal/version.js'
 import type { HttpMethod, RetryPolicy, TlsOptions, TransportOptions } from './types.js'
 import { describeValue } from '../internal/describe.js'
 import type { BreakerPolicy } from './server-health.js'
@@ -123,7 +124,7 @@ function resolveTls(value: TlsOptions | undefined): TlsOptions | undefined {
 }
 
 function resolveHeaders(value: unknown, token: unknown): Record<string, string> {
-  const headers: Record<string, string> = { accept: 'application/json' }
+  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': LIBRARY_USER_AGENT }
   if (value !== undefined) {
     if (typeof value !== 'object' || value === null) fail(`headers must be an object of strings, got ${show(value)}`)
     for (const [k, v] of Object.entries(value)) {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backend.js'
 import { etcdBackend } from '../../src/backends/etcd/index.js'
 import { GovernanceClient } from '../../src/client.js'
+import type { GovernanceClientCommonOptions } from '../../src/options.js'
 import { LeaseLostError } from '../../src/errors.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import type { ConfigEntry, Lease } from '../../src/types.js'
@@ -126,7 +127,7 @@ describe.skipIf(!available)('etcd: leader SIGKILL in a 3-member cluster', () => 
 describe.skipIf(!available)('etcd: leader SIGKILL in a 3-member cluster, through GovernanceClient', () => {
   let cluster: EtcdCluster
   const clients: GovernanceClient[] = []
-  const client = (endpoints: readonly string[], extra: Partial<ConstructorParameters<typeof GovernanceClient>[0]> = {}): GovernanceClient => {
+  const client = (endpoints: readonly string[], extra: Partial<GovernanceClientCommonOptions> = {}): GovernanceClient => {
     const backend = etcdBackend({ endpoints, logger: silentLogger, requestTimeoutMs: 2_000, watchBackoff: { minDelayMs: 20, maxDelayMs: 300 } })
     const c = new GovernanceClient({ backend, logger: false, metrics: false, requestTimeoutMs: 2_000, ...extra })
     clients.push(c)

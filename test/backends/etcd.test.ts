@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backend.js'
 import { etcdBackend } from '../../src/backends/etcd/index.js'
 import { AuthError } from '../../src/errors.js'
+import { GovernanceClient } from '../../src/client.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { createTransport } from '../../src/transport/index.js'
 import type { RequestOptions, Transport } from '../../src/transport/types.js'
@@ -193,6 +194,24 @@ describe.skipIf(!available)('etcd backend with username/password auth', () => {
     } finally {
       await wrong.close()
       await none.close()
+    }
+  })
+
+  it('register() with a wrong password is final: AuthError, and the log says so, not "will keep trying"', async () => {
+    const lines: string[] = []
+    const at = (level: string) => (message: string) => void lines.push(`${level} ${message}`)
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+    const backend = etcdBackend({ endpoints: cluster.endpoints, auth: { username: 'root', password: 'nope' }, logger: silentLogger })
+    const gov = new GovernanceClient({ backend, service: { name: 'orders', port: 8080, address: '127.0.0.1' }, logger, metrics: false, handleSignals: false })
+    try {
+      await expect(gov.register()).rejects.toBeInstanceOf(AuthError)
+      const refused = lines.filter((line) => line.includes('rejected by the server'))
+      expect(refused.length).toBeGreaterThanOrEqual(1)
+      expect(refused.every((line) => /not retrying.*check the credentials/.test(line))).toBe(true)
+      expect(lines.some((line) => line.includes('will keep trying'))).toBe(false)
+      expect(gov.registrationState).toBe('idle')
+    } finally {
+      await gov.close()
     }
   })
 })

@@ -6,7 +6,7 @@ import { runBackendBehaviour } from './behaviour.js'
 
 runBackendBehaviour({
   name: 'seed',
-  capabilities: { deregister: false, multipleInstances: false, ttl: false, push: false, compareAndSet: false, deleteConfig: false },
+  capabilities: { deregister: true, multipleInstances: false, ttl: false, push: false, compareAndSet: false, deleteConfig: false },
   async setup() {
     const centers = createSeedCenters()
     const down = createSeedCenters({ registry: 'http://registry.down.test', monitor: 'http://monitor.down.test', config: 'http://config.down.test' })

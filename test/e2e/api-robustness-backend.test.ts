@@ -14,6 +14,7 @@ import {
   ProtocolError,
   TimeoutError,
   type Backend,
+  type GovernanceClientCommonOptions,
   type GovernanceClientOptions,
 } from '../../src/index.js'
 import { createTestRegistry, type TestRegistry } from '../../src/testing/index.js'
@@ -38,7 +39,7 @@ function backendWith(overrides: Partial<Record<keyof Backend, unknown>>): Backen
   return { ...base, ...overrides } as Backend
 }
 
-function clientOn(backend: Backend, extra: Partial<GovernanceClientOptions> = {}): GovernanceClient {
+function clientOn(backend: Backend, extra: Partial<GovernanceClientCommonOptions> = {}): GovernanceClient {
   return new GovernanceClient({
     backend,
     service: { name: 'orders', port: 8080, address: '127.0.0.1' },
@@ -53,7 +54,7 @@ function clientOn(backend: Backend, extra: Partial<GovernanceClientOptions> = {}
 }
 
 /** Runs `check` on a fresh client and closes it, asserting close() finishes and leaves no timer. */
-async function withClient(backend: Backend, check: (gov: GovernanceClient) => Promise<void>, extra?: Partial<GovernanceClientOptions>): Promise<void> {
+async function withClient(backend: Backend, check: (gov: GovernanceClient) => Promise<void>, extra?: Partial<GovernanceClientCommonOptions>): Promise<void> {
   const timers = new TimerTracker()
   timers.start()
   const gov = clientOn(backend, extra)

@@ -4,7 +4,7 @@
  * faults as in memory, seen through the wire.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { GovernanceClient, ProtocolError, ServerUnavailableError } from '../../src/index.js'
+import { GovernanceClient, ProtocolError, ServerUnavailableError, type GovernanceClientCommonOptions } from '../../src/index.js'
 import type { GovernanceEventName, GovernanceEvents } from '../../src/events.js'
 import { createTestRegistry, type TestRegistry } from '../../src/testing/index.js'
 import { protocolV1Handlers, setupGovernanceMsw, type GovernanceMsw } from '../../src/testing/msw/index.js'
@@ -33,7 +33,7 @@ afterEach(async () => {
   await registry.close()
 })
 
-function client(extra: Partial<ConstructorParameters<typeof GovernanceClient>[0]> = {}, server = BASE): GovernanceClient {
+function client(extra: Partial<GovernanceClientCommonOptions> = {}, server = BASE): GovernanceClient {
   const gov = new GovernanceClient({ server, ...FAST, ...extra })
   clients.push(gov)
   return gov

@@ -4,7 +4,7 @@
  * a malformed answer is a body that is not JSON, errors for the next calls are 503s.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { GovernanceClient, ProtocolError } from '../../src/index.js'
+import { GovernanceClient, ProtocolError, type GovernanceClientCommonOptions } from '../../src/index.js'
 import type { GovernanceEventName, GovernanceEvents } from '../../src/events.js'
 import { createTestRegistry, startTestServer, type TestRegistry, type TestServer } from '../../src/testing/index.js'
 
@@ -24,7 +24,7 @@ afterEach(async () => {
   await registry.close()
 })
 
-function client(extra: Partial<ConstructorParameters<typeof GovernanceClient>[0]> = {}): GovernanceClient {
+function client(extra: Partial<GovernanceClientCommonOptions> = {}): GovernanceClient {
   const gov = new GovernanceClient({
     server: server.url,
     logger: false,

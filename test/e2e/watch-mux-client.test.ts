@@ -2,7 +2,6 @@
  * Issue 11's first check, at the client level, with the multiplexed watch: one client with
  * 64 config watches and 64 discovered services keeps its registration (heartbeat 1 s, TTL
  * 4 s) and its writes stay fast, because all its watches share one stream of their own.
- * Sampled for 10 s here (the issue says 20 s) to keep the suite short.
  */
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
@@ -18,10 +17,11 @@ describe('one client with 128 watches on the multiplexed watch', () => {
       await gov.register()
       for (let i = 0; i < 64; i++) gov.config.watch(`key-${i}`, () => undefined)
       await Promise.all(Array.from({ length: 64 }, (_, i) => gov.discover(`svc-${i}`)))
-      const health = (await (await request(`${url}/v1/health`)).body.json()) as { watchStreams: number }
-      expect(health.watchStreams).toBe(1)
+      // The client coalesces watch-set changes before it (re)opens the stream: poll for it.
+      const streams = async (): Promise<number> => ((await (await request(`${url}/v1/health`)).body.json()) as { watchStreams: number }).watchStreams
+      await expect.poll(streams, { timeout: 5_000 }).toBe(1)
       const putMs: number[] = []
-      for (let second = 0; second < 10; second++) {
+      for (let second = 0; second < 20; second++) {
         const listed = (await (await request(`${url}/v1/services/busy`)).body.json()) as { instances: unknown[] }
         expect(listed.instances, `sample ${second}`).toHaveLength(1)
         const t0 = performance.now()

@@ -75,8 +75,8 @@ async function startOnce(port: number, timeoutMs: number): Promise<RunningPushga
   }
 }
 
-/** Polls /-/ready: the Pushgateway has no other way to say it listens. */
-async function waitReady(url: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {
+/** Polls /-/ready (the Pushgateway and Prometheus both answer it) until the process listens. */
+export async function waitReady(url: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let gone = false
   void exited.then(() => (gone = true))
@@ -93,7 +93,7 @@ async function waitReady(url: string, exited: Promise<number | null>, timeoutMs:
   throw new Error(`no answer from ${url}/-/ready within ${timeoutMs} ms`)
 }
 
-async function stop(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+export async function stop(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   child.kill('SIGTERM')
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)

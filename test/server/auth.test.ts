@@ -54,11 +54,14 @@ describe('authentication', () => {
     }
   })
 
-  it('serves health without a token; other paths outside /v1 are 404', async () => {
+  it('serves health without a token; /metrics and /otlp need one; unknown paths outside /v1 are 404', async () => {
     const s = await startServer({ token: WRITE })
     expect((await call(s.url, 'GET', '/v1/health')).status).toBe(200)
     expect((await call(s.url, 'POST', '/v1/health')).status).toBe(405)
-    expect((await call(s.url, 'GET', '/metrics')).status).toBe(404)
+    expect((await call(s.url, 'GET', '/metrics')).status).toBe(401)
+    expect((await call(s.url, 'GET', '/metrics', { headers: { authorization: `Bearer ${WRITE}` } })).status).toBe(200)
+    expect((await call(s.url, 'POST', '/otlp/v1/metrics', { body: {} })).status).toBe(401)
+    expect((await call(s.url, 'GET', '/nothing')).status).toBe(404)
   })
 
   it('needs no token when none is configured', async () => {

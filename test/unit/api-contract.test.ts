@@ -23,6 +23,7 @@ import {
   NotFoundError,
   ProtocolError,
   ServerUnavailableError,
+  UpstreamError,
   TimeoutError,
   type Backend,
   type CallContext,
@@ -177,7 +178,7 @@ describe('GovernanceClient options', () => {
   it('validates options eagerly with InvalidArgumentError naming the option', () => {
     const bad: [string, () => unknown][] = [
       ['server', () => new GovernanceClient({} as GovernanceClientOptions)],
-      ['not both', () => new GovernanceClient({ server: 'http://127.0.0.1:1', backend: createMemoryBackend() })],
+      ['not both', () => new GovernanceClient({ server: 'http://127.0.0.1:1', backend: createMemoryBackend() } as never)],
       ['service.port', () => new GovernanceClient({ backend: createMemoryBackend(), service: { name: 'a', port: 70_000 } })],
       ['service.adress', () => new GovernanceClient({ backend: createMemoryBackend(), service: { name: 'a', port: 1, adress: 'x' } as never })],
       ['ttlMs', () => new GovernanceClient({ backend: createMemoryBackend(), heartbeatIntervalMs: 5_000, ttlMs: 5_000 })],
@@ -490,8 +491,11 @@ describe('gov.fetch and gov.dispatcher', () => {
       expect(answer.statusCode).toBe(200)
       expect(await answer.body.json()).toMatchObject({ method: 'GET', url: '/status?x=1' })
 
-      const failure = await gov.fetch('http://nobody/x').catch((e: unknown) => e)
+      // A name with no registered instance goes to the normal network; strict routing refuses it.
+      const strict = registry.client({ discovery: { routing: { strict: true } } })
+      const failure = await strict.fetch('http://nobody/x').catch((e: unknown) => e)
       expect(failure).toBeInstanceOf(NoAvailableInstanceError)
+      await strict.close()
     } finally {
       await registry.close()
     }
@@ -510,6 +514,7 @@ describe('errors and aborts', () => {
       [NotFoundError, 'GOV_NOT_FOUND', false],
       [LeaseLostError, 'GOV_LEASE_LOST', false],
       [NoAvailableInstanceError, 'GOV_NO_AVAILABLE_INSTANCE', false],
+      [UpstreamError, 'GOV_UPSTREAM_UNAVAILABLE', true],
       [ClientClosedError, 'GOV_CLIENT_CLOSED', false],
     ]
     const cause = new Error('root')

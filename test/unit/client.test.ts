@@ -4,6 +4,7 @@ import {
   GovernanceClient,
   GovernanceError,
   InvalidArgumentError,
+  type GovernanceClientCommonOptions,
   type GovernanceClientOptions,
   type Logger,
 } from '../../src/index.js'
@@ -15,7 +16,7 @@ function recordingLogger(): Logger & { lines: string[] } {
   return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
 }
 
-function client(overrides: Partial<GovernanceClientOptions> = {}): { gov: GovernanceClient; backend: ReturnType<typeof createMemoryBackend> } {
+function client(overrides: Partial<GovernanceClientCommonOptions> = {}): { gov: GovernanceClient; backend: ReturnType<typeof createMemoryBackend> } {
   const backend = createMemoryBackend()
   const gov = new GovernanceClient({
     backend,
@@ -29,9 +30,10 @@ function client(overrides: Partial<GovernanceClientOptions> = {}): { gov: Govern
 
 describe('GovernanceClient options', () => {
   it('needs exactly one of server and backend', () => {
-    expect(() => new GovernanceClient({ logger: false })).toThrow(InvalidArgumentError)
-    expect(() => new GovernanceClient({ logger: false })).toThrow(/`server`.*`backend`/)
-    expect(() => new GovernanceClient({ server: 'http://127.0.0.1:1', backend: createMemoryBackend(), logger: false })).toThrow(/not both/)
+    // The types refuse both mistakes too (test/types/client-options.test-d.ts); plain JavaScript gets the errors.
+    expect(() => new GovernanceClient({ logger: false } as never)).toThrow(InvalidArgumentError)
+    expect(() => new GovernanceClient({ logger: false } as never)).toThrow(/`server`.*`backend`/)
+    expect(() => new GovernanceClient({ server: 'http://127.0.0.1:1', backend: createMemoryBackend(), logger: false } as never)).toThrow(/not both/)
   })
 
   it('names the bad option and value', () => {

@@ -109,9 +109,9 @@ describe('histogram', () => {
     expect(sampleValue(f, 'latency_ms_bucket', { route: '/a', le: '10' })).toBe(1)
   })
 
-  it('uses the default latency buckets in ms, or metrics.defaultBuckets', () => {
-    expect(metrics().histogram('a_ms').buckets).toEqual([1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000])
-    expect(metrics({ defaultBuckets: [1, 2] }).histogram('a_ms').buckets).toEqual([1, 2])
+  it('uses the default latency buckets in seconds, or metrics.defaultBuckets', () => {
+    expect(metrics().histogram('a_seconds').buckets).toEqual([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+    expect(metrics({ defaultBuckets: [1, 2] }).histogram('a_seconds').buckets).toEqual([1, 2])
   })
 
   it('finds buckets by linear and binary search alike', () => {
@@ -145,6 +145,11 @@ describe('histogram', () => {
     h.observe(Infinity)
     expect(m.render()).toBe('')
     expect(logger.warn).toHaveBeenCalledTimes(2)
+    // The warning shows the value that came (JSON would have printed null).
+    expect(logger.warn.mock.calls.some(([message]) => /value NaN dropped/.test(String(message)))).toBe(true)
+    const g = m.gauge('g_inf')
+    g.set(-Infinity)
+    expect(logger.warn).toHaveBeenLastCalledWith(expect.stringMatching(/value -Infinity dropped/))
   })
 })
 

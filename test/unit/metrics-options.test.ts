@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError } from '../../src/errors.js'
-import { DEFAULT_LATENCY_BUCKETS_MS, resolveMetricsOptions, type MetricsOptions } from '../../src/metrics/index.js'
+import { DEFAULT_LATENCY_BUCKETS_SECONDS, resolveMetricsOptions, type MetricsOptions } from '../../src/metrics/index.js'
 
 describe('resolveMetricsOptions', () => {
   it('fills in the documented defaults', () => {
@@ -11,7 +11,7 @@ describe('resolveMetricsOptions', () => {
       maxSeriesPerInstrument: 2_000,
       processMetrics: true,
       upstreamMetrics: true,
-      defaultBuckets: DEFAULT_LATENCY_BUCKETS_MS,
+      defaultBuckets: DEFAULT_LATENCY_BUCKETS_SECONDS,
       sinks: undefined,
       exportTimeoutMs: 10_000,
       retry: { minDelayMs: 1_000, maxDelayMs: 30_000 },

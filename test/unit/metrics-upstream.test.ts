@@ -35,8 +35,9 @@ describe('upstream request metrics', () => {
     expect(req('ledger', 'error')).toBe(1)
     expect(sampleValue(f, UPSTREAM_ERRORS, { service: 'payments' })).toBe(3)
     expect(sampleValue(f, `${UPSTREAM_DURATION}_count`, { service: 'payments' })).toBe(6)
-    expect(sampleValue(f, `${UPSTREAM_DURATION}_bucket`, { service: 'payments', le: '10' })).toBe(3)
-    expect(sampleValue(f, `${UPSTREAM_DURATION}_sum`, { service: 'payments' })).toBe(5_063)
+    // Recorded in ms, observed in seconds.
+    expect(sampleValue(f, `${UPSTREAM_DURATION}_bucket`, { service: 'payments', le: '0.01' })).toBe(3)
+    expect(sampleValue(f, `${UPSTREAM_DURATION}_sum`, { service: 'payments' })).toBeCloseTo(5.063, 9)
   })
 
   it('maps odd statuses to "error" and never throws', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError } from '../../src/errors.js'
-import { firstExternalIPv4, generateInstanceId, resolveRegistryOptions } from '../../src/registry/index.js'
+import { advertisedAddress, firstExternalIPv4, generateInstanceId, resolveRegistryOptions } from '../../src/registry/index.js'
 import { HEARTBEAT_JITTER, heartbeatDelay, leaseTiming, retryDelay } from '../../src/registry/timing.js'
 import { INSTANCE_ID_PATTERN } from '../../src/registry/validate.js'
 
@@ -129,6 +129,32 @@ describe('firstExternalIPv4', () => {
       }),
     ).toBe('192.168.1.7')
     expect(firstExternalIPv4({ lo: [nic('127.0.0.1', 'IPv4', true)] })).toBeUndefined()
+  })
+})
+
+describe('advertisedAddress', () => {
+  const nic = (address: string, family: 'IPv4' | 'IPv6', internal: boolean) => ({ address, family, internal, netmask: '', mac: '', cidr: null }) as never
+  const dualStack = { lo: [nic('127.0.0.1', 'IPv4', true), nic('::1', 'IPv6', true)], eth0: [nic('192.168.1.7', 'IPv4', false)] }
+  const ipv6Only = { lo: [nic('::1', 'IPv6', true)], eth0: [nic('fe80::1', 'IPv6', false), nic('2001:db8::7', 'IPv6', false)] }
+
+  it('takes GOVERNANCE_ADDRESS, then POD_IP, then HOST_IP, before any interface', () => {
+    const all = { GOVERNANCE_ADDRESS: 'orders-0.orders', POD_IP: '10.0.0.5', HOST_IP: '10.1.0.1' }
+    expect(advertisedAddress(all, dualStack)).toEqual({ address: 'orders-0.orders', source: 'GOVERNANCE_ADDRESS' })
+    expect(advertisedAddress({ ...all, GOVERNANCE_ADDRESS: '' }, dualStack)).toEqual({ address: '10.0.0.5', source: 'POD_IP' })
+    expect(advertisedAddress({ HOST_IP: ' 10.1.0.1 ' }, dualStack)).toEqual({ address: '10.1.0.1', source: 'HOST_IP' })
+    expect(advertisedAddress({ POD_IP: '[fd00::5]' }, dualStack)).toEqual({ address: 'fd00::5', source: 'POD_IP' })
+    expect(advertisedAddress({}, dualStack)).toEqual({ address: '192.168.1.7', source: 'interface' })
+  })
+
+  it('gives an IPv6-only host its global IPv6 address, and ::1 rather than 127.0.0.1 as the last resort', () => {
+    expect(advertisedAddress({}, ipv6Only)).toEqual({ address: '2001:db8::7', source: 'interface' })
+    expect(advertisedAddress({}, { lo: [nic('::1', 'IPv6', true)], eth0: [nic('fe80::1', 'IPv6', false)] })).toEqual({ address: '::1', source: 'loopback' })
+    expect(advertisedAddress({}, { lo: [nic('127.0.0.1', 'IPv4', true)] })).toEqual({ address: '127.0.0.1', source: 'loopback' })
+  })
+
+  it('rejects a malformed variable, naming it', () => {
+    expect(() => advertisedAddress({ POD_IP: '10.0.0.5 10.0.0.6' }, dualStack)).toThrow(InvalidArgumentError)
+    expect(() => advertisedAddress({ POD_IP: '10.0.0.5 10.0.0.6' }, dualStack)).toThrow(/POD_IP/)
   })
 })
 

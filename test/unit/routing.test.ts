@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createDiscovery, resolveDiscoveryOptions, type Discovery, type DiscoveryOptions, type UpstreamOutcome } from '../../src/discovery/index.js'
-import { ClientClosedError, NoAvailableInstanceError } from '../../src/errors.js'
+import { ClientClosedError, NoAvailableInstanceError, UpstreamError } from '../../src/errors.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
 import { defaultServiceHost } from '../../src/routing/index.js'
@@ -66,13 +66,13 @@ describe('routing', () => {
   })
 
   it('fails with the GovernanceError itself (not fetch\'s bare TypeError) when no instance is available', async () => {
-    const { discovery } = setup(createMemoryBackend())
+    const { discovery } = setup(createMemoryBackend(), { routing: { strict: true } })
     const error = await discovery.fetch('http://nosuch/').catch((e: unknown) => e)
     expect(error).toBeInstanceOf(NoAvailableInstanceError)
     await expect(request('http://nosuch/', { dispatcher: discovery.dispatcher })).rejects.toBeInstanceOf(NoAvailableInstanceError)
   })
 
-  it('does not retry a non-idempotent request after a connect failure', async () => {
+  it('retries any method, POST included, on another instance after a refused connection (nothing was sent)', async () => {
     const dead = await listen((_req, res) => res.end())
     const deadPort = dead.port
     await new Promise((resolve) => dead.server.close(resolve))
@@ -81,12 +81,31 @@ describe('routing', () => {
     backend.addInstance({ service: 'pay', id: 'a', address: '127.0.0.1', port: deadPort })
     backend.addInstance({ service: 'pay', id: 'b', address: '127.0.0.1', port: live.port })
     const { discovery, records } = setup(backend, { outlier: false })
-    const outcomes = await Promise.all(
-      Array.from({ length: 4 }, () => discovery.fetch('http://pay/', { method: 'POST', body: 'x' }).then((r) => r.text(), (e: Error) => (e.cause as { code?: string }).code)),
-    )
-    expect(outcomes.sort()).toEqual(['ECONNREFUSED', 'ECONNREFUSED', 'live', 'live'])
+    const posts = await Promise.all(Array.from({ length: 4 }, () => discovery.fetch('http://pay/', { method: 'POST', body: 'x' }).then((r) => r.text())))
+    expect(posts).toEqual(['live', 'live', 'live', 'live'])
     expect(records.filter((r) => r.outcome.error)).toHaveLength(2)
-    // The same failure on GET goes to the other instance instead.
+  })
+
+  it('does not resend a POST whose connection broke after it was written; an idempotent GET goes elsewhere', async () => {
+    // Reads the whole request, then cuts the connection: the request did reach it.
+    const cutter = await listen((req, res) => {
+      req.resume()
+      req.on('end', () => res.socket?.destroy())
+    })
+    const live = await listen((_req, res) => res.end('live'))
+    const backend = createMemoryBackend()
+    backend.addInstance({ service: 'pay', id: 'cut', address: '127.0.0.1', port: cutter.port })
+    backend.addInstance({ service: 'pay', id: 'live', address: '127.0.0.1', port: live.port })
+    const { discovery } = setup(backend, { outlier: false })
+    const posts = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        discovery.fetch('http://pay/', { method: 'POST', body: 'x' }).then(
+          (r) => r.text(),
+          (e: unknown) => (e instanceof UpstreamError ? `upstream ${String(e.details?.['instanceId'])}` : String(e)),
+        ),
+      ),
+    )
+    expect(posts.sort()).toEqual(['live', 'live', 'upstream cut', 'upstream cut'])
     const gets = await Promise.all(Array.from({ length: 4 }, () => discovery.fetch('http://pay/').then((r) => r.text())))
     expect(gets).toEqual(['live', 'live', 'live', 'live'])
   })

@@ -12,6 +12,7 @@ import type {
   WatchOptions,
 } from '../../backend.js'
 import { ClientClosedError, InvalidArgumentError, LeaseLostError, RequestRejectedError, isGovernanceError } from '../../errors.js'
+import { replaceLogger, type Logger } from '../../internal/logger.js'
 import { createTransport } from '../../transport/index.js'
 import type { Transport } from '../../transport/types.js'
 import { isRevision, type ConfigEntry, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
@@ -182,6 +183,10 @@ class EtcdBackendImpl implements EtcdBackend {
   async deleteConfig(key: string, options: PutConfigOptions, ctx: CallContext): Promise<boolean> {
     this.checkOpen()
     return removeConfig(this.gateway, this.o.layout.configKey(checkConfigKey(key)), key, options ?? {}, ctx)
+  }
+
+  useLogger(logger: Logger): void {
+    replaceLogger(this.o.logger, logger)
   }
 
   close(): Promise<void> {

@@ -1,7 +1,7 @@
 /** etcdBackend's options, validated when the backend is created (messages name the option). */
 import { InvalidArgumentError } from '../../errors.js'
 import type { BackoffOptions } from '../../internal/backoff.js'
-import { createConsoleLogger, type Logger } from '../../internal/logger.js'
+import { createConsoleLogger, replaceableLogger, type Logger } from '../../internal/logger.js'
 import type { TlsOptions, Transport } from '../../transport/types.js'
 import type { EtcdCredentials } from './auth.js'
 import { describe } from './codec.js'
@@ -167,7 +167,7 @@ export function resolveEtcdOptions(options: EtcdBackendOptions): ResolvedEtcdOpt
     watchProbeTimeoutMs: integerOption(options, 'watchProbeTimeoutMs', Math.min(2_000, Math.ceil(timeout))),
     // Validated (with unknown keys refused) like the transport's own option.
     breaker: options.breaker === undefined ? undefined : resolveBreaker('breaker', options.breaker),
-    logger: options.logger ?? createConsoleLogger('[governance-client etcd]'),
+    logger: options.logger ?? replaceableLogger(createConsoleLogger('[governance-client etcd]')),
     transport: options.transport,
   }
 }

@@ -14,6 +14,7 @@ import type {
   Watcher,
 } from '../../backend.js'
 import { ClientClosedError, ConflictError, InvalidArgumentError, LeaseLostError } from '../../errors.js'
+import { replaceLogger, type Logger } from '../../internal/logger.js'
 import { startWatchLoop, type WatchLoopHandle, type WatchStep } from '../../internal/watch-loop.js'
 import type { RequestOptions, TransportResponse } from '../../transport/types.js'
 import { isRevision, type ConfigEntry, type InstanceSpec, type Lease, type MetricBatch, type RenewResult, type ServiceSnapshot } from '../../types.js'
@@ -233,6 +234,10 @@ class HttpBackend implements Backend, BlockingReads {
         decode.metricsAnswer(source, res.body, res.status)
       },
     }
+  }
+
+  useLogger(logger: Logger): void {
+    replaceLogger(this.options.logger, logger)
   }
 
   close(): Promise<void> {

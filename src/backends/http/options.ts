@@ -1,6 +1,6 @@
 /** Options of the protocol v1 backend, validated when it is created. */
 import { InvalidArgumentError } from '../../errors.js'
-import { silentLogger, type Logger } from '../../internal/logger.js'
+import { replaceableLogger, silentLogger, type Logger } from '../../internal/logger.js'
 import { createTransport } from '../../transport/index.js'
 import { checkKnownKeys } from '../../transport/options.js'
 import type { TlsOptions, Transport } from '../../transport/types.js'
@@ -101,7 +101,7 @@ export function resolveHttpBackendOptions(options: HttpBackendOptions): Resolved
   const requestTimeoutMs = options.requestTimeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positive('requestTimeoutMs', options.requestTimeoutMs)
   const watchWaitMs = options.watchWaitMs === undefined ? DEFAULT_WATCH_WAIT_MS : positive('watchWaitMs', options.watchWaitMs, MAX_WATCH_WAIT_MS)
   const watchGraceMs = options.watchGraceMs === undefined ? DEFAULT_WATCH_GRACE_MS : positive('watchGraceMs', options.watchGraceMs)
-  const logger = options.logger ?? silentLogger
+  const logger = options.logger ?? replaceableLogger(silentLogger)
   if (options.watchMux !== undefined && typeof options.watchMux !== 'boolean') {
     throw new InvalidArgumentError(`httpBackend: watchMux must be true or false, got ${JSON.stringify(options.watchMux) ?? String(options.watchMux)}`)
   }

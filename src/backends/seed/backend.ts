@@ -15,6 +15,8 @@ import type {
   WatchOptions,
 } from '../../backend.js'
 import { ClientClosedError, ConflictError, InvalidArgumentError, LeaseLostError } from '../../errors.js'
+import { replaceLogger, type Logger } from '../../internal/logger.js'
+import { holdProcessOpen } from '../../internal/timers.js'
 import { createTransport } from '../../transport/index.js'
 import { isRevision, type ConfigEntry, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
 import { SeedCenter, isAbsent, preview } from './center.js'
@@ -24,8 +26,10 @@ import { startPollWatch, type PollRead } from './poll.js'
 import { LocalRevisions, canonicalJson } from './revisions.js'
 import { decodeServiceInfo, encodeServiceInfo, tombstone } from './service-info.js'
 
+// deregister: the center cannot delete, but the tombstone deregister() writes is honoured by
+// every reader of this client (discovery skips it), so the core calls it on close().
 const CAPABILITIES: BackendCapabilities = Object.freeze({
-  deregister: false,
+  deregister: true,
   multipleInstances: false,
   ttl: false,
   push: false,
@@ -36,7 +40,7 @@ const CAPABILITIES: BackendCapabilities = Object.freeze({
 /** What the protocol cannot do, logged once per backend when it first matters. */
 const NOTICES = {
   singleInstance: 'the seed registry keeps one instance per service name: another instance registering under the same name replaces this one (and this one\'s next heartbeat replaces it back)',
-  deregister: 'the seed registry cannot delete: deregistration overwrites the record with a tombstone {"deregistered": true, "status": "DOWN"} that this client reads as "no instance"; other readers still see the record',
+  deregister: 'the seed registry cannot delete: deregistration overwrites the record with a tombstone {"deregistered": true, "status": "DOWN"} that governance-client readers skip; other readers of the center still see the record (as DOWN)',
   casNotAtomic: 'the seed config center has no versions: ifVersion is checked by reading first, which is not atomic (a concurrent writer can still slip in)',
   ambiguousValue: 'a config value of exactly {"success": false} reads back as "absent" from the seed config center',
 } as const
@@ -129,7 +133,9 @@ class SeedBackendImpl implements SeedBackend {
 
   watchConfig(key: string, watcher: Watcher<ConfigEntry | undefined>, options?: WatchOptions): Unsubscribe {
     checkName('config key', key)
-    return this.poll(`seed watch config ${key}`, (ctx) => this.readConfig(key, ctx), watcher, options)
+    // Like the http backend's blocking read, an active config watch keeps the process alive
+    // (docs/config.md); discovery's polls do not.
+    return this.poll(`seed watch config ${key}`, (ctx) => this.readConfig(key, ctx), watcher, options, true)
   }
 
   async putConfig(key: string, value: unknown, options: PutConfigOptions, ctx: CallContext): Promise<ConfigEntry> {
@@ -146,6 +152,10 @@ class SeedBackendImpl implements SeedBackend {
 
   createMetricSink(): MetricSink {
     return createMonitorSink(this.monitor)
+  }
+
+  useLogger(logger: Logger): void {
+    replaceLogger(this.o.logger, logger)
   }
 
   close(): Promise<void> {
@@ -183,7 +193,7 @@ class SeedBackendImpl implements SeedBackend {
     }
   }
 
-  private poll<T>(name: string, read: (ctx: CallContext) => Promise<PollRead<T>>, watcher: Watcher<T>, options: WatchOptions | undefined): Unsubscribe {
+  private poll<T>(name: string, read: (ctx: CallContext) => Promise<PollRead<T>>, watcher: Watcher<T>, options: WatchOptions | undefined, keepAlive = false): Unsubscribe {
     this.checkOpen()
     const after = options?.afterRevision
     if (after !== undefined && !isRevision(after)) throw new InvalidArgumentError(`afterRevision must be a decimal string, got ${preview(after)}`)
@@ -196,8 +206,10 @@ class SeedBackendImpl implements SeedBackend {
       requestTimeoutMs: this.o.requestTimeoutMs,
       logger: this.o.logger,
     })
+    const release = keepAlive ? holdProcessOpen() : undefined
     const unsubscribe = (): void => {
       this.watches.delete(unsubscribe)
+      release?.()
       stop()
     }
     this.watches.add(unsubscribe)

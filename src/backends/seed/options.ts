@@ -1,6 +1,6 @@
 /** seedBackend's options, validated when the backend is created (messages name the option). */
 import { InvalidArgumentError } from '../../errors.js'
-import { createConsoleLogger, type Logger } from '../../internal/logger.js'
+import { createConsoleLogger, replaceableLogger, type Logger } from '../../internal/logger.js'
 import { describeValue } from '../../internal/describe.js'
 
 export interface SeedBackendOptions {
@@ -67,6 +67,6 @@ export function resolveSeedOptions(options: SeedBackendOptions): ResolvedSeedOpt
     config: checkUrl('config', options.config),
     pollIntervalMs: checkNumber('pollIntervalMs', options.pollIntervalMs, 1_000, 50),
     requestTimeoutMs: checkNumber('requestTimeoutMs', options.requestTimeoutMs, 5_000, 1),
-    logger: options.logger ?? createConsoleLogger('[governance-client seed]'),
+    logger: options.logger ?? replaceableLogger(createConsoleLogger('[governance-client seed]')),
   }
 }

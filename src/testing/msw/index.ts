@@ -7,6 +7,7 @@
  * msw 3 sees them when it is given @mswjs/interceptors' socket-level HttpRequestInterceptor
  * (see setupGovernanceMsw). Both packages are optional peer dependencies of this entry.
  */
+import '../../node-guard.js'
 import { HttpRequestInterceptor } from '@mswjs/interceptors/http'
 import { http, type RequestHandler } from 'msw'
 import { defineNetwork, InMemoryHandlersController, InterceptorSource, type DefineNetworkOptions } from 'msw/experimental'
