@@ -10,6 +10,7 @@ import { etcdBackend } from '../../src/backends/etcd/index.js'
 import { GovernanceClient } from '../../src/client.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { etcdAvailable, startEtcdCluster, type EtcdCluster, type EtcdMember } from '../helpers/etcd-cluster.js'
+import { frozenCheckService } from '../fixtures/frozen-client.js'
 
 const available = etcdAvailable('the etcd freeze test')
 const FREEZE_MS = 20_000
@@ -44,12 +45,7 @@ describe.skipIf(!available)('etcd: the client\'s first member frozen (SIGSTOP) f
     const service = `${SERVICE}-${suffix}`
     const gov = new GovernanceClient({
       backend: backend([frozen.clientUrl, ...healthy]),
-      service: { name: service, port: 8080, address: '127.0.0.1' },
-      heartbeatIntervalMs: 1_000,
-      ttlMs: 6_000,
-      requestTimeoutMs: 2_000,
-      logger: false,
-      metrics: false,
+      ...frozenCheckService(service),
     })
     cleanups.push(() => gov.close())
     const writer = backend(healthy)

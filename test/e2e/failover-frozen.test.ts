@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { httpBackend } from '../../src/backends/http/index.js'
 import { GovernanceClient } from '../../src/index.js'
 import { runCli, type CliProcess } from '../server/process-helpers.js'
+import { frozenCheckService } from '../fixtures/frozen-client.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -47,12 +48,7 @@ describe('server: [A, B] with A frozen (SIGSTOP)', () => {
     const b = await childServer()
     const gov = new GovernanceClient({
       server: [a.url, b.url],
-      service: { name: 'frozen-a', port: 8080, address: '127.0.0.1' },
-      heartbeatIntervalMs: 1_000,
-      ttlMs: 6_000,
-      requestTimeoutMs: 2_000,
-      logger: false,
-      metrics: false,
+      ...frozenCheckService('frozen-a'),
     })
     cleanups.push(() => gov.close())
     await gov.register()
