@@ -110,6 +110,11 @@ export interface Backend {
 
   /** The full instance set of a service (empty when unknown) and its revision. */
   resolve(service: string, ctx: CallContext): Promise<ServiceSnapshot>
+  /**
+   * The names of the services that have instances now, sorted. Optional: without it
+   * `gov.services()` rejects with NotSupportedError naming the backend.
+   */
+  listServices?(ctx: CallContext): Promise<readonly string[]>
   /** Pushes every new state of the service; absent when the server cannot push (core polls). */
   watchService?(service: string, watcher: Watcher<ServiceSnapshot>, options?: WatchOptions): Unsubscribe
 

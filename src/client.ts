@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'eventemitter3'
 import type { Dispatcher } from 'undici'
-import type { Backend, MetricSink } from './backend.js'
+import type { Backend, MetricSink, Unsubscribe } from './backend.js'
 import { createConfigClient, resolveConfigOptions, type ConfigClient } from './config/index.js'
 import {
   createDiscovery,
@@ -13,6 +13,9 @@ import {
   type Discovery,
   type DiscoveryResult,
   type PickOptions,
+  type ServiceChange,
+  type ServiceListener,
+  type ServicesOptions,
 } from './discovery/index.js'
 import { ClientClosedError, InvalidArgumentError, TimeoutError, toGovernanceError } from './errors.js'
 import { GOVERNANCE_EVENT_NAMES, type EmitFn, type GovernanceEventName, type GovernanceEvents } from './events.js'
@@ -198,6 +201,38 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
   /** fetch() where a URL host that is a service name is resolved and balanced. */
   fetch(input: string | URL, init?: Parameters<Discovery['fetch']>[1]): ReturnType<Discovery['fetch']> {
     return this.#guard(() => this.#discovery.fetch(input, init))
+  }
+
+  /**
+   * A lasting subscription to a service: the listener gets its state now (`first: true`), then
+   * every change with the diff, until the returned function is called. It holds the service's
+   * watch (the idle sweep does not drop it). Without a listener: the same deliveries as an
+   * async iterator, ended by `options.signal`, `break` or close().
+   *
+   * @example
+   * const stop = gov.subscribe('payments', ({ instances, diff }) => pool.update(instances, diff))
+   * for await (const change of gov.subscribe('payments', { signal })) log(change.diff)
+   */
+  subscribe(service: string, listener: ServiceListener): Unsubscribe
+  subscribe(service: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<ServiceChange>
+  subscribe(service: string, listenerOrOptions?: ServiceListener | { signal?: AbortSignal }): Unsubscribe | AsyncIterableIterator<ServiceChange> {
+    if (this.#closing) throw new ClientClosedError('the GovernanceClient is closed')
+    if (typeof listenerOrOptions === 'function') return this.#discovery.subscribe(service, listenerOrOptions)
+    if (listenerOrOptions !== undefined && (typeof listenerOrOptions !== 'object' || listenerOrOptions === null)) {
+      throw new InvalidArgumentError(`subscribe(): the second argument must be a listener function or { signal }, got ${describeValue(listenerOrOptions)}`)
+    }
+    return this.#discovery.changes(service, listenerOrOptions)
+  }
+
+  /**
+   * The names of the services the registry holds now, sorted. Rejects with NotSupportedError
+   * (naming the backend) when the backend cannot list services.
+   *
+   * @example
+   * const names = await gov.services()   // ['orders', 'payments']
+   */
+  services(options?: ServicesOptions): Promise<string[]> {
+    return this.#guard(() => this.#discovery.services(options))
   }
 
   /** The same routing as an undici Dispatcher (`undici.request(url, { dispatcher: gov.dispatcher })`). */

@@ -5,7 +5,12 @@
 import type { GovernanceError } from './errors.js'
 import type { ConfigEntry, Instance, InstanceStatus } from './types.js'
 
-export type SnapshotSource = 'live' | 'memory' | 'disk'
+/**
+ * Where a discovery answer comes from: `live` (a feed the server keeps confirming), `memory`
+ * (confirmations stopped, or superseded), `disk` (a cold start from dataDir), `protected`
+ * (empty protection holds it against an empty answer after signs of lost registry data).
+ */
+export type SnapshotSource = 'live' | 'memory' | 'disk' | 'protected'
 
 export interface InstanceDiff {
   readonly added: readonly Instance[]
@@ -31,6 +36,14 @@ export interface GovernanceEvents {
   }
   'discovery:stale': { readonly service: string; readonly ageMs: number; readonly error: GovernanceError }
   'discovery:recovered': { readonly service: string }
+  'discovery:protected': {
+    readonly service: string
+    readonly reason: 'reset' | 'mass-expiry'
+    readonly holdMs: number
+    /** Usable instances of the set kept. */
+    readonly instances: number
+  }
+  'discovery:unprotected': { readonly service: string; readonly outcome: 'recovered' | 'explicit' | 'expired'; readonly heldMs: number }
 
   'config:changed': {
     readonly key: string
@@ -62,6 +75,8 @@ const EVENT_NAMES = [
   'discovery:changed',
   'discovery:stale',
   'discovery:recovered',
+  'discovery:protected',
+  'discovery:unprotected',
   'config:changed',
   'config:rejected',
   'metrics:exported',

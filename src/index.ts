@@ -23,6 +23,9 @@ export type {
   PickOptions,
   RoutedRequestInit,
   RoutingOptions,
+  ServiceChange,
+  ServiceListener,
+  ServicesOptions,
 } from './discovery/index.js'
 export type { RegistrationState, RegistryOptionsInput, ReadinessHandler } from './registry/index.js'
 export type * from './config/index.js'

@@ -48,6 +48,15 @@ export function checkSignal(signal: unknown): AbortSignal | undefined {
   return signal
 }
 
+/** get()'s maxStalenessMs: a number of ms >= 0 (Infinity allowed); absent means no limit. */
+export function checkMaxStaleness(value: unknown): number {
+  if (value === undefined) return Number.POSITIVE_INFINITY
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new InvalidArgumentError(`config.get(): maxStalenessMs must be a number of ms >= 0, got ${show(value)}`)
+  }
+  return value
+}
+
 /** A value must survive JSON (the wire and the snapshot file) and fit the server's limit. */
 export function checkValue(key: string, value: unknown): void {
   let text: string | undefined

@@ -16,7 +16,7 @@ import { guardedCall } from '../internal/guarded-call.js'
 import type { SubsystemContext } from '../internal/context.js'
 import type { ConfigEntry } from '../types.js'
 import { checkEntry, safeEmit } from './answers.js'
-import { checkCallback, checkIfVersion, checkKey, checkSchema, checkSignal, checkValue } from './arguments.js'
+import { checkCallback, checkIfVersion, checkKey, checkMaxStaleness, checkSchema, checkSignal, checkValue } from './arguments.js'
 import { ChangeStream } from './change-stream.js'
 import { KeyWatch, type Subscriber } from './key-watch.js'
 import type { ResolvedConfigOptions } from './options.js'
@@ -61,18 +61,19 @@ class DefaultConfigClient implements ConfigClient {
   async get<T = unknown>(key: string, raw?: ConfigGetOptions<T>): Promise<ConfigValue<T> | undefined> {
     this.#checkOpen()
     checkKey(key)
-    const options = checkCallOptions('config.get()', raw, ['schema', 'signal']) as ConfigGetOptions<T>
+    const options = checkCallOptions('config.get()', raw, ['schema', 'signal', 'maxStalenessMs']) as ConfigGetOptions<T>
     const schema = checkSchema<T>(options.schema)
     const signal = checkSignal(options.signal)
+    const maxStalenessMs = checkMaxStaleness(options.maxStalenessMs)
     signal?.throwIfAborted()
     const watch = this.#watches.get(key)
-    if (watch?.hasState) return watch.read(schema)
-    const { entry, source } = await this.#fetch(key, signal)
+    if (watch?.hasState && watch.ageMs <= maxStalenessMs) return watch.read(schema)
+    const { entry, source, ageMs } = await this.#fetch(key, signal)
     if (entry === undefined) return undefined
-    if (!schema) return { value: entry.value as T, version: entry.version, source }
+    if (!schema) return { value: entry.value as T, version: entry.version, source, ageMs }
     const outcome = await runSchema(schema, entry.value)
     if (!outcome.ok) throw validationError(key, entry.version, outcome.issues)
-    return { value: outcome.value, version: entry.version, source }
+    return { value: outcome.value, version: entry.version, source, ageMs }
   }
 
   watch<T = unknown>(key: string, callback: ConfigCallback<T>, raw?: ConfigWatchOptions<T>): () => void {
@@ -114,7 +115,7 @@ class DefaultConfigClient implements ConfigClient {
     const entry = await this.#call(call.signal, `config.put() of ${key}`, (ctx) => backend.putConfig!(key, value, call.cas, ctx))
     const checked = checkEntry(key, entry)
     if (!checked) throw new ProtocolError(`backend ${backend.name} answered no entry for a write of ${key}`)
-    return { value: checked.value, version: checked.version, source: 'live' }
+    return { value: checked.value, version: checked.version, source: 'live', ageMs: 0 }
   }
 
   async delete(key: string, options?: ConfigWriteOptions): Promise<boolean> {
@@ -171,17 +172,19 @@ class DefaultConfigClient implements ConfigClient {
   }
 
   /** A read straight from the backend, falling back to the snapshot when the server is not there. */
-  async #fetch(key: string, signal: AbortSignal | undefined): Promise<{ entry: ConfigEntry | undefined; source: ConfigSource }> {
+  async #fetch(key: string, signal: AbortSignal | undefined): Promise<{ entry: ConfigEntry | undefined; source: ConfigSource; ageMs: number }> {
     const backend = this.#ctx.backend
     try {
       const entry = await this.#call(signal, `config.get() of ${key}`, (ctx) => backend.getConfig(key, ctx))
-      return { entry: checkEntry(key, entry), source: 'live' }
+      return { entry: checkEntry(key, entry), source: 'live', ageMs: 0 }
     } catch (error) {
       if (signal?.aborted || !this.#snapshots || !canFallBack(error)) throw error
-      const snapshot = await this.#snapshots.read(key)
-      if (!snapshot) throw error
+      const stored = await this.#snapshots.read(key)
+      if (!stored) throw error
+      const { savedAt, ...snapshot } = stored
       this.#ctx.logger.warn(`config ${key}: server unreachable, serving the snapshot`, { key, version: snapshot.version, error: (error as Error).message })
-      return { entry: snapshot, source: 'snapshot' }
+      const ageMs = savedAt === undefined ? Number.POSITIVE_INFINITY : Math.max(0, this.#ctx.clock.now() - savedAt)
+      return { entry: snapshot, source: 'snapshot', ageMs }
     }
   }
 

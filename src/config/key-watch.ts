@@ -71,8 +71,11 @@ export class KeyWatch {
   /** Highest feed revision seen (accepted or rejected): older deliveries are dropped. */
   #feedRevision: string | undefined
   #healthy = true
+  /** When the server last answered or confirmed the key (a snapshot: when it was written). */
+  #confirmedAt = Number.NEGATIVE_INFINITY
   #feed: Unsubscribe | undefined
   #snapshot: ConfigEntry | undefined
+  #snapshotSavedAt: number | undefined
   #snapshotLoaded = false
   #snapshotWanted = false
   #snapshotOffered = false
@@ -94,8 +97,10 @@ export class KeyWatch {
     this.#started = true
     const { ctx, options, snapshots } = this.#deps
     if (snapshots) {
-      void snapshots.read(this.key).then((entry) => {
-        this.#snapshot = entry
+      void snapshots.read(this.key).then((stored) => {
+        const { savedAt, ...entry } = stored ?? { savedAt: undefined }
+        this.#snapshot = stored && (entry as ConfigEntry)
+        this.#snapshotSavedAt = savedAt
         this.#snapshotLoaded = true
         if (this.#snapshotWanted) this.#offerSnapshot()
       })
@@ -103,6 +108,7 @@ export class KeyWatch {
     const watcher = {
       next: (value: ConfigEntry | undefined, meta: WatchMeta) => this.#onNext(value, meta),
       error: (error: GovernanceError) => this.#onError(error),
+      confirmed: () => this.#onConfirmed(),
     }
     const backend = ctx.backend
     const poll = { intervalMs: options.pollIntervalMs, timeoutMs: ctx.requestTimeoutMs }
@@ -132,17 +138,22 @@ export class KeyWatch {
     this.#deps.onIdle(this)
   }
 
+  /** Since the server last answered or confirmed the key (Infinity before it ever did). */
+  get ageMs(): number {
+    return Math.max(0, this.#deps.ctx.clock.now() - this.#confirmedAt)
+  }
+
   /** The local copy, for get(); call only when hasState. Throws ValidationError when `schema` rejects it. */
   async read<T>(schema: Schema<T> | undefined): Promise<ConfigValue<T> | undefined> {
     const state = this.#state
     if (!state?.entry) return undefined
     const { entry } = state
-    const source: ConfigSource = state.source === 'snapshot' ? 'snapshot' : 'memory'
-    if (!schema) return { value: entry.value as T, version: entry.version, source }
-    if (state.outputs.has(schema)) return { value: state.outputs.get(schema) as T, version: entry.version, source }
+    const meta = { version: entry.version, source: (state.source === 'snapshot' ? 'snapshot' : 'memory') as ConfigSource, ageMs: this.ageMs }
+    if (!schema) return { value: entry.value as T, ...meta }
+    if (state.outputs.has(schema)) return { value: state.outputs.get(schema) as T, ...meta }
     const outcome = await runSchema(schema, entry.value)
     if (!outcome.ok) throw validationError(this.key, entry.version, outcome.issues)
-    return { value: outcome.value, version: entry.version, source }
+    return { value: outcome.value, ...meta }
   }
 
   close(): void {
@@ -168,7 +179,7 @@ export class KeyWatch {
       this.#onError(toGovernanceError(error))
       return
     }
-    this.#recovered()
+    this.#onConfirmed()
     if (!meta.reset && this.#feedRevision !== undefined && compareRevisions(meta.revision, this.#feedRevision) <= 0) return
     this.#feedRevision = meta.revision
     this.#propose({ entry, source: 'live', reset: meta.reset })
@@ -188,6 +199,12 @@ export class KeyWatch {
     if (!this.#state) this.#wantSnapshot()
   }
 
+  #onConfirmed(): void {
+    if (this.#closed) return
+    this.#confirmedAt = this.#deps.ctx.clock.now()
+    this.#recovered()
+  }
+
   #recovered(): void {
     if (this.#healthy) return
     this.#healthy = true
@@ -202,6 +219,7 @@ export class KeyWatch {
   #offerSnapshot(): void {
     if (this.#closed || this.#snapshotOffered || this.#state || !this.#snapshot) return
     this.#snapshotOffered = true
+    if (this.#snapshotSavedAt !== undefined) this.#confirmedAt = this.#snapshotSavedAt
     this.#propose({ entry: this.#snapshot, source: 'snapshot', reset: true })
   }
 

@@ -34,7 +34,7 @@ export function pollConfig(read: ReadConfig, key: string, watcher: Watcher<Confi
       if (meta) {
         last = meta.revision
         watcher.next(entry, meta)
-      }
+      } else if (last !== undefined) watcher.confirmed?.({ revision: last })
     } catch (error) {
       if (stopped) return
       failures++

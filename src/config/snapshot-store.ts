@@ -42,7 +42,7 @@ export class SnapshotStore {
   }
 
   /** The stored entry, or undefined when there is none or it is unreadable (logged). */
-  async read(key: string): Promise<ConfigEntry | undefined> {
+  async read(key: string): Promise<(ConfigEntry & { readonly savedAt?: number }) | undefined> {
     let data: unknown
     try {
       data = await readJsonFile(this.pathOf(key))
@@ -51,12 +51,13 @@ export class SnapshotStore {
       return undefined
     }
     if (data === undefined) return undefined
-    const file = data as { key?: unknown; version?: unknown; value?: unknown }
+    const file = data as { key?: unknown; version?: unknown; value?: unknown; savedAt?: unknown }
     if (typeof data !== 'object' || data === null || file.key !== key || !isRevision(file.version) || !('value' in file)) {
       this.#logger.warn('config snapshot malformed; ignoring it', { key, path: this.pathOf(key) })
       return undefined
     }
-    return { key, value: file.value, version: file.version }
+    const savedAt = typeof file.savedAt === 'string' ? Date.parse(file.savedAt) : Number.NaN
+    return { key, value: file.value, version: file.version, ...(Number.isFinite(savedAt) && { savedAt }) }
   }
 
   /** Stores the entry, or removes the file when the key no longer exists (`null`). */

@@ -18,6 +18,13 @@ export interface ConfigValue<T> {
   /** The server's version of the key: pass it as `ifVersion` to compare-and-set. */
   readonly version: string
   readonly source: ConfigSource
+  /**
+   * How long ago the server last confirmed this value, ms: 0 for a read from the server; for
+   * a watched key, the time since the watch's last answer or confirmation (keep-alive,
+   * unchanged blocking answer, progress notification), so it grows while the server is
+   * silent; for a snapshot, the time since it was written.
+   */
+  readonly ageMs: number
 }
 
 /** One delivery to a watcher. `value` is undefined when the key does not exist. */
@@ -38,6 +45,11 @@ export type ConfigCallback<T> = (value: T | undefined, change: ConfigChange<T>) 
 export interface ConfigGetOptions<T> {
   /** Validates (and may transform) the value; a value it rejects throws ValidationError. */
   readonly schema?: Schema<T>
+  /**
+   * A watched key's local copy older than this (its `ageMs`) is not used: the value is read
+   * from the server instead. Default: the local copy is always used.
+   */
+  readonly maxStalenessMs?: number
   readonly signal?: AbortSignal
 }
 

@@ -9,7 +9,7 @@ import { ClientClosedError, InvalidArgumentError, NoAvailableInstanceError, Serv
 import type { EmitFn } from '../events.js'
 import { readSnapshot, snapshotPath } from './disk.js'
 import { ServiceEntry } from './entry.js'
-import { Feed } from './feed.js'
+import { Feed, MIN_SILENCE_MS } from './feed.js'
 import type { ResolvedDiscoveryOptions } from './options.js'
 import { SnapshotPersister } from './persister.js'
 import { buildSelection, hasSelection, SelectionMemo, type Selection } from './select.js'
@@ -23,6 +23,9 @@ import { settledWithin } from '../internal/timers.js'
 import { checkCallShape } from './select.js'
 import { SERVICE_NAME_PATTERN } from '../internal/names.js'
 import { describeValue } from '../internal/describe.js'
+import { CallbackSubscriber, SubscriptionStream, type ServiceChange, type ServiceListener, type Subscriber } from './subscriptions.js'
+import { listServices, type ServicesOptions } from './services.js'
+import type { Unsubscribe } from '../backend.js'
 
 interface Cached {
   readonly entry: ServiceEntry
@@ -50,6 +53,7 @@ class ServiceDiscovery implements Discovery {
   readonly #emit: EmitFn
   readonly #fetch: RoutedFetch
   readonly #writes = new Set<SnapshotPersister>()
+  readonly #subscribers = new Set<Subscriber>()
   #sweeper: NodeJS.Timeout | undefined
   #closing: Promise<void> | undefined
 
@@ -128,6 +132,58 @@ class ServiceDiscovery implements Discovery {
     return this.#closing
   }
 
+  // ---- subscriptions ----
+
+  subscribe(service: string, listener: ServiceListener): Unsubscribe {
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`subscribe(): the listener must be a function, got ${describeValue(listener)}`)
+    const subscriber = new CallbackSubscriber(listener, (error) => {
+      this.#ctx.logger.warn('discovery: a subscribe() listener threw', { service, error })
+      this.#emit('error', toGovernanceError(error, `a subscribe() listener of ${service} threw`))
+    })
+    return this.#attach(service, subscriber, 'subscribe()')
+  }
+
+  changes(service: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<ServiceChange> {
+    const signal = options?.signal
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError(`subscribe(): signal must be an AbortSignal, got ${describeValue(signal)}`)
+    let detach: Unsubscribe | undefined
+    const onAbort = (): void => stream.end()
+    const stream = new SubscriptionStream(() => {
+      detach?.()
+      signal?.removeEventListener('abort', onAbort)
+    })
+    detach = this.#attach(service, stream, 'subscribe()')
+    if (signal?.aborted) stream.end()
+    else signal?.addEventListener('abort', onAbort, { once: true })
+    return stream
+  }
+
+  services(options?: ServicesOptions): Promise<string[]> {
+    if (this.#closing) return Promise.reject(new ClientClosedError('discovery is closed'))
+    return listServices(this.#ctx.backend, this.#ctx.requestTimeoutMs, options?.signal)
+  }
+
+  /** Holds the service's entry (and watch) for the subscriber; the first state follows in a microtask. */
+  #attach(service: string, subscriber: Subscriber, what: string): Unsubscribe {
+    const { cached } = this.#prepare(service, undefined, false, what)
+    let detached = false
+    let off: (() => void) | undefined
+    this.#subscribers.add(subscriber)
+    queueMicrotask(() => {
+      if (detached) return
+      off = cached.entry.subscribe(subscriber)
+      // A cold entry: its first state reaches the subscriber when it lands (the feed retries until it does).
+      if (cached.entry.view === undefined) void (cached.loading ??= this.#load(cached))
+    })
+    return () => {
+      if (detached) return
+      detached = true
+      off?.()
+      this.#subscribers.delete(subscriber)
+      subscriber.end()
+    }
+  }
+
   // ---- slow paths ----
 
   async #discoverSlow(service: string, options: DiscoverOptions | undefined): Promise<DiscoveryResult> {
@@ -148,9 +204,8 @@ class ServiceDiscovery implements Discovery {
   }
 
   /** Validates a call and finds (or creates) its entry. Throws InvalidArgumentError / ClientClosedError. */
-  #prepare(service: string, options: DiscoverOptions | PickOptions | undefined, forPick: boolean): { cached: Cached; selection: Selection | undefined } {
+  #prepare(service: string, options: DiscoverOptions | PickOptions | undefined, forPick: boolean, what = forPick ? 'pick()' : 'discover()'): { cached: Cached; selection: Selection | undefined } {
     if (this.#closing) throw new ClientClosedError('discovery is closed')
-    const what = forPick ? 'pick()' : 'discover()'
     // The protocol's name rule, as registration applies it: a name no server can hold would
     // otherwise get a cache entry and a feed retrying a doomed call in the background.
     if (typeof service !== 'string' || !SERVICE_NAME_PATTERN.test(service)) {
@@ -181,7 +236,9 @@ class ServiceDiscovery implements Discovery {
     const maxStale = options?.maxStalenessMs ?? this.#o.maxStalenessMs
     const staleIfError = options?.staleIfErrorMs ?? this.#o.staleIfErrorMs
     let age = entry.ageMs()
-    if (age > maxStale) {
+    // During an outage the failure is known: serve stale (up to staleIfErrorMs) rather than
+    // hold every caller for a refresh that a hung server answers only at its deadline.
+    if (age > maxStale && !entry.outage) {
       await withSignal(feed.refresh(), options?.signal)
       age = entry.ageMs()
     } else if (age > maxStale - Math.min(this.#o.refreshAheadMs, maxStale / 2)) {
@@ -234,6 +291,7 @@ class ServiceDiscovery implements Discovery {
       random: Math.random,
       push,
       pollFastPath: this.#o.pollIntervalMs + this.#ctx.requestTimeoutMs <= this.#o.maxStalenessMs - this.#o.refreshAheadMs,
+      pushFastPath: this.#o.maxStalenessMs >= MIN_SILENCE_MS,
       defaultPick: this.#defaultPick,
       persist: persister && ((snapshot) => persister.save(snapshot)),
     })
@@ -244,12 +302,23 @@ class ServiceDiscovery implements Discovery {
       requestTimeoutMs: this.#ctx.requestTimeoutMs,
       pollIntervalMs: this.#o.pollIntervalMs,
       backoff: this.#o.recoveryBackoff,
+      maxStalenessMs: this.#o.maxStalenessMs,
+      refreshAheadMs: this.#o.refreshAheadMs,
     })
     return { entry, feed, persister, diskTried: false, loading: undefined }
   }
 
   #dispose(service: string, cached: Cached): void {
     if (this.#index.get(service) === cached) this.#index.delete(service)
+    if (cached.entry.subscribers.size > 0 && !this.#closing) {
+      const error = new InvalidArgumentError(
+        `discovery: service ${service} left the cache (cacheSize ${this.#o.cacheSize}) while subscribed; its ${cached.entry.subscribers.size} subscription(s) end. Raise discovery.cacheSize.`,
+        { details: { service, cacheSize: this.#o.cacheSize } },
+      )
+      this.#ctx.logger.warn(error.message)
+      this.#emit('error', error)
+    }
+    for (const subscriber of [...cached.entry.subscribers]) subscriber.end()
     cached.feed.close()
     cached.entry.close()
     if (cached.persister !== undefined) {
@@ -263,7 +332,7 @@ class ServiceDiscovery implements Discovery {
     const now = this.#ctx.clock.now()
     for (const [service, cached] of this.#index) {
       const entry = cached.entry
-      if (entry.used) {
+      if (entry.used || entry.subscribers.size > 0) {
         entry.used = false
         entry.lastUsedAt = now
         this.#cache.get(service)
@@ -289,6 +358,7 @@ class ServiceDiscovery implements Discovery {
 
   async #shutdown(): Promise<void> {
     clearInterval(this.#sweeper)
+    for (const subscriber of [...this.#subscribers]) subscriber.end()
     // clear() disposes every entry: feeds and timers stop, pending disk writes are collected.
     this.#cache.clear()
     this.#index.clear()

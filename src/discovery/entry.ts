@@ -16,6 +16,7 @@ import { OutlierDetector } from './outlier.js'
 import { freezeInstance, makeResult, type Freshness } from './result.js'
 import { applyFilter, matches, preferZone, type Selection } from './select.js'
 import { StatsTable } from './stats.js'
+import type { Subscriber } from './subscriptions.js'
 import type { DiscoveryResult } from './types.js'
 
 export interface EntryDeps {
@@ -28,6 +29,8 @@ export interface EntryDeps {
   readonly push: boolean
   /** Polling keeps answers young enough that the hot path need not check the clock. */
   readonly pollFastPath: boolean
+  /** The silence watchdog can keep a watched answer within maxStalenessMs (not for tiny ones). */
+  readonly pushFastPath: boolean
   readonly defaultPick: Selection
   readonly persist: ((snapshot: ServiceSnapshot) => void) | undefined
 }
@@ -55,6 +58,19 @@ interface PickerSlot {
 }
 
 const MAX_SLOTS = 64
+/** Usable instances vanishing in one update that look like a registry losing data, not leaves. */
+const MASS_EXPIRY_MIN = 2
+
+/** Why empty protection holds a set: the registry's own signs of lost data. */
+export type ProtectionReason = 'reset' | 'mass-expiry'
+
+interface Held {
+  snapshot: ServiceSnapshot
+  reset: boolean
+  readonly reason: ProtectionReason
+  /** When the server first contradicted the served set: its age counts from here. */
+  readonly since: number
+}
 
 export class ServiceEntry {
   readonly service: string
@@ -72,6 +88,8 @@ export class ServiceEntry {
   /** The server could not be reached at the last try (and has not been since). */
   outage = false
   lastError: GovernanceError | undefined
+  /** gov.subscribe() subscriptions: they hold the entry (and its watch) against the idle sweep. */
+  readonly subscribers = new Set<Subscriber>()
   /** The default discover() answer while it needs no freshness check; undefined otherwise. */
   fastPromise: Promise<DiscoveryResult> | undefined
 
@@ -86,7 +104,7 @@ export class ServiceEntry {
   #defaultPicker: PickerSlot = { gen: -1, picker: EMPTY_PICKER }
   #results = new Map<string, ResultSlot>()
   #pickers = new Map<string, PickerSlot>()
-  #held: { snapshot: ServiceSnapshot; reset: boolean } | undefined
+  #held: Held | undefined
   #holdTimer: NodeJS.Timeout | undefined
   #closed = false
 
@@ -94,7 +112,16 @@ export class ServiceEntry {
     this.service = service
     this.#d = deps
     this.lastUsedAt = deps.now()
-    this.#notifier = new ChangeNotifier({ service, emit: deps.emit, now: deps.now, minIntervalMs: deps.options.minNotifyIntervalMs, persist: deps.persist })
+    this.#notifier = new ChangeNotifier({
+      service,
+      emit: deps.emit,
+      now: deps.now,
+      minIntervalMs: deps.options.minNotifyIntervalMs,
+      persist: deps.persist,
+      announce: (snapshot, reset) => {
+        for (const subscriber of [...this.subscribers]) subscriber.offer(snapshot, reset)
+      },
+    })
     const outlier = deps.options.outlier
     this.#outlier = outlier && new OutlierDetector(outlier, this.stats, deps.now, () => this.view?.usable ?? 0, () => this.#invalidatePickers())
     this.#pickerContext = { load: (i) => this.stats.of(i), random: deps.random }
@@ -130,6 +157,12 @@ export class ServiceEntry {
     if (this.outage) this.#emitStale()
   }
 
+  /** When the server last confirmed the served data (a state, a confirmation, a resolve). */
+  get confirmedAt(): number {
+    return this.#confirmedAt
+  }
+
+  /** The server answered or confirmed: the data is current now. */
   markHealthy(): void {
     if (this.fresh && !this.outage) {
       this.#confirmedAt = this.#d.now()
@@ -151,11 +184,8 @@ export class ServiceEntry {
 
   markBroken(error: GovernanceError): void {
     this.lastError = error
-    if (this.fresh) {
-      this.fresh = false
-      // A watch kept the data current until now; a poll's data dates from the poll.
-      if (this.#d.push) this.#confirmedAt = this.#d.now()
-    }
+    // The age keeps counting from the last confirmation: a broken feed confirms nothing.
+    this.fresh = false
     if (!this.outage) {
       this.outage = true
       const serving = this.view === undefined ? 'nothing cached yet' : 'serving the last known snapshot'
@@ -207,9 +237,17 @@ export class ServiceEntry {
     }
   }
 
+  /** Adds a subscriber; it gets the served state now (if any), then every announced one. */
+  subscribe(subscriber: Subscriber): () => void {
+    this.subscribers.add(subscriber)
+    if (this.view !== undefined) subscriber.offer(this.view.snapshot, false)
+    return () => this.subscribers.delete(subscriber)
+  }
+
   close(): void {
     this.#closed = true
     this.fastPromise = undefined
+    this.#held = undefined
     clearTimeout(this.#holdTimer)
     this.#notifier.close()
     this.#outlier?.close()
@@ -223,31 +261,70 @@ export class ServiceEntry {
     this.epoch++
     const instances = snapshot.instances.map(freezeInstance)
     const frozen: ServiceSnapshot = Object.freeze({ service: this.service, revision: snapshot.revision, instances: Object.freeze(instances) })
-    const protectMs = this.#d.options.emptyProtectionMs
-    if (protectMs > 0 && this.view !== undefined && this.view.usable > 0 && this.#usable(instances) === 0) return this.#hold(frozen, reset, protectMs)
+    const reason = this.#protectionReason(instances, reset)
+    if (reason !== undefined) return this.#hold(frozen, reset, reason)
     // A reset seen while holding still describes the next announced change.
     const wasReset = reset || (this.#held?.reset ?? false)
-    this.#release()
+    if (this.#held !== undefined) this.#release(this.#usable(instances) > 0 ? 'recovered' : 'explicit')
     this.#setView(frozen, false, wasReset, 0)
   }
 
-  /** Keeps serving the last non-empty set for a while: an empty answer often means an outage. */
-  #hold(snapshot: ServiceSnapshot, reset: boolean, holdMs: number): void {
-    this.#held = { snapshot, reset: reset || (this.#held?.reset ?? false) }
-    if (this.#holdTimer !== undefined) return
-    this.#d.logger.warn('discovery: the server reports no usable instance; keeping the last set (empty protection)', { service: this.service, holdMs })
+  /**
+   * Whether an update that leaves no usable instance is a sign the registry lost data (hold
+   * the served set) rather than explicit leaves (take it). Explicit: a served instance is
+   * still listed, with a status the filter refuses (DOWN, OUT_OF_SERVICE), or a lone
+   * instance is gone (deregistered or expired). Lost data: the feed was reset (the server's
+   * index went back: a restart), or several usable instances vanished at once.
+   */
+  #protectionReason(instances: readonly Instance[], reset: boolean): ProtectionReason | undefined {
+    const view = this.view
+    if (this.#d.options.emptyProtectionMs <= 0 || view === undefined || view.usable === 0 || this.#usable(instances) > 0) return undefined
+    const listed = new Set<string>()
+    for (const i of instances) listed.add(i.id)
+    let vanished = 0
+    for (const i of view.snapshot.instances) {
+      if (!matches(i, this.#d.options.defaultFilter, this.#d.logger)) continue
+      if (listed.has(i.id)) return undefined
+      vanished++
+    }
+    if (this.#held !== undefined) return this.#held.reason
+    if (reset && !view.fromDisk) return 'reset'
+    return vanished >= MASS_EXPIRY_MIN ? 'mass-expiry' : undefined
+  }
+
+  /** Keeps serving the last non-empty set for at most holdMs, and says so (source 'protected'). */
+  #hold(snapshot: ServiceSnapshot, reset: boolean, reason: ProtectionReason): void {
+    const held = this.#held
+    if (held !== undefined) {
+      held.snapshot = snapshot
+      held.reset ||= reset
+      return
+    }
+    const holdMs = this.#d.options.emptyProtectionMs
+    this.#held = { snapshot, reset, reason, since: this.#d.now() }
+    this.#d.logger.warn(`discovery: the server reports no usable instance after ${reason === 'reset' ? 'a reset of its index' : 'a mass expiry'}; keeping the last set (empty protection)`, {
+      service: this.service,
+      holdMs,
+    })
+    this.#d.emit('discovery:protected', { service: this.service, reason, holdMs, instances: this.view?.usable ?? 0 })
+    if (!Number.isFinite(holdMs)) return
     this.#holdTimer = unrefTimeout(() => {
       this.#holdTimer = undefined
-      const held = this.#held
-      this.#held = undefined
-      if (held !== undefined && !this.#closed) this.#setView(held.snapshot, false, held.reset, 0)
+      const last = this.#held
+      if (last === undefined || this.#closed) return
+      this.#release('expired')
+      this.#setView(last.snapshot, false, last.reset, 0)
     }, holdMs)
   }
 
-  #release(): void {
+  #release(outcome: 'recovered' | 'explicit' | 'expired'): void {
     clearTimeout(this.#holdTimer)
     this.#holdTimer = undefined
+    const held = this.#held
+    if (held === undefined) return
     this.#held = undefined
+    if (this.#closed) return
+    this.#d.emit('discovery:unprotected', { service: this.service, outcome, heldMs: this.#d.now() - held.since })
   }
 
   #setView(snapshot: ServiceSnapshot, fromDisk: boolean, reset: boolean, savedAt: number): void {
@@ -271,7 +348,7 @@ export class ServiceEntry {
   }
 
   #updateFastPath(): void {
-    const ok = this.view !== undefined && !this.view.fromDisk && this.fresh && !this.#closed && (this.#d.push || this.#d.pollFastPath)
+    const ok = this.view !== undefined && !this.view.fromDisk && this.fresh && !this.#closed && (this.#d.push ? this.#d.pushFastPath : this.#d.pollFastPath)
     this.fastPromise = ok ? this.resultPromise() : undefined
   }
 
@@ -281,17 +358,19 @@ export class ServiceEntry {
     this.#d.emit('discovery:stale', { service: this.service, ageMs: this.#ageOf(this.view), error: this.lastError! })
   }
 
+  /** Since the server last confirmed this view (not since it last changed). */
   #ageOf(view: View): number {
     const now = this.#d.now()
     if (view.retiredAt !== 0) return now - view.retiredAt
     if (view.fromDisk) return Math.max(0, now - view.savedAt)
-    if (this.fresh && this.#d.push) return 0
+    if (this.#held !== undefined) return Math.max(0, now - this.#held.since)
     return Math.max(0, now - this.#confirmedAt)
   }
 
   #sourceOf(view: View): SnapshotSource {
     if (view.retiredAt !== 0) return 'memory'
     if (view.fromDisk) return 'disk'
+    if (this.#held !== undefined) return 'protected'
     return this.outage ? 'memory' : 'live'
   }
 

@@ -5,7 +5,7 @@
  * after the revision it has, so no change is lost and no state goes backwards.
  */
 import type { Backend, Unsubscribe, Watcher } from '../backend.js'
-import { ProtocolError, toGovernanceError, type GovernanceError } from '../errors.js'
+import { ProtocolError, TimeoutError, toGovernanceError, type GovernanceError } from '../errors.js'
 import { fullJitterDelay, type BackoffOptions } from '../internal/backoff.js'
 import { guardedCall } from '../internal/guarded-call.js'
 import type { Logger } from '../internal/logger.js'
@@ -21,10 +21,20 @@ export interface FeedOptions {
   readonly requestTimeoutMs: number
   readonly pollIntervalMs: number
   readonly backoff: BackoffOptions
+  /** A served answer older than this (since the last confirmation) is no longer live. */
+  readonly maxStalenessMs: number
+  /** A silent feed is probed with resolve() this long before maxStalenessMs. */
+  readonly refreshAheadMs: number
   readonly random?: () => number
 }
 
 const DONE: Promise<void> = Promise.resolve()
+/**
+ * The silence bound never goes below this, so a tiny maxStalenessMs cannot turn the watchdog
+ * into a storm of probes and stale events; such calls take the slow path, which refreshes
+ * per call (see ServiceEntry's fast path).
+ */
+export const MIN_SILENCE_MS = 1_000
 /** Past the call's own deadline, for a backend that honours it to report its own error first. */
 const GRACE_MS = 100
 
@@ -34,6 +44,8 @@ export class Feed {
   readonly #abort = new AbortController()
   #subscription: { stop: Unsubscribe | undefined } | undefined
   #timer: NodeJS.Timeout | undefined
+  /** Checks that the server keeps confirming the data (see #checkSilence). */
+  #watchdog: NodeJS.Timeout | undefined
   #inflight: Promise<void> | undefined
   #failures = 0
   #lastAttemptAt = Number.NEGATIVE_INFINITY
@@ -67,7 +79,9 @@ export class Feed {
     this.#closed = true
     this.#abort.abort()
     clearTimeout(this.#timer)
+    clearTimeout(this.#watchdog)
     this.#timer = undefined
+    this.#watchdog = undefined
     this.#unsubscribe()
   }
 
@@ -84,13 +98,16 @@ export class Feed {
       const answer = await guardedCall(`resolving ${service}`, (ctx) => backend.resolve(service, ctx), requestTimeoutMs, this.#abort.signal, GRACE_MS)
       snapshot = checkSnapshot(answer, service)
     } catch (error) {
-      if (!this.#closed) this.#broken(toGovernanceError(error, `resolving ${this.#entry.service} failed`))
+      if (this.#closed) return
+      // The watch confirmed the data after this call began: its failure is older news.
+      if (this.#subscription !== undefined && this.#entry.confirmedAt > this.#lastAttemptAt && !this.#entry.outage) return
+      this.#broken(toGovernanceError(error, `resolving ${this.#entry.service} failed`))
       return
     }
     if (this.#closed) return
     this.#failures = 0
     this.#entry.acceptResolved(snapshot, epoch)
-    this.#entry.markHealthy()
+    this.#confirmed()
     if (this.push) this.#subscribe()
     else this.#schedule(this.#o.pollIntervalMs)
   }
@@ -107,8 +124,10 @@ export class Feed {
         } catch (error) {
           return watcher.error(toGovernanceError(error))
         }
-        this.#failures = 0
-        this.#entry.markHealthy()
+        this.#confirmed()
+      },
+      confirmed: () => {
+        if (this.#subscription === subscription) this.#confirmed()
       },
       error: (error) => {
         if (this.#subscription !== subscription) return
@@ -122,6 +141,54 @@ export class Feed {
     } catch (error) {
       watcher.error(toGovernanceError(error, `watching ${this.#entry.service} failed`))
     }
+  }
+
+  /** The server answered or confirmed: healthy, and the silence watchdog runs. */
+  #confirmed(): void {
+    this.#failures = 0
+    this.#entry.markHealthy()
+    if (this.#watchdog === undefined) this.#armWatchdog(this.#probeAfterMs())
+  }
+
+  #silenceMs(): number {
+    return Math.max(MIN_SILENCE_MS, this.#o.maxStalenessMs)
+  }
+
+  #probeAfterMs(): number {
+    const silence = this.#silenceMs()
+    return silence - Math.min(this.#o.refreshAheadMs, silence / 2)
+  }
+
+  #armWatchdog(ms: number): void {
+    if (this.#closed || !Number.isFinite(ms)) return
+    this.#watchdog = unrefTimeout(() => {
+      this.#watchdog = undefined
+      this.#checkSilence()
+    }, Math.max(1, ms))
+  }
+
+  /**
+   * Freshness counts from the last confirmation. A feed silent past the refresh-ahead point
+   * is probed with resolve() (whose answer confirms); one silent past maxStalenessMs is no
+   * longer live: the entry is marked broken (source 'memory', `discovery:stale`) and the
+   * probe's failure or success takes it from there.
+   */
+  #checkSilence(): void {
+    if (this.#closed || this.#entry.outage) return
+    const silentMs = this.#o.now() - this.#entry.confirmedAt
+    const probeAfter = this.#probeAfterMs()
+    if (silentMs < probeAfter) return this.#armWatchdog(probeAfter - silentMs)
+    const silence = this.#silenceMs()
+    if (silentMs < silence) {
+      void this.refresh(true)
+      return this.#armWatchdog(silence - silentMs)
+    }
+    const error = new TimeoutError(`discovery of ${this.#entry.service}: no confirmation from the server for ${Math.round(silentMs)} ms (maxStalenessMs ${this.#o.maxStalenessMs})`, {
+      details: { service: this.#entry.service, silentMs },
+    })
+    // The probe in flight reports its own outcome; without one, re-list on the backoff.
+    if (this.#inflight === undefined) this.#broken(error)
+    else this.#entry.markBroken(error)
   }
 
   #unsubscribe(): void {

@@ -21,3 +21,5 @@ export type {
   UpstreamRecorder,
 } from './types.js'
 export { diffInstances } from './diff.js'
+export type { ServiceChange, ServiceListener } from './subscriptions.js'
+export type { ServicesOptions } from './services.js'

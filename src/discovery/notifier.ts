@@ -15,6 +15,8 @@ export interface NotifierOptions {
   readonly minIntervalMs: number
   /** Called with the state announced (or first seen), when it came from the server. */
   readonly persist: ((snapshot: ServiceSnapshot) => void) | undefined
+  /** Every announced state, the first one included (subscriptions diff it themselves). */
+  readonly announce?: (snapshot: ServiceSnapshot, reset: boolean) => void
 }
 
 export class ChangeNotifier {
@@ -36,6 +38,7 @@ export class ChangeNotifier {
     if (this.#announced === undefined) {
       this.#announced = snapshot.instances
       if (live) this.#o.persist?.(snapshot)
+      this.#o.announce?.(snapshot, reset)
       return
     }
     this.#reset ||= reset
@@ -64,6 +67,7 @@ export class ChangeNotifier {
       this.#o.persist?.(current)
     }
     if (isEmptyDiff(diff)) return
+    this.#o.announce?.(current, reset)
     this.#lastEmitAt = this.#o.now()
     this.#o.emit('discovery:changed', { service: this.#o.service, instances: current.instances, diff, revision: current.revision, reset })
   }

@@ -66,9 +66,11 @@ export interface DiscoveryOptions {
   /** Retry pause after a failed refresh or a broken watch (full jitter). Default 200 ms up to 5,000 ms. */
   recoveryBackoff?: { minDelayMs?: number; maxDelayMs?: number }
   /**
-   * An update that would leave no instance passing the default filter, while the served set
-   * has some, looks like an outage: the served set is kept for `holdMs` (default 60,000 ms)
-   * unless instances come back. `false` accepts empty answers at once. Default true.
+   * An update that leaves no instance passing the default filter after signs that the
+   * registry lost data (its index went back: a restart; several instances vanished at once)
+   * keeps the served set for at most `holdMs` (default 15,000 ms, about one TTL), answered
+   * with source 'protected'. Explicit leaves (an instance marked DOWN or OUT_OF_SERVICE, a
+   * lone instance deregistered) are always taken at once. `false` turns it off. Default true.
    */
   emptyProtection?: boolean | { holdMs?: number }
   /** Applied to every answer and pick unless a call overrides a field. Default `{ status: ['UP'] }`. */
@@ -130,7 +132,8 @@ export const DISCOVERY_DEFAULTS = Object.freeze({
   idleWatchMs: 600_000,
   pollIntervalMs: 5_000,
   recoveryBackoff: Object.freeze({ minDelayMs: 200, maxDelayMs: 5_000 }),
-  emptyProtectionMs: 60_000,
+  /** About one registration TTL (the registry's default, DEFAULT_TTL_MS). */
+  emptyProtectionMs: 15_000,
   consecutiveFailures: 5,
   baseEjectionMs: 30_000,
   maxEjectionMs: 300_000,

@@ -4,6 +4,9 @@ import type { Strategy } from '../balancer/types.js'
 import type { SnapshotSource } from '../events.js'
 import type { SubsystemContext } from '../internal/context.js'
 import type { Instance, InstanceStatus } from '../types.js'
+import type { Unsubscribe } from '../backend.js'
+import type { ServiceChange, ServiceListener } from './subscriptions.js'
+import type { ServicesOptions } from './services.js'
 
 /** Which instances an answer or a pick may contain. Fields given here replace `defaultFilter`'s. */
 export interface InstanceFilter {
@@ -43,12 +46,16 @@ export interface PickOptions extends InstanceFilter {
 /** What every answer tells besides its instances. */
 export interface DiscoveryMeta {
   /**
-   * How long ago this answer was last known to match the server, ms: 0 while a watch is
-   * connected (a push would have changed it), the time since the last poll for polling
-   * backends, the time since the feed broke during an outage, the snapshot's age from disk.
+   * How long ago the server last confirmed this answer, ms: since the watch's last state or
+   * confirmation (keep-alive, unchanged blocking answer, progress notification) or the last
+   * successful poll or resolve, not since the last change; the snapshot's age from disk;
+   * during empty protection, since the server first contradicted the set kept.
    */
   readonly ageMs: number
-  /** 'live' (a healthy feed), 'memory' (served during an outage) or 'disk' (a cold start from dataDir). */
+  /**
+   * 'live' (the server keeps confirming it), 'memory' (confirmations stopped: an outage, a
+   * hung server), 'disk' (a cold start from dataDir), 'protected' (held by empty protection).
+   */
   readonly source: SnapshotSource
   /** The server's revision of this instance set (decimal string). */
   readonly revision: string
@@ -90,6 +97,12 @@ export interface Discovery {
   pickSync(service: string, options?: PickOptions): Instance | undefined
   /** undici's fetch where a URL host that is a service name is resolved and balanced. */
   fetch(input: string | URL, init?: RoutedRequestInit): Promise<Response>
+  /** Calls back with the service's state now, then with every change, until unsubscribed (the watch is held). */
+  subscribe(service: string, listener: ServiceListener): Unsubscribe
+  /** The same deliveries as an async iterator; ends on abort, `break`, or close. */
+  changes(service: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<ServiceChange>
+  /** The names of the services the registry holds; NotSupportedError when the backend cannot list them. */
+  services(options?: ServicesOptions): Promise<string[]>
   /** The same routing as an undici Dispatcher. */
   readonly dispatcher: Dispatcher
   /** Stops every watch, poll and timer and closes routing's connections. Idempotent. */

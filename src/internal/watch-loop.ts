@@ -7,7 +7,8 @@
  *
  * - exactly one step in flight at a time, each given the revision of the last delivered
  *   state (or `afterRevision`, or undefined for "the current state, now");
- * - each new state goes to `watcher.next(value, { revision, reset })`;
+ * - each new state goes to `watcher.next(value, { revision, reset })`; a step that ended
+ *   with nothing new goes to `watcher.confirmed({ revision })` (the server confirmed it);
  * - a failing step goes to `watcher.error(err)` (always a GovernanceError), then the loop
  *   sleeps a full-jitter backoff (src/internal/backoff.ts) and tries again, for ever,
  *   until unsubscribed — the Backend contract says a watch re-opens until unsubscribed;
@@ -126,6 +127,8 @@ async function runLoop<T>(options: WatchLoopOptions<T>, signal: AbortSignal, log
     if (signal.aborted) return
     failures = 0
     if (result === undefined) {
+      // The wait ended with nothing new: the server confirmed the last state is current.
+      if (revision !== undefined) deliverConfirmed(options.watcher, revision, logger, name)
       if (Date.now() - started < minEmpty) {
         logger.debug(`${name}: empty answer after ${Date.now() - started} ms; pausing`)
         await pause(fullJitterDelay(quickEmpties++, backoff, random), signal)
@@ -149,6 +152,10 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
 
 function deliverNext<T>(watcher: Watcher<T>, result: WatchStepResult<T>, logger: Logger, name: string): void {
   guard(() => watcher.next(result.value, { revision: result.revision, reset: result.reset }), logger, `${name}: watcher.next threw`)
+}
+
+function deliverConfirmed<T>(watcher: Watcher<T>, revision: string, logger: Logger, name: string): void {
+  if (typeof watcher.confirmed === 'function') guard(() => watcher.confirmed!({ revision }), logger, `${name}: watcher.confirmed threw`)
 }
 
 function deliverError<T>(watcher: Watcher<T>, error: GovernanceError, logger: Logger, name: string): void {

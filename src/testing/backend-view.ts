@@ -33,6 +33,7 @@ export function createBackendView(registry: MemoryBackend, options: TestBackendO
     renew: (lease, ctx) => state.call('renew', () => registry.renew(lease, ctx)),
     deregister: (lease, ctx) => state.call('deregister', () => registry.deregister(lease, ctx)),
     resolve: (service, ctx) => state.call('resolve', () => registry.resolve(service, ctx)),
+    listServices: (ctx) => state.call('listServices', () => registry.listServices(ctx)),
     getConfig: (key, ctx) => state.call('getConfig', () => registry.getConfig(key, ctx)),
     ...(push && {
       watchService: (service, watcher, o) => state.feed('watchService', () => registry.watchService(service, watcher, o)),

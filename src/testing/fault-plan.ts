@@ -9,6 +9,7 @@ export type MemoryOperation =
   | 'renew'
   | 'deregister'
   | 'resolve'
+  | 'listServices'
   | 'watchService'
   | 'getConfig'
   | 'watchConfig'

@@ -51,13 +51,23 @@ export class MemoryBackend implements Backend {
   #configIndex = new Map<string, number>()
   #empty = { services: false, config: false }
   #closed = false
+  #silent = false
+  #confirmTimer: NodeJS.Timeout | undefined
   readonly #serviceFeeds: WatchHub<ServiceSnapshot>
   readonly #configFeeds: WatchHub<ConfigEntry | undefined>
 
   constructor(options: MemoryBackendOptions = {}) {
-    const common = { down: () => (this.faults.unreachable ? unreachableError('a watch') : undefined), reopenMs: options.watchReopenMs ?? 50 }
+    const common = {
+      down: () => (this.faults.unreachable ? unreachableError('a watch') : undefined),
+      silent: () => this.#silent,
+      reopenMs: options.watchReopenMs ?? 50,
+    }
     this.#serviceFeeds = new WatchHub({ ...common, current: (s) => this.#serviceState(s), takeFault: () => this.faults.take('watchService') })
     this.#configFeeds = new WatchHub({ ...common, current: (k) => this.#configState(k), takeFault: () => this.faults.take('watchConfig') })
+    if (options.confirmIntervalMs !== undefined) {
+      this.#confirmTimer = setInterval(() => this.confirmWatches(), options.confirmIntervalMs)
+      this.#confirmTimer.unref?.()
+    }
   }
 
   // ---- Backend ----
@@ -119,6 +129,11 @@ export class MemoryBackend implements Backend {
     return this.deleteConfigKey(key)
   }
 
+  async listServices(ctx: CallContext): Promise<readonly string[]> {
+    await this.#enter('listServices', '*', ctx)
+    return this.services()
+  }
+
   createMetricSink(): MetricSink {
     return {
       name: 'memory',
@@ -131,6 +146,7 @@ export class MemoryBackend implements Backend {
 
   async close(): Promise<void> {
     this.#closed = true
+    clearInterval(this.#confirmTimer)
     for (const instances of this.#services.values()) for (const s of instances.values()) clearTimeout(s.timer)
     this.#serviceFeeds.clear()
     this.#configFeeds.clear()
@@ -254,6 +270,23 @@ export class MemoryBackend implements Backend {
     this.#announceAll(true)
   }
 
+  /** Confirms every open change feed now (`Watcher.confirmed`), as a keep-alive would; nothing while silent. */
+  confirmWatches(): void {
+    this.#serviceFeeds.confirmAll()
+    this.#configFeeds.confirmAll()
+  }
+
+  /**
+   * While on, the registry is hung, as a server frozen with SIGSTOP: feeds deliver and
+   * confirm nothing, and every call waits out its deadline and fails with TimeoutError.
+   * Turning it off answers every feed with its current state.
+   */
+  setSilent(silent: boolean): void {
+    const was = this.#silent
+    this.#silent = silent
+    if (was && !silent) this.#announceAll(false)
+  }
+
   /** While on, every call fails with ServerUnavailableError and watchers are told the feed broke. */
   setUnreachable(unreachable: boolean): void {
     const was = this.faults.unreachable
@@ -301,6 +334,10 @@ export class MemoryBackend implements Backend {
   async #enter(op: MemoryOperation, target: string, ctx: CallContext): Promise<void> {
     this.#record(op, target)
     if (ctx.signal?.aborted) throw ctx.signal.reason
+    if (this.#silent) {
+      await sleep(ctx.timeoutMs ?? 2_147_483_647, ctx.signal)
+      throw new TimeoutError(`the test registry is silent (injected) and did not answer ${op} within ${ctx.timeoutMs} ms`)
+    }
     const delayMs = this.faults.delayFor(op)
     // A slow answer meets the caller's deadline as it would over the network.
     if (ctx.timeoutMs !== undefined && delayMs > ctx.timeoutMs) {

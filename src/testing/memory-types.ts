@@ -21,6 +21,12 @@ export interface HeldInstance {
 export interface MemoryBackendOptions {
   /** How long a change feed waits before reading again after it answered an injected error. Default 50 ms. */
   readonly watchReopenMs?: number
+  /**
+   * Every open change feed is told its state is still current this often (`Watcher.confirmed`),
+   * as a server's keep-alives or unchanged blocking answers do; the interval is unref'd, so
+   * fake timers drive it. Default: never (call `confirmWatches()` yourself).
+   */
+  readonly confirmIntervalMs?: number
 }
 
 /** What an empty window empties: service lists, config reads, or both. */

@@ -23,6 +23,8 @@ export interface WatchHubOptions<T> {
   down(): GovernanceError | undefined
   /** How long a feed that answered an error waits before it reads again. */
   readonly reopenMs: number
+  /** True while the registry is hung (frozen): feeds answer nothing, not even an error. */
+  silent(): boolean
 }
 
 interface Entry<T> {
@@ -52,7 +54,7 @@ export class WatchHub<T> {
     if (!set) this.#feeds.set(target, (set = new Set()))
     set.add(entry)
     queueMicrotask(() => {
-      if (!set.has(entry)) return
+      if (!set.has(entry) || this.#o.silent()) return
       const outage = this.#o.down()
       if (outage) return safely(() => watcher.error(outage))
       const state = this.#o.current(target)
@@ -68,7 +70,7 @@ export class WatchHub<T> {
 
   /** Answers every feed of `target` with its current state (unless quiet or down). */
   notify(target: string, reset = false): void {
-    if (this.#quiet || this.#o.down()) return
+    if (this.#quiet || this.#o.silent() || this.#o.down()) return
     const set = this.#feeds.get(target)
     if (!set) return
     const state = this.#o.current(target)
@@ -77,6 +79,20 @@ export class WatchHub<T> {
 
   notifyAll(reset = false): void {
     for (const target of [...this.#feeds.keys()]) this.notify(target, reset)
+  }
+
+  /**
+   * Tells every feed that has answered that its last state is still current, as a server's
+   * keep-alive or unchanged blocking answer does (nothing while silent or down).
+   */
+  confirmAll(): void {
+    if (this.#o.silent() || this.#o.down()) return
+    for (const set of [...this.#feeds.values()]) {
+      for (const entry of [...set]) {
+        const revision = entry.lastRevision
+        if (revision !== undefined && typeof entry.watcher.confirmed === 'function') safely(() => entry.watcher.confirmed!({ revision }))
+      }
+    }
   }
 
   /** Tells every feed that it broke (the registry became unreachable). */
@@ -123,7 +139,7 @@ export class WatchHub<T> {
     clearTimeout(entry.reopen)
     entry.reopen = unrefTimeout(() => {
       entry.reopen = undefined
-      if (!this.#feeds.get(entry.target)?.has(entry) || this.#o.down()) return
+      if (!this.#feeds.get(entry.target)?.has(entry) || this.#o.silent() || this.#o.down()) return
       this.#deliver(entry, this.#o.current(entry.target), reset)
     }, this.#o.reopenMs)
   }

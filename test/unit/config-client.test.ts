@@ -32,16 +32,16 @@ describe('config get', () => {
     const backend = createMemoryBackend()
     const v = backend.setConfig('app', { a: 1 })
     const config = setup(backend)
-    expect(await config.get('app')).toEqual({ value: { a: 1 }, version: v.version, source: 'live' })
+    expect(await config.get('app')).toEqual({ value: { a: 1 }, version: v.version, source: 'live', ageMs: 0 })
     expect(await config.get('missing')).toBeUndefined()
     expect(backend.count('getConfig')).toBe(2)
 
     let seen = 0
     config.watch('app', () => void seen++)
     await expect.poll(() => seen).toBe(1)
-    expect(await config.get('app')).toEqual({ value: { a: 1 }, version: v.version, source: 'memory' })
+    expect(await config.get('app')).toMatchObject({ value: { a: 1 }, version: v.version, source: 'memory' })
     const v2 = backend.setConfig('app', { a: 2 })
-    expect(await config.get('app')).toEqual({ value: { a: 2 }, version: v2.version, source: 'memory' })
+    expect(await config.get('app')).toMatchObject({ value: { a: 2 }, version: v2.version, source: 'memory' })
     expect(backend.count('getConfig')).toBe(2)
   })
 

@@ -214,7 +214,8 @@ describe('config watch', () => {
     m.feed().error(new ProtocolError('malformed answer'))
     m.feed().error(new ServerUnavailableError('down'))
     m.feed().next({ key: 'app', version: 6 } as unknown as ConfigEntry, live('6'))
-    expect(await config.get('app')).toEqual({ value: 'good', version: '5', source: 'memory' })
+    const kept = await config.get('app')
+    expect(kept).toEqual({ value: 'good', version: '5', source: 'memory', ageMs: kept!.ageMs })
     expect(events.filter((e) => e.event === 'error')).toHaveLength(1)
 
     m.feed().next(entry('next', '6'), live('6'))

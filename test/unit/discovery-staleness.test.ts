@@ -5,18 +5,9 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ServerUnavailableError, isGovernanceError } from '../../src/errors.js'
 import { createMemoryBackend, createTestRegistry } from '../../src/testing/index.js'
-import { add, inst, open, scripted, setup, withoutWatch } from '../fixtures/scripted-discovery-backend.js'
+import { add, inst, open, scripted, setup, withoutWatch, fakeTimersPerTest } from '../fixtures/scripted-discovery-backend.js'
 
-
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_700_000_000_000 })
-})
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((d) => d.close()))
-  vi.useRealTimers()
-})
+fakeTimersPerTest()
 
 describe('outages: stale-if-error', () => {
   it('serves the last snapshot from memory, emits discovery:stale once, then fails after staleIfErrorMs', async () => {
@@ -42,7 +33,7 @@ describe('outages: stale-if-error', () => {
   })
 
   it('after the outage the new instance set arrives by itself, with the right diff', async () => {
-    const backend = createMemoryBackend()
+    const backend = createMemoryBackend({ confirmIntervalMs: 500 })
     add(backend, 'a1')
     add(backend, 'a2')
     const { discovery, of } = setup({ minNotifyIntervalMs: 0, recoveryBackoff: { minDelayMs: 100, maxDelayMs: 1_000 } }, backend)
@@ -58,7 +49,8 @@ describe('outages: stale-if-error', () => {
     const list = await discovery.discover('pay')
     expect(list.map((i) => i.id)).toEqual(['a2', 'a3'])
     expect(list.source).toBe('live')
-    expect(list.ageMs).toBe(0)
+    // Counted from the last confirmation (the backend confirms every 500 ms), not from the change.
+    expect(list.ageMs).toBeLessThanOrEqual(500)
     const changed = of('discovery:changed')
     expect(changed).toHaveLength(1)
     expect(changed[0]!.diff.added.map((i) => i.id)).toEqual(['a3'])
@@ -129,27 +121,86 @@ describe('polling fallback (backend without watchService)', () => {
     await vi.advanceTimersByTimeAsync(7_000)
     await discovery.discover('pay')
     expect(memory.count('resolve')).toBe(1)
-    await vi.advanceTimersByTimeAsync(2_000)
     memory.faults.delay('resolve', 500)
-    const answer = await discovery.discover('pay') // 9 s old: inside the refresh-ahead window
-    expect(answer.ageMs).toBe(9_000)
+    await vi.advanceTimersByTimeAsync(1_100) // past maxStalenessMs - refreshAheadMs: the probe runs
     expect(memory.count('resolve')).toBe(2)
+    const answer = await discovery.discover('pay') // answered at once while the probe is in flight
+    expect(answer.ageMs).toBe(8_100)
+    expect(answer.source).toBe('live')
     await vi.advanceTimersByTimeAsync(500)
-    expect((await discovery.discover('pay')).ageMs).toBe(0)
+    expect((await discovery.discover('pay')).ageMs).toBe(100)
+    expect(memory.count('resolve')).toBe(2)
   })
 })
 
 describe('empty protection', () => {
-  it('keeps the last non-empty set for holdMs when every instance vanishes', async () => {
+  it('holds the last set for at most holdMs after a mass expiry, and says so', async () => {
     const backend = createMemoryBackend()
     add(backend, 'a1')
+    add(backend, 'a2')
     const { discovery, of } = setup({ emptyProtection: { holdMs: 30_000 }, minNotifyIntervalMs: 0 }, backend)
     await discovery.discover('pay')
     backend.removeInstance('pay', 'a1')
-    expect((await discovery.discover('pay')).map((i) => i.id)).toEqual(['a1'])
-    await vi.advanceTimersByTimeAsync(30_000)
+    backend.removeInstance('pay', 'a2')
+    // Two answers, one leave each: each takes a lone instance away, so nothing is held.
     expect(await discovery.discover('pay')).toEqual([])
-    expect(of('discovery:changed')[0]!.diff.removed.map((i) => i.id)).toEqual(['a1'])
+    const backend2 = createMemoryBackend()
+    add(backend2, 'b1')
+    add(backend2, 'b2')
+    const two = setup({ emptyProtection: { holdMs: 30_000 }, minNotifyIntervalMs: 0 }, backend2)
+    await two.discovery.discover('pay')
+    backend2.setEmpty(true) // both vanish in one answer, at a newer revision
+    let list = await two.discovery.discover('pay')
+    expect(list.map((i) => i.id)).toEqual(['b1', 'b2'])
+    expect(list.source).toBe('protected')
+    expect(two.of('discovery:protected')).toEqual([{ service: 'pay', reason: 'mass-expiry', holdMs: 30_000, instances: 2 }])
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(list.ageMs).toBe(10_000)
+    await vi.advanceTimersByTimeAsync(20_000)
+    list = await two.discovery.discover('pay')
+    expect(list).toEqual([])
+    expect(list.source).toBe('live')
+    expect(two.of('discovery:unprotected')).toEqual([{ service: 'pay', outcome: 'expired', heldMs: 30_000 }])
+    expect(two.of('discovery:changed')[0]!.diff.removed.map((i) => i.id)).toEqual(['b1', 'b2'])
+    expect(of('discovery:protected')).toEqual([])
+  })
+
+  it('takes explicit leaves at once: a lone instance removed, or marked DOWN / OUT_OF_SERVICE', async () => {
+    const backend = createMemoryBackend()
+    add(backend, 'a1')
+    add(backend, 'a2', { status: 'UP' })
+    const { discovery, of } = setup({ minNotifyIntervalMs: 0 }, backend)
+    await discovery.discover('pay')
+    add(backend, 'a1', { status: 'DOWN' })
+    add(backend, 'a2', { status: 'OUT_OF_SERVICE' })
+    const list = await discovery.discover('pay')
+    expect(list).toEqual([])
+    expect(list.source).toBe('live')
+    const lone = createMemoryBackend()
+    add(lone, 'c1')
+    const one = setup({}, lone)
+    await one.discovery.discover('pay')
+    lone.removeInstance('pay', 'c1')
+    expect(await one.discovery.discover('pay')).toEqual([])
+    expect([...of('discovery:protected'), ...one.of('discovery:protected')]).toEqual([])
+  })
+
+  it('holds across a registry restart (reset index) until the instance is back', async () => {
+    const backend = createMemoryBackend()
+    backend.register({ service: 'pay', id: 'r1', address: '10.0.0.1', port: 9001, status: 'UP', metadata: {}, tags: [], weight: 1, ttlMs: 60_000 }, {})
+    await vi.advanceTimersByTimeAsync(0)
+    const { discovery, of } = setup({ minNotifyIntervalMs: 0 }, backend)
+    await discovery.discover('pay')
+    backend.loseAllLeases() // index back to 1, the lone instance gone
+    await vi.advanceTimersByTimeAsync(2_000)
+    const list = await discovery.discover('pay')
+    expect(list.map((i) => i.id)).toEqual(['r1'])
+    expect(list.source).toBe('protected')
+    expect(list.ageMs).toBe(2_000)
+    expect(of('discovery:protected')[0]).toMatchObject({ reason: 'reset' })
+    add(backend, 'r1')
+    expect((await discovery.discover('pay')).source).toBe('live')
+    expect(of('discovery:unprotected')).toEqual([{ service: 'pay', outcome: 'recovered', heldMs: 2_000 }])
   })
 
   it('lets instances that come back end the hold, and can be turned off', async () => {
@@ -165,7 +216,7 @@ describe('empty protection', () => {
     add(other, 'b1')
     const off = setup({ emptyProtection: false }, other)
     await off.discovery.discover('pay')
-    other.removeInstance('pay', 'b1')
+    other.setEmpty(true)
     expect(await off.discovery.discover('pay')).toEqual([])
   })
 })

@@ -1,9 +1,9 @@
 /** Discovery's cache: watch-fed freshness, events, no going back, filters, bounds, arguments and close. */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { resolveDiscoveryOptions, type Discovery } from '../../src/discovery/index.js'
 import { ClientClosedError, InvalidArgumentError } from '../../src/errors.js'
 import { createMemoryBackend, type MemoryBackend } from '../../src/testing/index.js'
-import { add, inst, open, scripted, setup } from '../fixtures/scripted-discovery-backend.js'
+import { add, inst, open, scripted, setup, fakeTimersPerTest } from '../fixtures/scripted-discovery-backend.js'
 
 
 /** Counts live watch subscriptions of a memory backend. */
@@ -26,14 +26,7 @@ function countWatches(backend: MemoryBackend): () => number {
 
 const settle = () => vi.advanceTimersByTimeAsync(0)
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_700_000_000_000 })
-})
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((d) => d.close()))
-  vi.useRealTimers()
-})
+fakeTimersPerTest()
 
 describe('discover: cache kept fresh by a watch', () => {
   it('answers the UP instances as a frozen array that tells age, source and revision', async () => {
@@ -235,7 +228,7 @@ describe('arguments, options and close', () => {
     expect(() => resolveDiscoveryOptions({ defaultFilter: { status: ['UP', 'UPP' as 'UP'] } })).toThrow(/defaultFilter\.status/)
     expect(() => resolveDiscoveryOptions({ routing: { serviceHost: 'x' as unknown as () => undefined } })).toThrow(/discovery\.routing\.serviceHost/)
     const d = resolveDiscoveryOptions(undefined)
-    expect(d).toMatchObject({ cacheSize: 1_000, maxStalenessMs: 30_000, staleIfErrorMs: 300_000, minNotifyIntervalMs: 250, emptyProtectionMs: 60_000 })
+    expect(d).toMatchObject({ cacheSize: 1_000, maxStalenessMs: 30_000, staleIfErrorMs: 300_000, minNotifyIntervalMs: 250, emptyProtectionMs: 15_000 })
     expect(resolveDiscoveryOptions({ staleIfErrorMs: Infinity, emptyProtection: false }).emptyProtectionMs).toBe(0)
   })
 

@@ -218,8 +218,9 @@ describe('malformed answers', () => {
 })
 
 describe('empty answers', () => {
-  it('empty protection keeps the served instances while the registry briefly answers nothing', async () => {
+  it('empty protection keeps the served instances while the registry briefly answers nothing (source protected)', async () => {
     registry.addInstance(pay('p1'))
+    registry.addInstance(pay('p2')) // two vanishing at once: a sign of lost data, not a leave
     const gov = registry.client({ discovery: { emptyProtection: { holdMs: 10_000 } } })
     const changed = events(gov, 'discovery:changed')
     await gov.discover('pay')
@@ -227,14 +228,17 @@ describe('empty answers', () => {
     registry.emptyFor(3_000)
     await vi.advanceTimersByTimeAsync(1_000)
     expect(registry.peekService('pay').instances).toEqual([])
-    expect(ids(await gov.discover('pay'))).toEqual(['p1'])
+    expect(ids(await gov.discover('pay'))).toEqual(['p1', 'p2'])
+    expect((await gov.discover('pay')).source).toBe('protected')
     await vi.advanceTimersByTimeAsync(2_000)
-    expect(ids(await gov.discover('pay'))).toEqual(['p1'])
+    expect(ids(await gov.discover('pay'))).toEqual(['p1', 'p2'])
+    expect((await gov.discover('pay')).source).toBe('live')
     expect(changed).toEqual([])
   })
 
   it('an empty answer that lasts longer than holdMs is taken; emptyProtection: false takes it at once', async () => {
     registry.addInstance(pay('p1'))
+    registry.addInstance(pay('p2')) // two vanishing at once: a sign of lost data, not a leave
     const guarded = registry.client({ discovery: { emptyProtection: { holdMs: 2_000 } } })
     const unguarded = registry.client({ discovery: { emptyProtection: false } })
     await guarded.discover('pay')
@@ -243,16 +247,17 @@ describe('empty answers', () => {
     registry.emptyFor(5_000)
     await vi.advanceTimersByTimeAsync(0)
     expect(ids(await unguarded.discover('pay'))).toEqual([])
-    expect(ids(await guarded.discover('pay'))).toEqual(['p1'])
+    expect(ids(await guarded.discover('pay'))).toEqual(['p1', 'p2'])
     await vi.advanceTimersByTimeAsync(2_000)
     expect(ids(await guarded.discover('pay'))).toEqual([])
     await vi.advanceTimersByTimeAsync(3_000)
-    expect(ids(await guarded.discover('pay'))).toEqual(['p1'])
-    expect(ids(await unguarded.discover('pay'))).toEqual(['p1'])
+    expect(ids(await guarded.discover('pay'))).toEqual(['p1', 'p2'])
+    expect(ids(await unguarded.discover('pay'))).toEqual(['p1', 'p2'])
   })
 
   it('emptyNext: one poll answers nothing and empty protection rides it out; one read answers no value', async () => {
     registry.addInstance(pay('p1'))
+    registry.addInstance(pay('p2')) // two vanishing at once: a sign of lost data, not a leave
     registry.setConfig('orders', 1)
     const gov = registry.client({ backend: { push: false }, discovery: { pollIntervalMs: 1_000, maxStalenessMs: 60_000 } })
     const changed = events(gov, 'discovery:changed')
@@ -261,9 +266,9 @@ describe('empty answers', () => {
     registry.emptyNext('resolve')
     await vi.advanceTimersByTimeAsync(1_000) // this poll answers nothing
     expect(registry.count('resolve')).toBe(2)
-    expect(ids(await gov.discover('pay'))).toEqual(['p1'])
+    expect(ids(await gov.discover('pay'))).toEqual(['p1', 'p2'])
     await vi.advanceTimersByTimeAsync(1_000) // the next one answers the real set again
-    expect(ids(await gov.discover('pay'))).toEqual(['p1'])
+    expect(ids(await gov.discover('pay'))).toEqual(['p1', 'p2'])
     expect(changed).toEqual([])
 
     registry.emptyNext('getConfig')

@@ -105,6 +105,11 @@ class HttpBackend implements Backend, BlockingReads {
     return decode.serviceList(source, res.body, service)
   }
 
+  async listServices(ctx: CallContext): Promise<readonly string[]> {
+    const { res, source } = await this.call({ method: 'GET', path: '/v1/services', ...this.ctx(ctx) })
+    return decode.serviceNames(source, res.body)
+  }
+
   async getConfig(key: string, ctx: CallContext): Promise<ConfigEntry | undefined> {
     return (await this.readConfigOnce(key, this.ctx(ctx))).value
   }

@@ -105,6 +105,14 @@ export function serviceList(source: Source, body: unknown, service: string): Ser
   return { service, instances, revision: index(source, 'index', o.index) }
 }
 
+/** `GET /v1/services`: `{ services: [{ name, instances }], index }`; the names, sorted. */
+export function serviceNames(source: Source, body: unknown): string[] {
+  const o = object(source, 'body', body)
+  if (!Array.isArray(o.services)) fail(source, 'services', 'an array', o.services)
+  const names = o.services.map((v: unknown, i) => string(source, `services[${i}].name`, object(source, `services[${i}]`, v).name))
+  return names.sort()
+}
+
 /** `PUT …/instances/{id}`: `{ instance, ttlMs, index }`; the instance must be the one sent. */
 export function registerAnswer(source: Source, body: unknown, service: string, id: string): { instance: Instance; ttlMs: number } {
   const o = object(source, 'body', body)
