@@ -18,7 +18,7 @@ import { request } from 'undici'
 import type { Backend, Watcher } from '../../src/backend.js'
 import { httpBackend } from '../../src/backends/http/index.js'
 import type { Lease, ServiceSnapshot } from '../../src/types.js'
-import { startTcpProxy } from '../../test/backends/tcp-proxy.js'
+import { startTcpProxy } from '../../test/helpers/tcp-proxy.js'
 import { percentile, type BenchSuite, type ComparisonResult } from '../lib.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))

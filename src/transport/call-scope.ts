@@ -16,11 +16,17 @@ export class CallScope {
   private readonly onCallerAbort: (() => void) | undefined
   /** When the deadline passes (Date.now() based), Infinity for none. */
   private deadline: number
+  /** The deadline fired (not the caller's signal, not a close). */
+  expired = false
 
   constructor(timeoutMs: number | undefined, callerSignal: AbortSignal | undefined, onTimeout: () => GovernanceError) {
     this.deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs
     if (timeoutMs !== undefined) {
-      this.timer = setTimeout(() => this.abort(onTimeout()), timeoutMs)
+      this.timer = setTimeout(() => {
+        if (this.aborted) return
+        this.expired = true
+        this.abort(onTimeout())
+      }, timeoutMs)
       this.timer.unref()
     }
     if (callerSignal !== undefined) {

@@ -142,6 +142,19 @@ export function mapNetworkError(error: unknown, target: CallTarget, closed: bool
   })
 }
 
+/**
+ * One attempt got no answer within its share of the call's deadline: the server may be
+ * hung (sockets open, nothing answered), so the call moves on to the next server.
+ */
+export function attemptTimeout(target: CallTarget, ms: number): TimeoutError {
+  return tag(
+    new TimeoutError(`${target.method} ${target.url}: no answer within this attempt's ${ms} ms`, {
+      details: { url: target.url, method: target.method, attemptTimeoutMs: ms },
+    }),
+    { beforeSend: false, failover: true, transient: true },
+  )
+}
+
 /** The server's own account of an error, from its JSON body or, failing that, its text. */
 export interface ServerErrorInfo {
   readonly code?: string

@@ -6,9 +6,9 @@
 import type { Dispatcher } from 'undici'
 import type { GovernanceError } from '../errors.js'
 import { readErrorText, tryParseJson } from './body.js'
-import type { CallScope } from './call-scope.js'
+import { CallScope } from './call-scope.js'
 import type { Connections } from './connections.js'
-import { failureInfo, mapNetworkError, mapStatus, parseRetryAfter, parseServerError, type CallTarget } from './error-map.js'
+import { attemptTimeout, failureInfo, mapNetworkError, mapStatus, parseRetryAfter, parseServerError, type CallTarget } from './error-map.js'
 import type { ServerTarget } from './options.js'
 import type { PreparedRequest } from './prepare.js'
 
@@ -26,32 +26,32 @@ export interface ExchangeEnv {
   lastTarget: CallTarget
 }
 
-/** What a failed exchange throws: the call's own abort reason wins over the failure it caused. */
-export function failure(env: ExchangeEnv, error: unknown, target: CallTarget): unknown {
-  return env.scope.aborted ? env.scope.reason : mapNetworkError(error, target, env.isClosed())
+/** What a failed exchange throws: the call's (or the attempt's) abort reason wins over the failure it caused. */
+export function failure(env: ExchangeEnv, error: unknown, target: CallTarget, scope: CallScope = env.scope): unknown {
+  if (env.scope.aborted) return env.scope.reason
+  return scope.aborted ? scope.reason : mapNetworkError(error, target, env.isClosed())
 }
 
-export async function send(
-  env: ExchangeEnv,
-  server: ServerTarget,
-  prepared: PreparedRequest,
-  timeouts?: { readonly headersTimeout: number; readonly bodyTimeout: number },
-): Promise<Sent> {
+/** Sends a held request (a stream) on the held pool; `release` gives its connection slot back. */
+export async function sendHeld(env: ExchangeEnv, server: ServerTarget, prepared: PreparedRequest, scope: CallScope): Promise<Sent & { release: () => void }> {
   const target: CallTarget = { method: prepared.method, url: server.base + prepared.pathAndQuery }
   env.lastTarget = target
-  if (env.scope.aborted) throw env.scope.reason
+  if (scope.aborted) throw scope.reason
+  const { pool, release } = env.connections.acquireHeld(server)
   try {
-    const response = await env.connections.pool(server).request({
+    const response = await pool.request({
       path: server.prefix + prepared.pathAndQuery,
       method: prepared.method,
       headers: prepared.headers,
       body: prepared.body ?? null,
-      signal: env.scope.undiciSignal(),
-      ...timeouts,
+      signal: scope.undiciSignal(),
+      headersTimeout: 0,
+      bodyTimeout: 0,
     })
-    return { response, target, server }
+    return { response, target, server, release }
   } catch (error) {
-    throw failure(env, error, target)
+    release()
+    throw failure(env, error, target, scope)
   }
 }
 
@@ -64,30 +64,67 @@ export async function rejectStatus(env: ExchangeEnv, sent: Sent): Promise<never>
   throw mapStatus(statusCode, sent.target, parseServerError(tryParseJson(text), text), parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined))
 }
 
+export interface FailoverPlan {
+  /** Safe to repeat on another server after it may have been sent. */
+  readonly idempotent: boolean
+  /**
+   * Share the call's deadline among the servers still to try, so that a hung one leaves
+   * time for the next. False for held requests: the server may hold them to the deadline.
+   */
+  readonly split: boolean
+  /** Cap of one attempt (the transport's attemptTimeoutMs). */
+  readonly attemptTimeoutMs: number | undefined
+  /** Keep the winning attempt's scope alive after it resolves (a stream reads on under it). */
+  readonly keep?: boolean
+}
+
 /**
- * Runs `attempt` against the preferred server, then each other one in turn while the
- * failure is one another server may not have (connect failure, 502/503/504) and it is
- * safe to repeat (idempotent, or nothing was sent). Throws the last failure.
+ * Runs `attempt` against the servers in the breaker's order while the failure is one
+ * another server may not have (connect failure, 502/503/504, no answer within the
+ * attempt's share of the deadline) and it is safe to repeat (idempotent, or nothing was
+ * sent). A server that fails that way, or holds the call past its deadline, is marked
+ * failed before the error goes up. Throws the last failure.
  */
-export async function withFailover<R>(env: ExchangeEnv, idempotent: boolean, attempt: (server: ServerTarget) => Promise<R>): Promise<R> {
+export async function withFailover<R>(env: ExchangeEnv, plan: FailoverPlan, attempt: (server: ServerTarget, scope: CallScope) => Promise<R>): Promise<R> {
   const { connections } = env
-  const count = connections.servers.length
-  const first = connections.first()
+  const order = connections.order()
   let last: unknown
-  for (let i = 0; i < count; i++) {
-    const index = (first + i) % count
+  for (let i = 0; i < order.length; i++) {
+    const index = order[i] as number
+    const server = connections.servers[index] as ServerTarget
+    const scope = attemptScope(env, plan, connections.usableFrom(order, i))
+    connections.trying(index)
     try {
-      const result = await attempt(connections.servers[index] as ServerTarget)
+      const result = await attempt(server, scope)
       connections.answered(index)
+      if (plan.keep === true) scope.clearDeadline()
+      else if (scope !== env.scope) scope.dispose()
       return result
     } catch (error) {
-      if (env.scope.aborted) throw env.scope.reason
+      if (scope !== env.scope) scope.dispose()
+      if (env.scope.aborted) {
+        // The call's own deadline passed on this server: it is hung as far as we know.
+        if (env.scope.expired) connections.failed(index)
+        throw env.scope.reason
+      }
       const info = failureInfo(error)
       if (info?.failover) connections.failed(index)
       else connections.answered(index)
-      if (!info?.failover || !(idempotent || info.beforeSend)) throw error
+      if (!info?.failover || !(plan.idempotent || info.beforeSend)) throw error
       last = error
     }
   }
   throw last as GovernanceError
+}
+
+/** The call's scope, or a child with a deadline of its own when the attempt gets only a share. */
+function attemptScope(env: ExchangeEnv, plan: FailoverPlan, serversLeft: number): CallScope {
+  if (!plan.split) return env.scope
+  const remaining = env.scope.remaining()
+  let share = serversLeft > 1 ? remaining / serversLeft : remaining
+  if (plan.attemptTimeoutMs !== undefined) share = Math.min(share, plan.attemptTimeoutMs)
+  if (!(share < remaining)) return env.scope
+  const ms = Math.max(1, Math.floor(share))
+  // env.lastTarget names this server's URL by the time the timer fires.
+  return new CallScope(ms, env.scope.signal, () => attemptTimeout(env.lastTarget, ms))
 }

@@ -7,11 +7,15 @@ import { silentLogger, type Logger } from '../internal/logger.js'
 import { LIBRARY_USER_AGENT } from '../internal/version.js'
 import type { HttpMethod, RetryPolicy, TlsOptions, TransportOptions } from './types.js'
 import { describeValue } from '../internal/describe.js'
+import type { BreakerPolicy } from './server-health.js'
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
 export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 export const DEFAULT_CONNECTIONS = 16
 export const DEFAULT_RETRY: RetryPolicy = { retries: 2, minDelayMs: 100, maxDelayMs: 2_000 }
+/** Held requests (watches, blocking queries) per origin, on a pool apart from unary calls. */
+export const DEFAULT_HELD_CONNECTIONS = 1_024
+export const DEFAULT_BREAKER: BreakerPolicy = { cooldownMs: 1_000, maxCooldownMs: 30_000 }
 
 /** One base URL, split so that request paths can be appended to its prefix. */
 export interface ServerTarget {
@@ -30,6 +34,10 @@ export interface ResolvedTransportOptions {
   readonly maxResponseBytes: number
   readonly retry: RetryPolicy
   readonly connections: number
+  readonly heldConnections: number
+  /** Cap of one attempt on one server; undefined: the call's deadline shared among the servers left. */
+  readonly attemptTimeoutMs: number | undefined
+  readonly breaker: BreakerPolicy
   /** Headers sent with every call (accept, token); per-call headers are merged over them. */
   readonly headers: Readonly<Record<string, string>>
   readonly authorization: (() => string | undefined) | undefined
@@ -133,8 +141,43 @@ function resolveHeaders(value: unknown, token: unknown): Record<string, string> 
   return headers
 }
 
+const TRANSPORT_KEYS = [
+  'servers',
+  'token',
+  'authorization',
+  'tls',
+  'requestTimeoutMs',
+  'attemptTimeoutMs',
+  'maxResponseBytes',
+  'retry',
+  'connections',
+  'heldConnections',
+  'breaker',
+  'headers',
+  'logger',
+]
+
+/** Refuses keys that are not options: a misspelt tuning option would otherwise be ignored in silence. */
+export function checkKnownKeys(what: string, value: object, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) fail(`${what}${key} is not an option (known: ${known.join(', ')})`, { option: key })
+  }
+}
+
+export function resolveBreaker(name: string, value: unknown): BreakerPolicy {
+  if (value === undefined) return DEFAULT_BREAKER
+  if (typeof value !== 'object' || value === null) fail(`${name} must be an object, got ${show(value)}`)
+  checkKnownKeys(`${name}.`, value, ['cooldownMs', 'maxCooldownMs'])
+  const v = value as Partial<BreakerPolicy>
+  const cooldownMs = v.cooldownMs === undefined ? DEFAULT_BREAKER.cooldownMs : checkInteger(`${name}.cooldownMs`, v.cooldownMs, 1)
+  const maxCooldownMs = v.maxCooldownMs === undefined ? Math.max(cooldownMs, DEFAULT_BREAKER.maxCooldownMs) : checkInteger(`${name}.maxCooldownMs`, v.maxCooldownMs, 1)
+  if (cooldownMs > maxCooldownMs) fail(`${name}.cooldownMs (${cooldownMs}) must not exceed ${name}.maxCooldownMs (${maxCooldownMs})`)
+  return { cooldownMs, maxCooldownMs }
+}
+
 export function resolveTransportOptions(options: TransportOptions): ResolvedTransportOptions {
   if (typeof options !== 'object' || options === null) fail(`transport options must be an object, got ${show(options)}`)
+  checkKnownKeys('transport options: ', options, TRANSPORT_KEYS)
   const list: unknown = options.servers
   if (!Array.isArray(list) || list.length === 0) fail(`servers must be a non-empty array of URLs, got ${show(list)}`)
   const servers = list.map((s: unknown, i) => parseServer(`servers[${i}]`, s))
@@ -148,6 +191,9 @@ export function resolveTransportOptions(options: TransportOptions): ResolvedTran
     maxResponseBytes: options.maxResponseBytes === undefined ? DEFAULT_MAX_RESPONSE_BYTES : checkInteger('maxResponseBytes', options.maxResponseBytes, 1),
     retry: resolveRetryPolicy('retry', options.retry, DEFAULT_RETRY),
     connections: options.connections === undefined ? DEFAULT_CONNECTIONS : checkInteger('connections', options.connections, 1),
+    heldConnections: options.heldConnections === undefined ? DEFAULT_HELD_CONNECTIONS : checkInteger('heldConnections', options.heldConnections, 1),
+    attemptTimeoutMs: options.attemptTimeoutMs === undefined ? undefined : checkPositive('attemptTimeoutMs', options.attemptTimeoutMs),
+    breaker: resolveBreaker('breaker', options.breaker),
     headers: resolveHeaders(options.headers, options.token),
     authorization: options.authorization,
     tls: resolveTls(options.tls),

@@ -7,7 +7,7 @@ import { ClientClosedError, ProtocolError, ResponseTooLargeError, TimeoutError }
 import { CallScope } from './call-scope.js'
 import type { Connections } from './connections.js'
 import { sanitizeExcerpt, type CallTarget } from './error-map.js'
-import { failure, rejectStatus, send, withFailover, type ExchangeEnv, type Sent } from './exchange.js'
+import { failure, rejectStatus, sendHeld, withFailover, type ExchangeEnv, type Sent } from './exchange.js'
 import { DEFAULT_MAX_RESPONSE_BYTES, type ResolvedTransportOptions } from './options.js'
 import { prepareRequest } from './prepare.js'
 import type { JsonStream, StreamOptions } from './types.js'
@@ -34,19 +34,27 @@ export async function openStream(env: StreamEnv, options: StreamOptions): Promis
   }
   const handle = { close: (): void => ex.scope.abort(closedReason) }
   env.track.add(handle)
+  let releaseSlot: (() => void) | undefined
   const release = (): void => {
     ex.scope.dispose()
     env.track.delete(handle)
+    releaseSlot?.()
   }
   let sent: Sent
   try {
     if (ex.scope.aborted) throw ex.scope.reason
     const prepared = prepareRequest(env.options, options)
-    // Opening a watch is safe to repeat on another server: it changes nothing.
-    sent = await withFailover(ex, true, async (server) => {
-      const s = await send(ex, server, prepared, { headersTimeout: 0, bodyTimeout: 0 })
+    // Opening a watch is safe to repeat on another server: it changes nothing. Each server
+    // gets a share of the wait for headers, so a hung one leaves time for the next.
+    const plan = { idempotent: true, split: true, keep: true, attemptTimeoutMs: env.options.attemptTimeoutMs }
+    sent = await withFailover(ex, plan, async (server, scope) => {
+      const s = await sendHeld(ex, server, prepared, scope)
       const status = s.response.statusCode
-      if ((status < 200 || status >= 300) && !options.accept?.includes(status)) return rejectStatus(ex, s)
+      if ((status < 200 || status >= 300) && !options.accept?.includes(status)) {
+        s.release()
+        return rejectStatus(ex, s)
+      }
+      releaseSlot = s.release
       return s
     })
   } catch (error) {

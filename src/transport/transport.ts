@@ -1,13 +1,14 @@
 /**
- * The undici transport: deadlines, retries with full-jitter backoff (p-retry), failover
- * over several servers, auth, a body-size cap and JSON decoding into typed errors.
+ * The undici transport: deadlines, retries with full-jitter backoff, failover over several
+ * servers with a circuit breaker each, auth, a body-size cap and JSON decoding into typed
+ * errors.
  *
- * A call's deadline covers everything (every attempt, every backoff sleep); each attempt
- * simply runs until the call's one signal fires. Retries happen only for idempotent calls
- * and retryable failures, except that a connect failure (nothing sent) is retried for any
- * method.
+ * A call's deadline covers everything (every attempt, every backoff sleep). With several
+ * servers each attempt gets a share of what is left, so a server that hangs leaves time for
+ * the next. Retries happen only for idempotent calls and retryable failures, except that a
+ * connect failure (nothing sent) is retried for any method. Held requests (`held: true`,
+ * streams) go through a connection pool of their own.
  */
-import pRetry from 'p-retry'
 import { ClientClosedError, TimeoutError, isGovernanceError, toGovernanceError, type GovernanceError } from '../errors.js'
 import { fullJitterDelay } from '../internal/backoff.js'
 import { decodeJson, decodeText, tryParseJson } from './body.js'
@@ -15,7 +16,7 @@ import { dispatchBuffered, type BufferedAnswer } from './buffered.js'
 import { CallScope } from './call-scope.js'
 import { Connections } from './connections.js'
 import { failureInfo, mapStatus, parseRetryAfter, parseServerError, type CallTarget } from './error-map.js'
-import { failure, withFailover, type ExchangeEnv } from './exchange.js'
+import { failure, withFailover, type ExchangeEnv, type FailoverPlan } from './exchange.js'
 import {
   checkPositive,
   checkRequestShape,
@@ -47,7 +48,7 @@ interface Call {
   readonly env: ExchangeEnv
   readonly prepared: PreparedRequest
   readonly options: RequestOptions
-  readonly idempotent: boolean
+  readonly plan: FailoverPlan
 }
 
 class UndiciTransport implements Transport {
@@ -75,21 +76,9 @@ class UndiciTransport implements Transport {
     this.scopes.add(env.scope)
     try {
       if (env.scope.aborted) throw env.scope.reason
-      const call: Call = { env, prepared: prepareRequest(this.options, options), options, idempotent: options.idempotent ?? options.method !== 'POST' }
-      try {
-        return await this.attempt<T>(call)
-      } catch (error) {
-        // p-retry is entered only after a first failure worth retrying: it costs ~3 µs per
-        // call, which the common, successful call does not pay.
-        const policy = options.retry === false ? undefined : this.retryPolicy(options.retry)
-        if (policy === undefined || policy.retries === 0 || !(await this.beforeRetry(error, 0, 1, call, policy))) throw error
-        return await pRetry(() => this.attempt<T>(call), {
-          retries: policy.retries - 1,
-          minTimeout: 0, // the delay is ours (full jitter or Retry-After), slept in shouldRetry
-          signal: env.scope.signal,
-          shouldRetry: (c) => this.beforeRetry(c.error, c.retriesConsumed + 1, c.attemptNumber + 1, call, policy),
-        })
-      }
+      const idempotent = options.idempotent ?? options.method !== 'POST'
+      const plan: FailoverPlan = { idempotent, split: options.held !== true, attemptTimeoutMs: this.options.attemptTimeoutMs }
+      return await this.withRetries<T>({ env, prepared: prepareRequest(this.options, options), options, plan })
     } catch (error) {
       throw this.finalError(error, env.scope)
     } finally {
@@ -102,19 +91,36 @@ class UndiciTransport implements Transport {
     return override === undefined ? this.options.retry : resolveRetryPolicy('retry', override, this.options.retry)
   }
 
-  /** One attempt: the preferred server, then the others when failing over makes sense. */
-  private attempt<T>(call: Call): Promise<TransportResponse<T>> {
-    return withFailover(call.env, call.idempotent, (server) => this.exchange<T>(call, server))
+  /**
+   * Attempts until one succeeds or the failure is not worth another: the decision, the
+   * delay (full jitter, or the server's Retry-After) and the deadline are all the call's
+   * own, so a plain loop says it better than a retry library's options would.
+   */
+  private async withRetries<T>(call: Call): Promise<TransportResponse<T>> {
+    const policy = call.options.retry === false ? undefined : this.retryPolicy(call.options.retry)
+    for (let retries = 0; ; retries++) {
+      try {
+        return await this.attempt<T>(call)
+      } catch (error) {
+        if (policy === undefined || retries >= policy.retries || !(await this.beforeRetry(error, retries, retries + 2, call, policy))) throw error
+      }
+    }
   }
 
-  private async exchange<T>(call: Call, server: ServerTarget): Promise<TransportResponse<T>> {
+  /** One attempt: the servers in the breaker's order, moving on when failing over makes sense. */
+  private attempt<T>(call: Call): Promise<TransportResponse<T>> {
+    return withFailover(call.env, call.plan, (server, scope) => this.exchange<T>(call, server, scope))
+  }
+
+  private async exchange<T>(call: Call, server: ServerTarget, scope: CallScope): Promise<TransportResponse<T>> {
     const { env, options, prepared } = call
     const target: CallTarget = { method: prepared.method, url: server.base + prepared.pathAndQuery }
     env.lastTarget = target
     let answer: BufferedAnswer
+    const held = options.held === true ? this.connections.acquireHeld(server) : undefined
     try {
       answer = await dispatchBuffered(
-        this.connections.pool(server),
+        held?.pool ?? this.connections.pool(server),
         {
           origin: server.origin,
           path: server.prefix + prepared.pathAndQuery,
@@ -125,10 +131,12 @@ class UndiciTransport implements Transport {
           wanted: options.accept === undefined ? isSuccess : (s) => isSuccess(s) || options.accept!.includes(s),
           target,
         },
-        env.scope,
+        scope,
       )
     } catch (error) {
-      throw failure(env, error, target)
+      throw failure(env, error, target, scope)
+    } finally {
+      held?.release()
     }
     const { statusCode, headers, bytes } = answer
     if (!isSuccess(statusCode) && !options.accept?.includes(statusCode)) throw statusError(answer, target)
@@ -141,13 +149,10 @@ class UndiciTransport implements Transport {
     }
   }
 
-  /**
-   * Decides whether to try again after `error`, and if so sleeps the backoff first (so
-   * p-retry's own delay stays 0). `retriesConsumed` counts from 0 for the first retry.
-   */
+  /** Decides whether to try again after `error`, and if so sleeps the backoff first. `retriesConsumed` counts from 0. */
   private async beforeRetry(error: unknown, retriesConsumed: number, attempt: number, call: Call, policy: RetryPolicy): Promise<boolean> {
     const info = failureInfo(error)
-    if (info === undefined || !info.transient || !(call.idempotent || info.beforeSend)) return false
+    if (info === undefined || !info.transient || !(call.plan.idempotent || info.beforeSend)) return false
     const scope = call.env.scope
     if (scope.aborted) return false
     const remaining = scope.remaining()

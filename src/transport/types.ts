@@ -34,8 +34,21 @@ export interface TransportOptions {
   /** Cap on a response body; larger answers reject with ResponseTooLargeError. Default 4 MiB. */
   readonly maxResponseBytes?: number
   readonly retry?: Partial<RetryPolicy>
-  /** Keep-alive connections per origin. Default 16. */
+  /** Keep-alive connections per origin for unary calls. Default 16. */
   readonly connections?: number
+  /**
+   * Connections per origin for held requests (watch streams, blocking queries: `held: true`),
+   * a pool apart from unary calls so that watches never delay heartbeats. Past this many
+   * held requests in flight a new one fails with RequestRejectedError. Default 1,024.
+   */
+  readonly heldConnections?: number
+  /**
+   * Cap of one attempt on one server. By default an attempt gets the call's remaining
+   * deadline shared among the servers still to try, so a hung server leaves time for the next.
+   */
+  readonly attemptTimeoutMs?: number
+  /** A server that failed is tried after the others for `cooldownMs` (doubling up to `maxCooldownMs`). Default 1,000 / 30,000 ms. */
+  readonly breaker?: { readonly cooldownMs?: number; readonly maxCooldownMs?: number }
   readonly headers?: Readonly<Record<string, string>>
   readonly logger?: Logger
 }
@@ -64,6 +77,11 @@ export interface RequestOptions {
   readonly maxResponseBytes?: number
   /** The success body as UTF-8 text instead of decoded JSON (servers answering plain text, e.g. Nacos's `ok`). */
   readonly text?: boolean
+  /**
+   * The server may hold this request (a blocking query): it uses the held-connection pool,
+   * and its one attempt gets the whole deadline (a timeout then marks the server failed).
+   */
+  readonly held?: boolean
 }
 
 export interface TransportResponse<T = unknown> {
@@ -85,7 +103,8 @@ export interface JsonStream {
   close(): void
 }
 
-export interface StreamOptions extends Omit<RequestOptions, 'retry' | 'idempotent' | 'maxResponseBytes'> {
+/** A stream is always held (its own connection budget, see `heldConnections`). */
+export interface StreamOptions extends Omit<RequestOptions, 'retry' | 'idempotent' | 'maxResponseBytes' | 'held'> {
   /** Cap on one line; default 4 MiB. */
   readonly maxFrameBytes?: number
 }

@@ -74,6 +74,17 @@ describe('etcd codec', () => {
     expect(() => etcdBackend({ endpoints: ['http://x:2379'], requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs/)
     expect(() => etcdBackend({ endpoints: ['http://x:2379'], auth: { username: '', password: 'p' } })).toThrow(/auth\.username/)
   })
+
+  it('validates the watch tuning options and refuses unknown keys, naming them', () => {
+    const endpoints = ['http://x:2379']
+    expect(() => etcdBackend({ endpoints, maxWatches: 0 })).toThrow(/maxWatches must be an integer >= 1/)
+    expect(() => etcdBackend({ endpoints, watchesPerStream: 1.5 })).toThrow(/watchesPerStream/)
+    expect(() => etcdBackend({ endpoints, watchIdleMs: -1 })).toThrow(/watchIdleMs/)
+    expect(() => etcdBackend({ endpoints, watchProbeTimeoutMs: 'fast' as never })).toThrow(/watchProbeTimeoutMs/)
+    expect(() => etcdBackend({ endpoints, breaker: { cooldownMs: 0 } })).toThrow(/breaker\.cooldownMs/)
+    expect(() => etcdBackend({ endpoints, breaker: { cooldown: 1 } as never })).toThrow(/breaker\.cooldown is not an option/)
+    expect(() => etcdBackend({ endpoints, watchIdleMS: 5 } as never)).toThrow(/watchIdleMS is not an option/)
+  })
 })
 
 describe('etcd backend over a scripted gateway', () => {
@@ -165,7 +176,8 @@ describe('etcd backend over a scripted gateway', () => {
     await rec.until(() => rec.errors.length >= 2 && t.opened.length >= 3)
     stop()
     expect(rec.values.map((r) => [r.value?.value, r.meta.revision])).toEqual([[undefined, '10'], [1, '11'], [2, '12']])
-    const starts = t.opened.map((o) => (o.body as { create_request: { start_revision: string } }).create_request.start_revision)
+    // One NDJSON line per create request (the hub multiplexes watches on a stream).
+    const starts = t.opened.map((o) => (JSON.parse(o.rawBody!.data.split('\n')[0]!) as { create_request: { start_revision: string } }).create_request.start_revision)
     expect(starts.slice(0, 3)).toEqual(['11', '12', '13'])
     expect(t.opened[0]?.headers?.['grpc-metadata-hasleader']).toBe('true')
     expect(rec.errors[1]?.message).toMatch(/no leader/)

@@ -14,7 +14,7 @@ import type { RequestOptions, Transport } from '../../src/transport/types.js'
 import { compareRevisions, type ConfigEntry, type ServiceSnapshot } from '../../src/types.js'
 import { b64, etcdAvailable, etcdCall, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js'
 import { spec } from './behaviour.js'
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 import { WatchRecorder, eventually, uniqueName } from './watch-recorder.js'
 
 const available = etcdAvailable('the etcd backend tests')

@@ -17,7 +17,7 @@ import type { GovernanceEventName } from '../../src/events.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
 import { createGovernanceServer, type GovernanceServer } from '../../src/server/index.js'
-import { onSamePort } from '../helpers/busy-machine.js'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const cleanups: (() => Promise<unknown>)[] = []
@@ -31,11 +31,18 @@ async function tempDir(): Promise<string> {
   return dir
 }
 
-/** A server on a free port, or on `options.port` again (a restart; retried while the port is briefly taken). */
-async function server(options: { port?: number; dataDir?: string } = {}): Promise<GovernanceServer> {
-  const s = await onSamePort(() => createGovernanceServer({ port: 0, ...options }))
+/** A server on a port of its own choosing. */
+async function server(options: { dataDir?: string } = {}): Promise<GovernanceServer> {
+  const s = await createGovernanceServer({ port: 0, ...options })
   cleanups.push(() => s.close())
   return s
+}
+
+/** The clients' address across a restart: a proxy that keeps its port (none is freed and reused). */
+async function stableAddress(target?: string): Promise<TcpProxy> {
+  const proxy = await startTcpProxy(target)
+  cleanups.push(() => proxy.close())
+  return proxy
 }
 
 /** A config client over its own http backend (its own connections), as another process would have. */
@@ -79,8 +86,8 @@ function recorder<T = unknown>() {
 }
 
 /** The server's CLI in a child process, so that it can be SIGKILLed. */
-async function spawnServer(port: number, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/cli.ts', '--port', String(port), '--data-dir', dataDir], {
+async function spawnServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/cli.ts', '--port', '0', '--data-dir', dataDir], {
     cwd: root,
     env: { ...process.env, GOVERNANCE_TOKEN: '', GOVERNANCE_READ_TOKEN: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -102,9 +109,7 @@ async function spawnServer(port: number, dataDir: string): Promise<{ url: string
       if (match) resolve(match[1]!)
     })
     void exited.then(([code]) => {
-      const error = new Error(`server exited (${String(code)}) before listening: ${err}`)
-      if (err.includes('EADDRINUSE')) Object.assign(error, { code: 'EADDRINUSE' }) // for onSamePort
-      reject(error)
+      reject(new Error(`server exited (${String(code)}) before listening: ${err}`))
     })
   })
   return { url, child }
@@ -158,20 +163,21 @@ describe('config against the reference server', () => {
 
   it('server killed mid-watch and restarted: the watch resumes by itself; the persisted value survived', async () => {
     const serverDir = await tempDir()
-    const first = await spawnServer(0, serverDir)
-    const port = Number(new URL(first.url).port)
-    const watcher = client(first.url)
-    const writer = client(first.url)
+    const first = await spawnServer(serverDir)
+    const proxy = await stableAddress(first.url)
+    const watcher = client(proxy.url)
+    const writer = client(proxy.url)
     const rec = recorder()
     watcher.watch('svc', rec.cb)
     const v1 = await writer.put('svc', { mode: 'before' })
     await rec.until((c) => c.version === v1.version)
 
+    proxy.pause(true)
     first.child.kill('SIGKILL')
     await once(first.child, 'exit')
-    await onSamePort(() => spawnServer(port, serverDir))
+    proxy.retarget((await spawnServer(serverDir)).url)
 
-    expect(await client(first.url).get('svc')).toEqual({ value: { mode: 'before' }, version: v1.version, source: 'live', ageMs: 0 })
+    expect(await client(proxy.url).get('svc')).toEqual({ value: { mode: 'before' }, version: v1.version, source: 'live', ageMs: 0 })
     const v2 = await writer.put('svc', { mode: 'after' })
     expect(BigInt(v2.version) > BigInt(v1.version)).toBe(true)
     const after = await rec.until((c) => c.version === v2.version)
@@ -183,23 +189,26 @@ describe('config against the reference server', () => {
     const serverDir = await tempDir()
     const clientDir = await tempDir()
     const s1 = await createGovernanceServer({ port: 0, dataDir: serverDir })
-    const port = s1.port
-    const first = client(s1.url, clientDir)
+    const proxy = await stableAddress(s1.url)
+    const first = client(proxy.url, clientDir)
     const v1 = await first.put('flags', { beta: true })
     const rec1 = recorder()
     first.watch('flags', rec1.cb)
     await rec1.until((c) => c.version === v1.version)
     await first.close() // flushes the snapshot
+    proxy.pause(true)
+    proxy.cut()
     await s1.close()
 
-    const cold = client(s1.url, clientDir)
+    const cold = client(proxy.url, clientDir)
     expect(await cold.get('flags')).toMatchObject({ value: { beta: true }, version: v1.version, source: 'snapshot' })
     const rec = recorder()
     cold.watch('flags', rec.cb)
     const fromDisk = await rec.until(() => true)
     expect(fromDisk).toMatchObject({ value: { beta: true }, version: v1.version, source: 'snapshot' })
 
-    const s2 = await server({ port, dataDir: serverDir })
+    const s2 = await server({ dataDir: serverDir })
+    proxy.retarget(s2.url)
     const v2 = await client(s2.url).put('flags', { beta: false })
     const live = await rec.until((c) => c.version === v2.version)
     expect(live).toMatchObject({ value: { beta: false }, previous: { beta: true }, source: 'live' })

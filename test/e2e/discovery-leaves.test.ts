@@ -13,7 +13,7 @@ import type { GovernanceEvents } from '../../src/events.js'
 import type { Logger } from '../../src/internal/logger.js'
 import type { ServiceChange } from '../../src/discovery/index.js'
 import { eventually } from '../backends/watch-recorder.js'
-import { startTcpProxy } from '../backends/tcp-proxy.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { onCleanup } from '../server/helpers.js'
 import { startInstance, startServerProcess } from './discovery-processes.js'
 

@@ -15,21 +15,28 @@ import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
 import { createGovernanceServer, type GovernanceServer } from '../../src/server/index.js'
 import type { Instance } from '../../src/types.js'
-import { onSamePort } from '../helpers/busy-machine.js'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 
 const cleanup: (() => Promise<unknown>)[] = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {})
 })
 
-/** A server on a free port, or on `port` again (a restart; retried while the port is briefly taken). */
-async function startServer(port = 0): Promise<GovernanceServer> {
-  const server = await onSamePort(() => createGovernanceServer({ port, host: '127.0.0.1' }))
+/** A server on a port of its own choosing, closed after the test. */
+async function startServer(): Promise<GovernanceServer> {
+  const server = await createGovernanceServer({ port: 0, host: '127.0.0.1' })
   cleanup.push(() => server.close())
   return server
 }
 
-function backendFor(server: GovernanceServer): Backend {
+/** The clients' stable address across a restart: a proxy holding its port (none is freed and reused). */
+async function stableAddress(server: GovernanceServer): Promise<TcpProxy> {
+  const proxy = await startTcpProxy(server.url)
+  cleanup.push(() => proxy.close())
+  return proxy
+}
+
+function backendFor(server: { url: string }): Backend {
   const backend = httpBackend({ server: server.url, requestTimeoutMs: 1_000 })
   cleanup.push(() => backend.close())
   return backend
@@ -78,12 +85,12 @@ describe('discovery against the reference server', () => {
     const dir = await mkdtemp(join(tmpdir(), 'gov-e2e-discovery-'))
     cleanup.push(() => rm(dir, { recursive: true, force: true }))
     let server = await startServer()
-    const port = server.port
+    const proxy = await stableAddress(server)
     const admin = backendFor(server)
     await register(admin, 'a', 1)
     await register(admin, 'b', 2)
 
-    const one = client(backendFor(server))
+    const one = client(backendFor(proxy))
     const first = await one.discovery.discover('pay')
     expect(ids(first)).toEqual(['a', 'b'])
     expect(first.source).toBe('live')
@@ -95,13 +102,15 @@ describe('discovery against the reference server', () => {
     expect(ids(await one.discovery.discover('pay'))).toEqual(['a', 'b', 'c'])
 
     // A client with a dataDir stores the snapshot; close() waits for the write.
-    const writer = client(backendFor(server), dir)
+    const writer = client(backendFor(proxy), dir)
     expect(ids(await writer.discovery.discover('pay'))).toEqual(['a', 'b', 'c'])
     await writer.discovery.close()
 
     // The server stops: answers keep coming from memory.
     const stale = one.next('discovery:stale')
     await admin.close()
+    proxy.pause(true)
+    proxy.cut()
     await server.close()
     await stale
     const during = await one.discovery.discover('pay')
@@ -110,7 +119,7 @@ describe('discovery against the reference server', () => {
     expect(one.discovery.pickSync('pay')).toBeDefined()
 
     // Another client starts cold while the server is down: the snapshot on disk answers.
-    const two = client(backendFor(server), dir)
+    const two = client(backendFor(proxy), dir)
     const cold = await two.discovery.discover('pay')
     expect(ids(cold)).toEqual(['a', 'b', 'c'])
     expect(cold.source).toBe('disk')
@@ -119,7 +128,8 @@ describe('discovery against the reference server', () => {
     // state a client catches in between, b never looks removed and re-added.)
     const oneSettled = one.next('discovery:changed', (p) => ids(p.instances).join() === 'b,d')
     const twoSettled = two.next('discovery:changed', (p) => ids(p.instances).join() === 'b,d')
-    server = await startServer(port)
+    server = await startServer()
+    proxy.retarget(server.url)
     const admin2 = backendFor(server)
     await register(admin2, 'b', 2)
     await register(admin2, 'd', 4)

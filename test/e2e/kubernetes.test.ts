@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { GovernanceClient } from '../../src/index.js'
 import { createGovernanceServer, type GovernanceServer } from '../../src/server/index.js'
-import { startTcpProxy } from '../backends/tcp-proxy.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 
 const cleanup: (() => Promise<unknown>)[] = []
 afterEach(async () => {

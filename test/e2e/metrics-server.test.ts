@@ -1,5 +1,5 @@
 /**
- * The reference server down for three intervals, then back (restarted on the same port):
+ * The reference server down for three intervals, then back (restarted behind the same address, a proxy):
  * under maxPendingBatches nothing is lost (its counter sums equal what was recorded);
  * over it the oldest batches are dropped and the drop count is exact. Each interval is
  * one flush(), so the test does not depend on timer races; the background retries are
@@ -13,25 +13,41 @@ import type { GovernanceEvents } from '../../src/events.js'
 import { createMetrics, type Metrics } from '../../src/metrics/index.js'
 import { createGovernanceServer, type GovernanceServer } from '../../src/server/index.js'
 import type { MetricPoint } from '../../src/types.js'
-import { onSamePort } from '../helpers/busy-machine.js'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 
 let server: GovernanceServer | undefined
 let backend: Backend | undefined
 let metrics: Metrics | undefined
+/** The client's address across restarts: a proxy that keeps its port (none is freed and reused). */
+let proxy: TcpProxy | undefined
 
 afterEach(async () => {
   await metrics?.close().catch(() => undefined)
   await backend?.close()
   await server?.close()
-  server = backend = metrics = undefined
+  await proxy?.close()
+  server = backend = metrics = proxy = undefined
 })
+
+/** Stops the server; the proxy refuses connections until `restart`. */
+async function stop(): Promise<void> {
+  proxy?.pause(true)
+  proxy?.cut()
+  await (server as GovernanceServer).close()
+}
+
+/** A new, empty server (on a port of its own) behind the same address. */
+async function restart(): Promise<void> {
+  server = await createGovernanceServer({ port: 0, host: '127.0.0.1' })
+  proxy?.retarget(server.url)
+}
 
 type Dropped = GovernanceEvents['metrics:dropped']
 
 async function setup(maxPendingBatches: number) {
   server = await createGovernanceServer({ port: 0, host: '127.0.0.1' })
-  const port = server.port
-  backend = httpBackend({ server: server.url, requestTimeoutMs: 2_000 })
+  proxy = await startTcpProxy(server.url)
+  backend = httpBackend({ server: proxy.url, requestTimeoutMs: 2_000 })
   const dropped: Dropped[] = []
   metrics = createMetrics(
     { processMetrics: false, maxPendingBatches, flushIntervalMs: 3_600_000, retry: { minDelayMs: 3_600_000, maxDelayMs: 3_600_000 } },
@@ -46,7 +62,7 @@ async function setup(maxPendingBatches: number) {
       sinks: [backend.createMetricSink?.() ?? fail('the http backend has no metric sink')],
     },
   )
-  return { port, dropped, m: metrics }
+  return { dropped, m: metrics }
 }
 
 function fail(message: string): never {
@@ -66,14 +82,14 @@ function counter(points: readonly MetricPoint[], name: string, labels: Record<st
 
 describe('metrics against the reference server going down and coming back', () => {
   it('loses nothing while under maxPendingBatches', async () => {
-    const { port, dropped, m } = await setup(10)
+    const { dropped, m } = await setup(10)
     const requests = m.counter('requests_total')
     const rt = m.histogram('rt_ms', { buckets: [10, 100] })
     requests.inc(1, { route: '/a' })
     await m.flush()
     expect(counter(await totals('orders'), 'requests_total', { route: '/a' })).toBe(1)
 
-    await (server as GovernanceServer).close()
+    await stop()
     let recorded = 0
     for (let interval = 1; interval <= 3; interval++) {
       requests.inc(interval * 10, { route: '/a' })
@@ -82,7 +98,7 @@ describe('metrics against the reference server going down and coming back', () =
       await expect(m.flush()).rejects.toBeInstanceOf(ServerUnavailableError)
     }
     // Back on the same port; its memory starts empty, so it holds what was sent since.
-    server = await onSamePort(() => createGovernanceServer({ port, host: '127.0.0.1' }))
+    await restart()
     requests.inc(5, { route: '/a' })
     recorded += 5
     await m.flush()
@@ -93,9 +109,9 @@ describe('metrics against the reference server going down and coming back', () =
   })
 
   it('over maxPendingBatches drops the oldest, and counts them exactly', async () => {
-    const { port, dropped, m } = await setup(2)
+    const { dropped, m } = await setup(2)
     const requests = m.counter('requests_total')
-    await (server as GovernanceServer).close()
+    await stop()
     const perInterval = [1, 10, 100, 1_000, 10_000]
     for (const value of perInterval) {
       requests.inc(value)
@@ -107,7 +123,7 @@ describe('metrics against the reference server going down and coming back', () =
       { sink: 'http', batches: 1, points: 1, reason: 'queue-full' },
       { sink: 'http', batches: 1, points: 1, reason: 'queue-full' },
     ])
-    server = await onSamePort(() => createGovernanceServer({ port, host: '127.0.0.1' }))
+    await restart()
     // This flush's batch carries the self-metric for the three dropped points; the queue
     // holds two, so the oldest waiting one (1,000) goes too.
     await m.flush()

@@ -6,8 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { httpBackend } from '../../src/backends/http/index.js'
 import { createGovernanceServer, type GovernanceServer } from '../../src/server/index.js'
 import { eventually } from '../backends/watch-recorder.js'
-import { liveRegistration, reservePort, type LiveRegistration } from '../fixtures/registry-e2e.js'
-import { onSamePort, timerLateness, type TimerLateness } from '../helpers/busy-machine.js'
+import { liveRegistration, type LiveRegistration } from '../fixtures/registry-e2e.js'
+import { timerLateness, type TimerLateness } from '../helpers/busy-machine.js'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 
 const HEARTBEAT_MS = 500
 const service = { name: 'orders', port: 8080, address: '127.0.0.1', id: 'orders-e2e' }
@@ -24,10 +25,28 @@ function lateness(): TimerLateness {
   return late
 }
 
-/** A server on a free port, or on `port` again (a restart; retried while the port is briefly taken). */
-async function server(port = 0): Promise<GovernanceServer> {
-  const s = await onSamePort(() => createGovernanceServer({ port, host: '127.0.0.1', closeGraceMs: 100 }))
+/** A server on a port of its own choosing (port 0), closed after the test. */
+async function server(): Promise<GovernanceServer> {
+  const s = await createGovernanceServer({ port: 0, host: '127.0.0.1', closeGraceMs: 100 })
   cleanup.push(() => s.close())
+  return s
+}
+
+/**
+ * The address the client keeps using across restarts: a proxy that holds its port for the
+ * whole test (no port is ever freed and reused) and refuses connections until a server is
+ * put behind it.
+ */
+async function stableAddress(): Promise<TcpProxy> {
+  const proxy = await startTcpProxy()
+  cleanup.push(() => proxy.close())
+  return proxy
+}
+
+/** A new server behind the proxy. */
+async function serverBehind(proxy: TcpProxy): Promise<GovernanceServer> {
+  const s = await server()
+  proxy.retarget(s.url)
   return s
 }
 
@@ -65,24 +84,27 @@ async function roundTripMs(url: string): Promise<number> {
 
 describe('registration against the reference server', () => {
   it('is back within heartbeatIntervalMs plus one round trip after the server restarts empty', async () => {
-    const first = await server()
+    const proxy = await stableAddress()
+    const first = await serverBehind(proxy)
     // A TTL far beyond the outage: the lease must be lost because the restarted server says
     // so, not because the client's deadline (ttlMs minus the margin after the last renewal)
     // ran out meanwhile, which with 3 s it could on a slow machine.
-    const l = live(first.url, { ttlMs: 10_000 })
+    const l = live(proxy.url, { ttlMs: 10_000 })
     await l.registration.register()
     expect(await listed(first.url)).toEqual([{ id: 'orders-e2e', status: 'UP' }])
     const rtt = await roundTripMs(first.url)
 
     // Down long enough for the backoff to reach its cap (one interval), but not the deadline.
     const failed = l.next('registry:renewFailed', (e) => e.failures >= 5)
+    proxy.pause(true)
+    proxy.cut()
     await first.close()
     await failed
     expect(l.registration.state).toBe('renewing-failed')
     const lost = l.next('registry:leaseLost')
     const back = l.next('registry:registered', (e) => e.epoch === 2)
     const late = lateness()
-    const second = await server(first.port)
+    const second = await serverBehind(proxy)
     const upAt = performance.now()
     const registered = await back
     const elapsed = performance.now() - upAt
@@ -97,15 +119,15 @@ describe('registration against the reference server', () => {
   })
 
   it('register() keeps trying while the server is down at startup and resolves once it is up', async () => {
-    const port = await reservePort()
-    const url = `http://127.0.0.1:${port}`
+    const proxy = await stableAddress()
+    const url = proxy.url
     const l = live(url, { heartbeatIntervalMs: 1_000 })
     const late = lateness()
     const started = performance.now()
     let upAt = 0
     // The server comes up late on purpose: register() must wait through 3 s of refused connections.
     const serverUp = new Promise<void>((resolve, reject) =>
-      setTimeout(() => server(port).then(() => ((upAt = performance.now()), resolve()), reject), 3_000),
+      setTimeout(() => serverBehind(proxy).then(() => ((upAt = performance.now()), resolve()), reject), 3_000),
     )
     await l.registration.register()
     const resolvedAt = performance.now()
@@ -116,8 +138,8 @@ describe('registration against the reference server', () => {
   })
 
   it('register({ wait: false }) returns at once and the instance appears when the server is up', async () => {
-    const port = await reservePort()
-    const url = `http://127.0.0.1:${port}`
+    const proxy = await stableAddress()
+    const url = proxy.url
     const l = live(url, { heartbeatIntervalMs: 1_000 })
     const registered = l.next('registry:registered')
     const late = lateness()
@@ -128,7 +150,7 @@ describe('registration against the reference server', () => {
     expect(l.registration.state).toBe('registering')
     // The server stays down on purpose for 3 s, while the loop retries in the background.
     await new Promise((resolve) => setTimeout(resolve, 3_000))
-    await server(port)
+    await serverBehind(proxy)
     const upAt = performance.now()
     await registered
     expect(performance.now() - upAt).toBeLessThanOrEqual(1_000 + 150 + late.ms())

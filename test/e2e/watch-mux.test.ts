@@ -9,7 +9,7 @@ import type { Backend } from '../../src/backend.js'
 import { httpBackend } from '../../src/backends/http/index.js'
 import { startTestServer } from '../../src/testing/index.js'
 import type { ConfigEntry, ServiceSnapshot } from '../../src/types.js'
-import { startTcpProxy } from '../backends/tcp-proxy.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { WatchRecorder, eventually } from '../backends/watch-recorder.js'
 import { runCli, type CliProcess } from '../server/process-helpers.js'
 

@@ -37,9 +37,22 @@ export async function startLocalServer(handler: Handler, tls?: HttpsOptions): Pr
   }
 }
 
-/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const s = await startLocalServer(() => undefined)
-  await s.close()
-  return s.port
+let holder: Promise<number> | undefined
+
+/**
+ * The URL of an address that refuses connections (ECONNREFUSED) for the whole test run:
+ * this process keeps a listener on 127.0.0.1:P, so no other process can bind P on any
+ * address, and the URL names 127.0.0.2:P, where nothing listens. Unlike a port bound and
+ * released, no later server can take it.
+ */
+export async function refusedUrl(): Promise<string> {
+  holder ??= new Promise<number>((resolve, reject) => {
+    const server = createServer(() => undefined)
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      server.unref() // held until the test process ends, never in the way of its exit
+      resolve((server.address() as { port: number }).port)
+    })
+  })
+  return `http://127.0.0.2:${await holder}`
 }

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AuthError, GovernanceError, ProtocolError, ResponseTooLargeError, ServerUnavailableError, TimeoutError } from '../../src/errors.js'
 import { createTransport, type JsonStream, type Transport } from '../../src/transport/index.js'
-import { closedPort, startLocalServer, type Handler, type LocalServer } from '../helpers/local-server.js'
+import { refusedUrl, startLocalServer, type Handler, type LocalServer } from '../helpers/local-server.js'
 
 const servers: LocalServer[] = []
 const transports: Transport[] = []
@@ -160,7 +160,7 @@ describe('stream()', () => {
 
   it('fails over from a dead server when opening', async () => {
     const { handler, response } = heldResponse()
-    const { t } = await serve(handler, [`http://127.0.0.1:${await closedPort()}`])
+    const { t } = await serve(handler, [await refusedUrl()])
     const stream = await t.stream({ method: 'POST', path: '/w' })
     ;(await response).end('7')
     expect(await collect(stream)).toEqual([7])

@@ -17,7 +17,7 @@ import {
   TimeoutError,
 } from '../../src/errors.js'
 import { createTransport, type Transport, type TransportOptions } from '../../src/transport/index.js'
-import { closedPort } from '../helpers/local-server.js'
+import { refusedUrl } from '../helpers/local-server.js'
 import { startMswNetwork, type MswNetwork } from '../helpers/msw-network.js'
 
 let net: MswNetwork
@@ -119,7 +119,7 @@ describe('retries', () => {
 
 describe('failover', () => {
   it('moves from a dead origin to a live one and stays there', async () => {
-    const dead = `http://127.0.0.1:${await closedPort()}`
+    const dead = await refusedUrl()
     let hits = 0
     net.use(http.get('http://live.test/v1/x', () => (hits++, HttpResponse.json({ ok: true }))))
     const t = transport({ servers: [dead, 'http://live.test'] })
@@ -131,14 +131,14 @@ describe('failover', () => {
   })
 
   it('fails a POST over on a connect failure (nothing was sent)', async () => {
-    const dead = `http://127.0.0.1:${await closedPort()}`
+    const dead = await refusedUrl()
     net.use(http.post('http://live.test/v1/metrics', () => HttpResponse.json({ accepted: 0 }, { status: 202 })))
     const res = await transport({ servers: [dead, 'http://live.test'] }).request({ method: 'POST', path: '/v1/metrics', body: { points: [] } })
     expect(res).toMatchObject({ status: 202, server: 'http://live.test' })
   })
 
   it('retries a POST against a single dead origin (connect failure), then reports it', async () => {
-    const dead = `http://127.0.0.1:${await closedPort()}`
+    const dead = await refusedUrl()
     const err = await transport({ servers: [dead] }).request({ method: 'POST', path: '/v1/x', body: {} }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ServerUnavailableError)
     expect((err as Error).message).toMatch(/cannot connect \(ECONNREFUSED/)

@@ -11,7 +11,7 @@ import type {
   Watcher,
   WatchOptions,
 } from '../../backend.js'
-import { ClientClosedError, InvalidArgumentError, LeaseLostError, isGovernanceError } from '../../errors.js'
+import { ClientClosedError, InvalidArgumentError, LeaseLostError, RequestRejectedError, isGovernanceError } from '../../errors.js'
 import { replaceLogger, type Logger } from '../../internal/logger.js'
 import { createTransport } from '../../transport/index.js'
 import type { Transport } from '../../transport/types.js'
@@ -25,7 +25,8 @@ import { checkConfigKey, checkInstanceId, checkServiceName } from './keys.js'
 import { put, range } from './kv.js'
 import { grantLease, keepAliveLease, revokeLease, ttlSecondsFor } from './leases.js'
 import { resolveEtcdOptions, type EtcdBackendOptions, type ResolvedEtcdOptions } from './options.js'
-import { createStreamSource, rotated, type StreamSource } from './stream-source.js'
+import { createStreamSource, type StreamSource } from './stream-source.js'
+import { WatchHub } from './watch-hub.js'
 import { BadKeyLog, renderConfig, renderSnapshot, sameConfig, sameInstances } from './views.js'
 import { startRangeWatch } from './watch-stream.js'
 
@@ -37,9 +38,6 @@ const CAPABILITIES: BackendCapabilities = Object.freeze({
   compareAndSet: true,
   deleteConfig: true,
 })
-
-/** A watch holds its connection for as long as it lives, so stream pools must be wide. */
-const WATCH_CONNECTIONS = 1024
 
 /**
  * Creates a Backend for an etcd v3 cluster (3.4 or newer) reached over its JSON gateway.
@@ -63,6 +61,7 @@ class EtcdBackendImpl implements EtcdBackend {
   private readonly transport: Transport
   private readonly gateway: Gateway
   private readonly streams: StreamSource
+  private readonly hub: WatchHub
   /** The lease each instance registered through this backend holds, to revoke a replaced one. */
   private readonly leases = new Map<string, string>()
   private readonly watches = new Set<Unsubscribe>()
@@ -70,17 +69,25 @@ class EtcdBackendImpl implements EtcdBackend {
   private closing: Promise<void> | undefined
 
   constructor(private readonly o: ResolvedEtcdOptions) {
-    const base = { tls: o.tls, logger: o.logger, requestTimeoutMs: o.requestTimeoutMs }
+    const base = { tls: o.tls, logger: o.logger, requestTimeoutMs: o.requestTimeoutMs, ...(o.breaker === undefined ? {} : { breaker: o.breaker }) }
     this.transport = o.transport ?? createTransport({ ...base, servers: o.endpoints, connections: o.connections })
     const injected = o.transport
+    // Streams and their probes go to one member each: a probe must reach the stream's member.
     this.streams =
       injected === undefined
-        ? createStreamSource(
-            o.endpoints.map((_, i) => () => createTransport({ ...base, servers: rotated(o.endpoints, i), connections: WATCH_CONNECTIONS })),
-            true,
-          )
+        ? createStreamSource(o.endpoints.map((endpoint) => () => createTransport({ ...base, servers: [endpoint], connections: 2 })), true)
         : createStreamSource([() => injected], false)
     this.gateway = new Gateway(this.transport, o.auth === undefined ? undefined : this.tokens(o.auth), o.requestTimeoutMs)
+    this.hub = new WatchHub({
+      streams: this.streams,
+      headers: () => this.gateway.headers(),
+      requestTimeoutMs: o.requestTimeoutMs,
+      backoff: o.watchBackoff,
+      logger: o.logger,
+      watchesPerStream: o.watchesPerStream,
+      idleMs: o.watchIdleMs,
+      probeTimeoutMs: o.watchProbeTimeoutMs,
+    })
     this.badKeys = new BadKeyLog(o.logger)
   }
 
@@ -186,6 +193,7 @@ class EtcdBackendImpl implements EtcdBackend {
     this.closing ??= (async () => {
       for (const stop of [...this.watches]) stop()
       this.watches.clear()
+      this.hub.close()
       await this.streams.close()
       if (this.o.transport === undefined) await this.transport.close()
     })()
@@ -204,10 +212,11 @@ class EtcdBackendImpl implements EtcdBackend {
     if (after !== undefined && !isRevision(after)) {
       throw new InvalidArgumentError(`afterRevision must be a decimal revision string, got ${describe(after)}`)
     }
+    if (this.watches.size >= this.o.maxWatches) return this.refuseWatch(key, watcher)
     const stop = startRangeWatch({
       ...view,
       gateway: this.gateway,
-      streams: this.streams,
+      hub: this.hub,
       key,
       prefix,
       watcher,
@@ -222,6 +231,23 @@ class EtcdBackendImpl implements EtcdBackend {
     }
     this.watches.add(unsubscribe)
     return unsubscribe
+  }
+
+  /** Past maxWatches: an error to the watcher and a log line, never a watch that silently hears nothing. */
+  private refuseWatch<T>(key: string, watcher: Watcher<T>): Unsubscribe {
+    const max = this.o.maxWatches
+    const error = new RequestRejectedError(`etcd backend: ${max} watches are already open (maxWatches); the watch on ${key} was not started`, {
+      details: { key, maxWatches: max, limit: 'maxWatches' },
+    })
+    this.o.logger.warn('etcd: watch limit reached', { key, maxWatches: max })
+    queueMicrotask(() => {
+      try {
+        watcher.error(error)
+      } catch (thrown) {
+        this.o.logger.error('etcd watch error listener threw', { key, error: thrown })
+      }
+    })
+    return () => undefined
   }
 
   private revokeQuietly(id: string): void {

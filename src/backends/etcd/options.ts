@@ -6,6 +6,7 @@ import type { TlsOptions, Transport } from '../../transport/types.js'
 import type { EtcdCredentials } from './auth.js'
 import { describe } from './codec.js'
 import { createKeyLayout, type KeyLayout } from './keys.js'
+import { checkKnownKeys, resolveBreaker } from '../../transport/options.js'
 
 export interface EtcdBackendOptions {
   /**
@@ -36,6 +37,22 @@ export interface EtcdBackendOptions {
   readonly connections?: number
   /** Reconnect delays of watches. Default 100 ms to 5,000 ms. */
   readonly watchBackoff?: BackoffOptions
+  /**
+   * Most watches one backend holds. Default 10,000. Past it a watch is not started: its
+   * watcher gets a RequestRejectedError and the logger a warning.
+   */
+  readonly maxWatches?: number
+  /** Watches multiplexed on one gateway stream (one connection). Default 1,000. */
+  readonly watchesPerStream?: number
+  /**
+   * A watch stream silent this long gets a probe (a read on its member). Default 2,000 ms.
+   * A probe answered confirms every watch on the stream (fresh data); no answer within
+   * `watchProbeTimeoutMs` (default 2,000 ms) drops the stream, which resumes on the next member.
+   */
+  readonly watchIdleMs?: number
+  readonly watchProbeTimeoutMs?: number
+  /** Circuit breaker of each member for single calls. Default 1,000 ms doubling to 30,000 ms. */
+  readonly breaker?: { readonly cooldownMs?: number; readonly maxCooldownMs?: number }
   readonly logger?: Logger
   /** A transport to use instead of creating one (tests); the backend does not close it. */
   readonly transport?: Transport
@@ -49,6 +66,11 @@ export interface ResolvedEtcdOptions {
   readonly requestTimeoutMs: number
   readonly connections: number
   readonly watchBackoff: BackoffOptions
+  readonly maxWatches: number
+  readonly watchesPerStream: number
+  readonly watchIdleMs: number
+  readonly watchProbeTimeoutMs: number
+  readonly breaker: EtcdBackendOptions['breaker']
   readonly logger: Logger
   readonly transport: Transport | undefined
 }
@@ -94,8 +116,32 @@ function checkBackoff(value: BackoffOptions | undefined): BackoffOptions {
   return { minDelayMs, maxDelayMs }
 }
 
+const KNOWN_KEYS = [
+  'endpoints',
+  'prefix',
+  'auth',
+  'tls',
+  'requestTimeoutMs',
+  'connections',
+  'watchBackoff',
+  'maxWatches',
+  'watchesPerStream',
+  'watchIdleMs',
+  'watchProbeTimeoutMs',
+  'breaker',
+  'logger',
+  'transport',
+]
+
+function integerOption(options: EtcdBackendOptions, name: 'maxWatches' | 'watchesPerStream' | 'watchIdleMs' | 'watchProbeTimeoutMs', fallback: number): number {
+  const value = options[name] ?? fallback
+  if (!Number.isSafeInteger(value) || value < 1) fail(`${name} must be an integer >= 1, got ${describe(value)}`)
+  return value
+}
+
 export function resolveEtcdOptions(options: EtcdBackendOptions): ResolvedEtcdOptions {
   if (typeof options !== 'object' || options === null) fail(`etcdBackend options must be an object, got ${describe(options)}`)
+  checkKnownKeys('etcdBackend: ', options, KNOWN_KEYS)
   const list: unknown = options.endpoints
   if (!Array.isArray(list) || list.length === 0) fail(`endpoints must be a non-empty array of URLs, got ${describe(list)}`)
   const timeout = options.requestTimeoutMs ?? 5_000
@@ -115,6 +161,12 @@ export function resolveEtcdOptions(options: EtcdBackendOptions): ResolvedEtcdOpt
     requestTimeoutMs: timeout,
     connections,
     watchBackoff: checkBackoff(options.watchBackoff),
+    maxWatches: integerOption(options, 'maxWatches', 10_000),
+    watchesPerStream: integerOption(options, 'watchesPerStream', 1_000),
+    watchIdleMs: integerOption(options, 'watchIdleMs', 2_000),
+    watchProbeTimeoutMs: integerOption(options, 'watchProbeTimeoutMs', Math.min(2_000, Math.ceil(timeout))),
+    // Validated (with unknown keys refused) like the transport's own option.
+    breaker: options.breaker === undefined ? undefined : resolveBreaker('breaker', options.breaker),
     logger: options.logger ?? replaceableLogger(createConsoleLogger('[governance-client etcd]')),
     transport: options.transport,
   }

@@ -1,22 +1,35 @@
 /**
  * Where watch streams are opened. A watch holds its member's connection for as long as it
  * lives, and a member can fail in ways a unary failover never sees (killed while the watch
- * idles, or cut off from the quorum, which the has-leader header turns into an error
- * frame). So after any failure the next stream starts at the next member, round robin;
- * each member's transport lists the others after it, so opening still fails over.
+ * idles, frozen with its sockets open, or cut off from the quorum). So each member has a
+ * transport of its own (one endpoint: a probe of a stream's member must reach that member
+ * and no other), streams start at the member that last served well, and after a failure
+ * the next one is tried, round robin.
  */
 import type { JsonStream, Transport } from '../../transport/types.js'
 
+export interface OpenedStream {
+  readonly stream: JsonStream
+  /** Index of the member serving it, for probes and `failed`. */
+  readonly member: number
+}
+
 export interface StreamSource {
-  open(body: unknown, headers: Readonly<Record<string, string>>, timeoutMs: number, signal: AbortSignal): Promise<JsonStream>
-  /** The last stream from this source failed: start at another member next time. */
-  failed(): void
+  /** Opens `POST /v3/watch` with an NDJSON body of create requests on the current member. */
+  open(lines: string, headers: Readonly<Record<string, string>>, timeoutMs: number, signal: AbortSignal): Promise<OpenedStream>
+  /**
+   * One cheap linearizable read on `member` alone (`count_only` over `key`): resolves when
+   * the member answered, rejects when it did not within `timeoutMs`.
+   */
+  probe(member: number, key: string, headers: Readonly<Record<string, string>>, timeoutMs: number, signal: AbortSignal): Promise<void>
+  /** The stream on `member` failed or went silent: start at another member next time. */
+  failed(member: number): void
   close(): Promise<void>
 }
 
 /**
- * `members[i]` creates the transport that starts at member i (on first use). `owned`
- * says whether close() closes them: an injected transport belongs to its caller.
+ * `members[i]` creates the transport of member i (on first use). `owned` says whether
+ * close() closes them: an injected transport belongs to its caller.
  */
 export function createStreamSource(members: readonly (() => Transport)[], owned: boolean): StreamSource {
   const opened = new Map<number, Transport>()
@@ -30,20 +43,41 @@ export function createStreamSource(members: readonly (() => Transport)[], owned:
     return t
   }
   return {
-    open(body, headers, timeoutMs, signal) {
-      return transportAt(current).stream({ method: 'POST', path: '/v3/watch', body, headers, timeoutMs, signal })
+    async open(lines, headers, timeoutMs, signal) {
+      const member = current
+      try {
+        const stream = await transportAt(member).stream({
+          method: 'POST',
+          path: '/v3/watch',
+          rawBody: { data: lines, contentType: 'application/json' },
+          headers,
+          timeoutMs,
+          signal,
+        })
+        return { stream, member }
+      } catch (error) {
+        if (!signal.aborted) this.failed(member)
+        throw error
+      }
     },
-    failed() {
-      current = (current + 1) % members.length
+    async probe(member, key, headers, timeoutMs, signal) {
+      await transportAt(member).request({
+        method: 'POST',
+        path: '/v3/kv/range',
+        body: { key, count_only: true },
+        headers,
+        timeoutMs,
+        signal,
+        retry: false,
+        idempotent: true,
+      })
+    },
+    failed(member) {
+      if (current === member) current = (member + 1) % members.length
     },
     async close() {
       if (owned) await Promise.allSettled([...opened.values()].map((t) => t.close()))
       opened.clear()
     },
   }
-}
-
-/** The endpoints starting at index i: [e_i, e_i+1, …, e_i-1]. */
-export function rotated<T>(list: readonly T[], i: number): T[] {
-  return [...list.slice(i), ...list.slice(0, i)]
 }

@@ -1,14 +1,14 @@
 /**
  * A watch over one key or one prefix that hands out full states, never deltas.
  *
- * It reads the range once, then follows etcd's watch from the next revision, applying
- * events to its copy of the range. After any break it resumes from the last revision it
- * delivered + 1, so no change is missed or repeated; when etcd says that history was
- * compacted it reads the range again and delivers it as a reset. Reconnects back off
- * with full jitter and go to the next member (see stream-source.ts).
+ * It reads the range once, then follows etcd's watch from the next revision through the
+ * backend's WatchHub (watch-hub.ts: many watches per stream), applying events to its copy
+ * of the range. After any break it resumes from the last revision it delivered (or was
+ * told of by a progress notification) + 1, so no change is missed or repeated; when etcd
+ * says that history was compacted it reads the range again and delivers it as a reset.
  */
 import type { Unsubscribe, Watcher, WatchMeta } from '../../backend.js'
-import { AuthError, ServerError, ServerUnavailableError, toGovernanceError } from '../../errors.js'
+import { AuthError, ServerError, toGovernanceError } from '../../errors.js'
 import { fullJitterDelay, type BackoffOptions } from '../../internal/backoff.js'
 import type { Logger } from '../../internal/logger.js'
 import { sleep } from '../../internal/timers.js'
@@ -16,11 +16,11 @@ import { isTokenProblemText } from './auth.js'
 import { asArray, asRecord, int64Field, maxRevision, nextRevision } from './codec.js'
 import type { Gateway } from './gateway.js'
 import { isCompactedError, isFutureRevisionError, keySelector, parseKeyValue, range, type KeyValue } from './kv.js'
-import type { StreamSource } from './stream-source.js'
+import type { HubEntry, WatchHub } from './watch-hub.js'
 
 export interface RangeWatchOptions<T> {
   readonly gateway: Gateway
-  readonly streams: StreamSource
+  readonly hub: WatchHub
   readonly key: string
   readonly prefix: boolean
   /** Resume after this revision: the first delivery is the first change after it. */
@@ -34,9 +34,6 @@ export interface RangeWatchOptions<T> {
   readonly logger: Logger
 }
 
-/** A stream that lived this long was healthy: the next failure starts the backoff afresh. */
-const HEALTHY_STREAM_MS = 5_000
-
 export function startRangeWatch<T>(options: RangeWatchOptions<T>): Unsubscribe {
   const controller = new AbortController()
   new RangeWatch(options).run(controller.signal).catch((error: unknown) => {
@@ -46,14 +43,16 @@ export function startRangeWatch<T>(options: RangeWatchOptions<T>): Unsubscribe {
   return () => controller.abort(new Error('watch unsubscribed'))
 }
 
-type StreamEnd = 'compacted' | 'ended'
+/** How a watch's time on the hub ended: compacted history, or a refusal (auth, a bad request). */
+type HubEnd = { readonly compacted: true } | { readonly compacted: false; readonly error: unknown }
 
-class RangeWatch<T> {
+class RangeWatch<T> implements HubEntry {
   private kvs: Map<string, KeyValue> | undefined
-  /** The last revision delivered (or read): the watch resumes after it. */
+  /** The last revision delivered (or read, or confirmed by progress): the watch resumes after it. */
   private revision = '0'
   private last: { value: T } | undefined
   private failures = 0
+  private ended: ((end: HubEnd) => void) | undefined
 
   constructor(private readonly o: RangeWatchOptions<T>) {}
 
@@ -65,23 +64,73 @@ class RangeWatch<T> {
           await (initial ? this.start(signal) : this.list(signal, true))
           initial = false
         }
-        const started = Date.now()
-        const end = await this.follow(signal)
-        if (Date.now() - started >= HEALTHY_STREAM_MS) this.failures = 0
-        if (end === 'compacted') {
-          this.kvs = undefined
-          continue
-        }
-        // A clean end is a member going away (or a proxy cutting idle streams): move on too.
-        this.o.streams.failed()
       } catch (error) {
         if (signal.aborted) return
-        this.o.streams.failed()
         this.report(error)
+        await sleep(fullJitterDelay(this.failures++, this.o.backoff), signal).catch(() => undefined)
+        continue
       }
-      if (signal.aborted) return
+      const end = await this.follow(signal)
+      if (end === undefined) return
+      if (end.compacted) {
+        this.kvs = undefined
+        continue
+      }
+      this.report(end.error)
       await sleep(fullJitterDelay(this.failures++, this.o.backoff), signal).catch(() => undefined)
     }
+  }
+
+  /** Follows the watch on the hub until etcd cancels it; undefined once unsubscribed. */
+  private follow(signal: AbortSignal): Promise<HubEnd | undefined> {
+    return new Promise((resolve) => {
+      const onAbort = (): void => {
+        this.o.hub.remove(this)
+        resolve(undefined)
+      }
+      if (signal.aborted) return onAbort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.ended = (end) => {
+        signal.removeEventListener('abort', onAbort)
+        this.ended = undefined
+        this.o.hub.remove(this)
+        resolve(end)
+      }
+      this.o.hub.add(this)
+    })
+  }
+
+  createRequest(): Record<string, unknown> {
+    return { ...keySelector(this.o.key, this.o.prefix), start_revision: nextRevision(this.revision), progress_notify: true }
+  }
+
+  frame(result: Record<string, unknown>, headers: Readonly<Record<string, string>>): void {
+    if (result.canceled === true) {
+      if (int64Field(result.compact_revision, 'watch compact_revision') !== '0') return this.ended?.({ compacted: true })
+      const reason = typeof result.cancel_reason === 'string' ? result.cancel_reason : 'no reason given'
+      if (isTokenProblemText(reason)) this.o.gateway.tokenRejected(headers)
+      return this.ended?.({ compacted: false, error: cancelError(reason) })
+    }
+    const events = asArray(result.events, 'watch events')
+    if (events.length > 0) return this.apply(events)
+    if (result.created === true) return
+    // A progress notification: every event up to its revision has been sent.
+    const header = result.header === undefined ? {} : asRecord(result.header, 'watch frame header')
+    const at = int64Field(header.revision, 'watch frame header.revision')
+    this.revision = maxRevision(this.revision, at)
+    this.confirmed()
+  }
+
+  confirmed(): void {
+    try {
+      this.o.watcher.confirmed?.({ revision: this.revision })
+    } catch (error) {
+      this.o.logger.error('etcd watch confirmed listener threw', { key: this.o.key, error })
+    }
+  }
+
+  broken(error: unknown): void {
+    this.report(error)
   }
 
   /** The first read: the current state, or the state at `afterRevision` when resuming. */
@@ -104,38 +153,9 @@ class RangeWatch<T> {
     const read = await range(this.o.gateway, this.o.key, { prefix: this.o.prefix }, this.ctx(signal))
     this.kvs = new Map(read.kvs.map((kv) => [kv.key, kv]))
     this.revision = read.revision
+    this.failures = 0
     const kvs = this.kvs
     this.deliver(() => this.o.render(kvs, read.revision), { revision: read.revision, reset }, true)
-  }
-
-  private async follow(signal: AbortSignal): Promise<StreamEnd> {
-    const headers = await this.o.gateway.headers()
-    const request = { ...keySelector(this.o.key, this.o.prefix), start_revision: nextRevision(this.revision) }
-    const stream = await this.o.streams.open({ create_request: request }, headers, this.o.requestTimeoutMs, signal)
-    try {
-      for await (const frame of stream.frames) {
-        if (signal.aborted) return 'ended'
-        if (this.handle(frame, headers) === 'compacted') return 'compacted'
-      }
-      return 'ended'
-    } finally {
-      stream.close()
-    }
-  }
-
-  private handle(frame: unknown, headers: Readonly<Record<string, string>>): StreamEnd | undefined {
-    const f = asRecord(frame, 'watch frame')
-    if (f.error !== undefined) throw streamError(asRecord(f.error, 'watch frame error'))
-    const result = asRecord(f.result, 'watch frame result')
-    if (result.canceled === true) {
-      if (int64Field(result.compact_revision, 'watch compact_revision') !== '0') return 'compacted'
-      const reason = typeof result.cancel_reason === 'string' ? result.cancel_reason : 'no reason given'
-      if (isTokenProblemText(reason)) this.o.gateway.tokenRejected(headers)
-      throw cancelError(reason)
-    }
-    const events = asArray(result.events, 'watch events')
-    if (events.length > 0) this.apply(events)
-    return undefined
   }
 
   private apply(events: readonly unknown[]): void {
@@ -199,13 +219,6 @@ class RangeWatch<T> {
   private ctx(signal: AbortSignal): { signal: AbortSignal; timeoutMs: number } {
     return { signal, timeoutMs: this.o.requestTimeoutMs }
   }
-}
-
-function streamError(error: Record<string, unknown>): ServerUnavailableError | ServerError {
-  const message = `etcd watch stream failed: ${typeof error.message === 'string' ? error.message : 'no message'}`
-  const details = { grpcCode: error.grpc_code, httpCode: error.http_code }
-  // 14 UNAVAILABLE ("no leader", "transport is closing"): another member may serve.
-  return error.grpc_code === 14 ? new ServerUnavailableError(message, { details }) : new ServerError(message, { details })
 }
 
 function cancelError(reason: string): AuthError | ServerError {

@@ -21,7 +21,7 @@ import { isRevision, type ConfigEntry, type InstanceSpec, type Lease, type Metri
 import * as decode from './decode.js'
 import { checkConfigKey, checkInstanceId, checkService } from './names.js'
 import { formatWait, resolveHttpBackendOptions, type HttpBackendOptions, type ResolvedHttpBackendOptions } from './options.js'
-import { configStep, serviceStep, type BlockingReads, type IndexedState } from './watch.js'
+import { configStep, confirming, serviceStep, type BlockingReads, type IndexedState } from './watch.js'
 import { MuxClient } from './mux-client.js'
 import { ConfigWatchEntry, ServiceEntry, type MuxEntry } from './mux-entry.js'
 
@@ -190,17 +190,24 @@ class HttpBackend implements Backend, BlockingReads {
     if (after !== undefined && !isRevision(after)) {
       throw new InvalidArgumentError(`${name}: afterRevision must be a decimal string, got ${JSON.stringify(after)}`)
     }
-    const handle = startWatchLoop({ name, step, watcher, logger: this.options.logger, ...(after !== undefined && { afterRevision: after }) })
+    // An unchanged answer is a confirmation from the server: freshness counts from it.
+    const confirmed = confirming(step, watcher, this.options.logger)
+    const handle = startWatchLoop({ name, step: confirmed, watcher, logger: this.options.logger, ...(after !== undefined && { afterRevision: after }) })
     this.watches.add(handle)
     void handle.done.then(() => this.watches.delete(handle))
     return handle
   }
 
-  /** The request options of a read that may block: the server holds it up to `wait` (+1/16 jitter). */
-  private blocking(after: string | undefined, signal: AbortSignal): Pick<RequestOptions, 'query' | 'timeoutMs' | 'signal'> {
+  /**
+   * The request options of a read that may block: the server holds it up to `wait` (+1/16
+   * jitter). It is held (a connection budget apart from unary calls), and no answer by
+   * wait × 17/16 + grace means a dead connection: the transport aborts it and marks the
+   * server failed, and the watch loop's next step goes to another.
+   */
+  private blocking(after: string | undefined, signal: AbortSignal): Pick<RequestOptions, 'query' | 'timeoutMs' | 'signal' | 'held'> {
     if (after === undefined) return { signal }
     const wait = this.options.watchWaitMs
-    return { query: { index: after, wait: formatWait(wait) }, timeoutMs: wait + Math.ceil(wait / 16) + this.options.requestTimeoutMs, signal }
+    return { query: { index: after, wait: formatWait(wait) }, timeoutMs: wait + Math.ceil(wait / 16) + this.options.watchGraceMs, signal, held: true }
   }
 
   async listService(service: string, after: string | undefined, signal: AbortSignal): Promise<IndexedState<ServiceSnapshot>> {
@@ -215,7 +222,7 @@ class HttpBackend implements Backend, BlockingReads {
 
   private async readConfigOnce(
     key: string,
-    extra: Pick<RequestOptions, 'query' | 'timeoutMs' | 'signal'>,
+    extra: Pick<RequestOptions, 'query' | 'timeoutMs' | 'signal' | 'held'>,
   ): Promise<IndexedState<ConfigEntry | undefined>> {
     const { res, source } = await this.call({ method: 'GET', path: configPath(key), accept: [404], ...extra })
     if (res.status === 404) return { value: undefined, index: decode.missingKeyIndex(source, res.body, res.headers['x-governance-index']) }

@@ -3,6 +3,8 @@
  * one `GET …?index=N&wait=D` that the server holds until the resource changes past N.
  */
 import { compareRevisions, type ConfigEntry, type ServiceSnapshot } from '../../types.js'
+import type { Watcher } from '../../backend.js'
+import type { Logger } from '../../internal/logger.js'
 import type { WatchStep, WatchStepResult } from '../../internal/watch-loop.js'
 
 /** What a blocking read returns: the state and the resource index it is at. */
@@ -33,4 +35,23 @@ export function serviceStep(reads: BlockingReads, service: string): WatchStep<Se
 
 export function configStep(reads: BlockingReads, key: string): WatchStep<ConfigEntry | undefined> {
   return async (after, signal) => toStepResult(after, await reads.readConfig(key, after, signal))
+}
+
+/**
+ * Wraps a step so that a blocking query answered unchanged (the wait elapsed, the index
+ * did not move) tells the watcher the server confirmed its state: freshness counts from
+ * that answer, not from the last change.
+ */
+export function confirming<T>(step: WatchStep<T>, watcher: Watcher<T>, logger: Logger): WatchStep<T> {
+  return async (after, signal) => {
+    const result = await step(after, signal)
+    if (result === undefined && after !== undefined && !signal.aborted && watcher.confirmed !== undefined) {
+      try {
+        watcher.confirmed({ revision: after })
+      } catch (error) {
+        logger.warn('http watch: watcher.confirmed threw', { error })
+      }
+    }
+    return result
+  }
 }

@@ -1,4 +1,9 @@
-/** A loopback TCP proxy whose connections a test can cut, to break watch streams mid-flight. */
+/**
+ * A loopback TCP proxy whose connections a test can cut, to break watch streams mid-flight,
+ * and a stable address for a server that restarts: the proxy keeps its listening port for
+ * the whole test, and each new server (on port 0) is put behind it with `retarget`. No
+ * test frees a port and hopes it stays free.
+ */
 import { createServer, connect, type Server, type Socket } from 'node:net'
 
 export interface TcpProxy {
@@ -7,7 +12,7 @@ export interface TcpProxy {
   cut(): void
   /** While paused, new connections are refused at once (the listener stays bound). */
   pause(paused: boolean): void
-  /** New connections go to this server from now on (a server restarted on another port). */
+  /** Sends new connections to another upstream (a restarted server) and resumes. */
   retarget(target: string): void
   readonly connections: number
   /** Connections accepted so far (open or closed). */
@@ -15,10 +20,11 @@ export interface TcpProxy {
   close(): Promise<void>
 }
 
-export async function startTcpProxy(target: string): Promise<TcpProxy> {
-  let { hostname, port } = new URL(target)
+/** Without a target the proxy starts paused (a server that is not up yet). */
+export async function startTcpProxy(target?: string): Promise<TcpProxy> {
+  let { hostname, port } = target === undefined ? { hostname: '127.0.0.1', port: '0' } : new URL(target)
   const sockets = new Set<Socket>()
-  let paused = false
+  let paused = target === undefined
   let accepted = 0
   const server: Server = createServer((client) => {
     if (paused) {
@@ -54,6 +60,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     },
     retarget(next) {
       ;({ hostname, port } = new URL(next))
+      paused = false
     },
     get connections() {
       return sockets.size / 2
