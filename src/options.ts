@@ -9,7 +9,7 @@ import { httpBackend } from './backends/http/index.js'
 import type { ConfigOptions } from './config/index.js'
 import type { DiscoveryOptions } from './discovery/index.js'
 import { limitLogger } from './internal/log-limiter.js'
-import { createConsoleLogger, fieldsFirstLogger, isFieldsFirstLogger, silentLogger, type FieldsFirstLogger, type Logger } from './internal/logger.js'
+import { createConsoleLogger, resolveLoggerOption, type Logger } from './internal/logger.js'
 import type { MetricsOptions } from './metrics/index.js'
 import { REGISTRY_OPTION_KEYS, type RegistryOptionsInput } from './registry/index.js'
 import type { TlsOptions } from './transport/types.js'
@@ -132,16 +132,7 @@ function isBackend(value: unknown): value is Backend {
 
 /** The user's logger (or the default); the client then writes to it through limitLogger(). */
 function resolveLogger(logger: Logger | false | undefined): Logger {
-  if (logger === false) return silentLogger
-  if (logger === undefined) return createConsoleLogger()
-  if ((typeof logger !== 'object' && typeof logger !== 'function') || logger === null) {
-    throw new InvalidArgumentError(`logger must be an object with debug, info, warn and error methods, or false; got ${describe(logger)}`)
-  }
-  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
-    if (typeof logger[level] !== 'function') throw new InvalidArgumentError(`logger.${level} must be a function`)
-  }
-  // The library calls warn(message, fields); pino and bunyan take (fields, message).
-  return isFieldsFirstLogger(logger) ? fieldsFirstLogger(logger as unknown as FieldsFirstLogger) : logger
+  return resolveLoggerOption(logger) ?? createConsoleLogger()
 }
 
 export function positiveInteger(name: string, value: unknown, fallback: number): number {

@@ -1,4 +1,7 @@
 /** The logger the client writes to: console-compatible, so `console` or pino fit. */
+import { InvalidArgumentError } from '../errors.js'
+import { describeValue } from './describe.js'
+
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void
   info(message: string, fields?: Record<string, unknown>): void
@@ -70,6 +73,27 @@ export function isFieldsFirstLogger(logger: object): boolean {
   const pino = typeof l['bindings'] === 'function' && typeof l['levels'] === 'object'
   const bunyan = typeof l['fields'] === 'object' && Array.isArray(l['streams'])
   return pino || bunyan
+}
+
+/**
+ * A `logger` option as users give it to the client or a backend: a Logger (pino and bunyan
+ * adapted, see isFieldsFirstLogger), `false` for silence, or undefined (the caller's default).
+ * Anything else is refused now, naming the option, instead of failing at the first warning.
+ */
+export function resolveLoggerOption(value: unknown, option = 'logger'): Logger | undefined {
+  if (value === undefined) return undefined
+  if (value === false) return silentLogger
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
+    throw new InvalidArgumentError(`${option} must be an object with debug, info, warn and error methods, or false; got ${describeValue(value)}`, {
+      details: { option },
+    })
+  }
+  const candidate = value as Record<string, unknown>
+  for (const level of LEVELS) {
+    if (typeof candidate[level] !== 'function') throw new InvalidArgumentError(`${option}.${level} must be a function`, { details: { option } })
+  }
+  // The library calls warn(message, fields); pino and bunyan take (fields, message).
+  return isFieldsFirstLogger(value) ? fieldsFirstLogger(value as unknown as FieldsFirstLogger) : (value as Logger)
 }
 
 /** Errors as pino's `err` convention expects them (its serialiser reads `err`). */

@@ -153,6 +153,32 @@ describe('etcd backend over a scripted gateway', () => {
     await b.close()
   })
 
+  it('logger: refuses a non-logger naming the option; false silences; a pino-style logger gets (fields, message)', async () => {
+    const endpoints = ['http://fake:2379']
+    expect(() => etcdBackend({ endpoints, logger: 'quiet' as never })).toThrow(InvalidArgumentError)
+    expect(() => etcdBackend({ endpoints, logger: 'quiet' as never })).toThrow(/^logger must be an object with debug, info, warn and error methods, or false/)
+    expect(() => etcdBackend({ endpoints, logger: { warn: () => undefined } as never })).toThrow(/logger\.debug must be a function/)
+    const bad = { key: b64('/governance/services/s/b'), value: b64('{"port": "x"}'), mod_revision: '3' }
+    const answers = { '/v3/kv/range': { ...header('3'), kvs: [bad] } }
+    const stderr = vi.spyOn(process.stderr, 'write')
+    try {
+      // Before the check, false reached the backend as its logger: "logger.warn is not a function" here.
+      const quiet = etcdBackend({ endpoints, transport: scripted(answers), logger: false })
+      expect((await quiet.resolve('s', {})).instances).toEqual([])
+      expect(stderr.mock.calls.filter(([text]) => String(text).includes('governance-client'))).toEqual([])
+      await quiet.close()
+    } finally {
+      stderr.mockRestore()
+    }
+    const calls: unknown[][] = []
+    const record = (...args: unknown[]) => void calls.push(args)
+    const pinoLike = { debug: record, info: record, warn: record, error: record, child: () => pinoLike, bindings: () => ({}), levels: { values: {} } }
+    const b = etcdBackend({ endpoints, transport: scripted(answers), logger: pinoLike as never })
+    await b.resolve('s', {})
+    expect(calls).toEqual([[{ key: '/governance/services/s/b', reason: expect.any(String) }, 'etcd: skipping an instance key that is not a valid instance']])
+    await b.close()
+  })
+
   it('a watch resumes from the last delivered revision + 1 and never applies an event twice', async () => {
     const key = b64('/governance/config/app')
     const entry = (v: number, rev: string) => ({ kv: { key, value: b64(JSON.stringify({ value: v })), mod_revision: rev } })

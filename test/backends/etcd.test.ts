@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backend.js'
 import { etcdBackend } from '../../src/backends/etcd/index.js'
+import { Gateway } from '../../src/backends/etcd/gateway.js'
+import { countServiceInstances } from '../../src/backends/etcd/service-names.js'
 import { AuthError } from '../../src/errors.js'
 import { GovernanceClient } from '../../src/client.js'
 import { silentLogger } from '../../src/internal/logger.js'
@@ -123,6 +125,55 @@ describe.skipIf(!available)('etcd backend on a real etcd', () => {
     } finally {
       proxy.pause(false)
       stop()
+    }
+  })
+
+  it('lists the services that have instance keys, in paged keys-only ranges pinned to one revision', async () => {
+    const listPrefix = `${prefix}-list`
+    const ranges: Record<string, unknown>[] = []
+    const inner = createTransport({ servers: cluster.endpoints })
+    const transport: Transport = {
+      request: (options: RequestOptions) => {
+        if (options.path === '/v3/kv/range') ranges.push(options.body as Record<string, unknown>)
+        return inner.request(options)
+      },
+      stream: (options) => inner.stream(options),
+      close: () => inner.close(),
+    }
+    const b = etcdBackend({ endpoints: cluster.endpoints, prefix: listPrefix, transport, logger: false })
+    const gov = new GovernanceClient({ backend: b, logger: false, metrics: false, handleSignals: false })
+    try {
+      expect(await gov.services()).toEqual([])
+      // 35 services of 30 instances: 1,050 keys, more than one 1,000-key page.
+      const names = Array.from({ length: 35 }, (_, i) => `svc-${String(i).padStart(2, '0')}`)
+      const keys = names.flatMap((name) => Array.from({ length: 30 }, (_, i) => `${listPrefix}/services/${name}/i-${i}`))
+      // Keys that are no instance of ours: a deeper path, a name the rules refuse, no instance id.
+      keys.push(`${listPrefix}/services/deep/a/b`, `${listPrefix}/services/bad name/x`, `${listPrefix}/services/lonely`)
+      for (let i = 0; i < keys.length; i += 100) {
+        const success = keys.slice(i, i + 100).map((key) => ({ request_put: { key: b64(key), value: b64('{}') } }))
+        expect((await etcdCall(cluster.endpoints[0]!, '/v3/kv/txn', { success })).status).toBe(200)
+      }
+      const lease = await b.register(spec('zeta', 'z-1'), {})
+      const before = ranges.length
+      expect(await gov.services()).toEqual([...names, 'zeta'])
+      const pages = ranges.slice(before)
+      expect(pages).toHaveLength(2)
+      expect(pages.every((page) => page.keys_only === true && page.limit === '1000')).toBe(true)
+      expect(pages[0]!.revision).toBeUndefined()
+      expect(pages[1]!.revision).toMatch(/^[1-9][0-9]*$/)
+      // Small pages: the same counts, every page read at the first one's revision.
+      const counts = await countServiceInstances(new Gateway(transport, undefined, 5_000), `${listPrefix}/services/`, {}, 7)
+      expect(Object.fromEntries(counts)).toEqual({ ...Object.fromEntries(names.map((name) => [name, 30])), zeta: 1 })
+      const small = ranges.slice(before + 2)
+      expect(small).toHaveLength(Math.ceil((keys.length + 1) / 7))
+      expect(small[1]!.revision).toMatch(/^[1-9][0-9]*$/)
+      expect(new Set(small.slice(1).map((page) => page.revision)).size).toBe(1)
+      await b.deregister(lease, {})
+      expect(await gov.services()).not.toContain('zeta')
+    } finally {
+      await gov.close()
+      await b.close()
+      await inner.close()
     }
   })
 })

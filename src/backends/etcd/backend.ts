@@ -25,6 +25,7 @@ import { checkConfigKey, checkInstanceId, checkServiceName } from './keys.js'
 import { put, range } from './kv.js'
 import { grantLease, keepAliveLease, revokeLease, ttlSecondsFor } from './leases.js'
 import { resolveEtcdOptions, type EtcdBackendOptions, type ResolvedEtcdOptions } from './options.js'
+import { countServiceInstances } from './service-names.js'
 import { createStreamSource, type StreamSource } from './stream-source.js'
 import { WatchHub } from './watch-hub.js'
 import { BadKeyLog, renderConfig, renderSnapshot, sameConfig, sameInstances } from './views.js'
@@ -52,8 +53,8 @@ export function etcdBackend(options: EtcdBackendOptions): EtcdBackend {
   return new EtcdBackendImpl(resolveEtcdOptions(options))
 }
 
-/** A Backend with every optional capability etcd has (watches, config writes, deletes). */
-export type EtcdBackend = Backend & Required<Pick<Backend, 'watchService' | 'watchConfig' | 'putConfig' | 'deleteConfig'>>
+/** A Backend with every optional capability etcd has (service listing, watches, config writes, deletes). */
+export type EtcdBackend = Backend & Required<Pick<Backend, 'listServices' | 'watchService' | 'watchConfig' | 'putConfig' | 'deleteConfig'>>
 
 class EtcdBackendImpl implements EtcdBackend {
   readonly name = 'etcd'
@@ -152,6 +153,13 @@ class EtcdBackendImpl implements EtcdBackend {
     const prefix = this.o.layout.servicePrefix(checkServiceName(service))
     const read = await range(this.gateway, prefix, { prefix: true }, ctx)
     return renderSnapshot(service, prefix, read.kvs, read.revision, this.badKeys)
+  }
+
+  /** Sorted names of the services with at least one instance key (paged keys-only range). */
+  async listServices(ctx: CallContext): Promise<readonly string[]> {
+    this.checkOpen()
+    const counts = await countServiceInstances(this.gateway, this.o.layout.allServicesPrefix, ctx)
+    return [...counts.keys()].sort()
   }
 
   watchService(service: string, watcher: Watcher<ServiceSnapshot>, options?: WatchOptions): Unsubscribe {

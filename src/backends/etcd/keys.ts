@@ -35,6 +35,8 @@ export function checkConfigKey(key: unknown, name = 'config key'): string {
 
 export interface KeyLayout {
   readonly prefix: string
+  /** `<prefix>/services/`: every service's instances, the range `listServices` reads. */
+  readonly allServicesPrefix: string
   /** `<prefix>/services/<service>/`: the range a discovery reads and watches. */
   servicePrefix(service: string): string
   instanceKey(service: string, instanceId: string): string
@@ -49,6 +51,7 @@ export function createKeyLayout(prefix: unknown): KeyLayout {
   const root = prefix.replace(/\/+$/, '')
   return {
     prefix: root,
+    allServicesPrefix: `${root}/services/`,
     servicePrefix: (service) => `${root}/services/${service}/`,
     instanceKey: (service, instanceId) => `${root}/services/${service}/${instanceId}`,
     configKey: (key) => `${root}/config/${key}`,

@@ -16,6 +16,8 @@ export interface RangeResult {
   /** The store's revision the range was read at: a valid point to watch from (+1). */
   readonly revision: string
   readonly kvs: readonly KeyValue[]
+  /** True when `limit` cut the answer short: more keys follow the last one. */
+  readonly more: boolean
 }
 
 export interface RangeOptions {
@@ -23,6 +25,12 @@ export interface RangeOptions {
   readonly prefix?: boolean
   /** Read the store as it was at this revision (fails once compacted). */
   readonly revision?: string
+  /** Keys without values (`value` reads as ""). */
+  readonly keysOnly?: boolean
+  /** Most keys in the answer; `more` says whether some were left out. */
+  readonly limit?: number
+  /** With `prefix`: start at this key (inclusive) instead of at `key`, to read the next page. */
+  readonly from?: string
 }
 
 export function parseKeyValue(raw: unknown, field: string): KeyValue {
@@ -43,11 +51,14 @@ export function keySelector(key: string, prefix: boolean | undefined): { key: st
 
 export async function range(gateway: Gateway, key: string, options: RangeOptions, ctx: CallContext): Promise<RangeResult> {
   const request: Record<string, unknown> = keySelector(key, options.prefix)
+  if (options.from !== undefined) request.key = encodeText(options.from)
   if (options.revision !== undefined) request.revision = options.revision
+  if (options.keysOnly) request.keys_only = true
+  if (options.limit !== undefined) request.limit = String(options.limit)
   const { body } = await gateway.post('/v3/kv/range', request, ctx, { idempotent: true })
   const kvs = asArray(body.kvs, 'range kvs').map((kv, i) => parseKeyValue(kv, `range kvs[${i}]`))
-  // A range larger than etcd's answer limit would set `more`; ours carry no limit.
-  return { revision: headerRevision(body, 'range'), kvs }
+  // `more` is set only when a limit cut the answer short (the gateway omits false).
+  return { revision: headerRevision(body, 'range'), kvs, more: body.more === true }
 }
 
 /** Puts a value, optionally attached to a lease; answers the revision of the write. */

@@ -1,7 +1,7 @@
 /** etcdBackend's options, validated when the backend is created (messages name the option). */
 import { InvalidArgumentError } from '../../errors.js'
 import type { BackoffOptions } from '../../internal/backoff.js'
-import { createConsoleLogger, replaceableLogger, type Logger } from '../../internal/logger.js'
+import { createConsoleLogger, replaceableLogger, resolveLoggerOption, type Logger } from '../../internal/logger.js'
 import type { TlsOptions, Transport } from '../../transport/types.js'
 import type { EtcdCredentials } from './auth.js'
 import { describe } from './codec.js'
@@ -53,7 +53,8 @@ export interface EtcdBackendOptions {
   readonly watchProbeTimeoutMs?: number
   /** Circuit breaker of each member for single calls. Default 1,000 ms doubling to 30,000 ms. */
   readonly breaker?: { readonly cooldownMs?: number; readonly maxCooldownMs?: number }
-  readonly logger?: Logger
+  /** Default: the client's logger (via useLogger), else warnings to stderr; `false` silences the backend. */
+  readonly logger?: Logger | false
   /** A transport to use instead of creating one (tests); the backend does not close it. */
   readonly transport?: Transport
 }
@@ -167,7 +168,7 @@ export function resolveEtcdOptions(options: EtcdBackendOptions): ResolvedEtcdOpt
     watchProbeTimeoutMs: integerOption(options, 'watchProbeTimeoutMs', Math.min(2_000, Math.ceil(timeout))),
     // Validated (with unknown keys refused) like the transport's own option.
     breaker: options.breaker === undefined ? undefined : resolveBreaker('breaker', options.breaker),
-    logger: options.logger ?? replaceableLogger(createConsoleLogger('[governance-client etcd]')),
+    logger: resolveLoggerOption(options.logger) ?? replaceableLogger(createConsoleLogger('[governance-client etcd]')),
     transport: options.transport,
   }
 }

@@ -1,6 +1,6 @@
 /** Options of the protocol v1 backend, validated when it is created. */
 import { InvalidArgumentError } from '../../errors.js'
-import { replaceableLogger, silentLogger, type Logger } from '../../internal/logger.js'
+import { replaceableLogger, resolveLoggerOption, silentLogger, type Logger } from '../../internal/logger.js'
 import { createTransport } from '../../transport/index.js'
 import { checkKnownKeys } from '../../transport/options.js'
 import type { TlsOptions, Transport } from '../../transport/types.js'
@@ -35,7 +35,8 @@ export interface HttpBackendOptions {
   readonly attemptTimeoutMs?: number
   /** Circuit breaker of each server: cool-down after a failure. Default 1,000 ms doubling to 30,000 ms. */
   readonly breaker?: { readonly cooldownMs?: number; readonly maxCooldownMs?: number }
-  readonly logger?: Logger
+  /** Default: the client's logger (via useLogger), else silent; `false` keeps it silent. */
+  readonly logger?: Logger | false
   /**
    * Carry every watch on one `POST /v1/watch` stream when the server offers it (protocol
    * section 4.1); per-resource blocking queries otherwise. Default true.
@@ -101,7 +102,7 @@ export function resolveHttpBackendOptions(options: HttpBackendOptions): Resolved
   const requestTimeoutMs = options.requestTimeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positive('requestTimeoutMs', options.requestTimeoutMs)
   const watchWaitMs = options.watchWaitMs === undefined ? DEFAULT_WATCH_WAIT_MS : positive('watchWaitMs', options.watchWaitMs, MAX_WATCH_WAIT_MS)
   const watchGraceMs = options.watchGraceMs === undefined ? DEFAULT_WATCH_GRACE_MS : positive('watchGraceMs', options.watchGraceMs)
-  const logger = options.logger ?? replaceableLogger(silentLogger)
+  const logger = resolveLoggerOption(options.logger) ?? replaceableLogger(silentLogger)
   if (options.watchMux !== undefined && typeof options.watchMux !== 'boolean') {
     throw new InvalidArgumentError(`httpBackend: watchMux must be true or false, got ${JSON.stringify(options.watchMux) ?? String(options.watchMux)}`)
   }

@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from '../../errors.js'
 import type { BackoffOptions } from '../../internal/backoff.js'
 import { describeValue } from '../../internal/describe.js'
-import { createConsoleLogger, type Logger } from '../../internal/logger.js'
+import { createConsoleLogger, resolveLoggerOption, type Logger } from '../../internal/logger.js'
 import { SwappableLogger } from '../../internal/swappable-logger.js'
 import { parseServer } from '../../transport/options.js'
 import type { TlsOptions } from '../../transport/types.js'
@@ -21,8 +21,8 @@ export interface RegistryBaseOptions {
   readonly requestTimeoutMs?: number
   /** Reconnect delays of watches after a failure. Default 100 ms to 5,000 ms. */
   readonly watchBackoff?: BackoffOptions
-  /** Default: the client's logger (via useLogger), else warnings to stderr. */
-  readonly logger?: Logger
+  /** Default: the client's logger (via useLogger), else warnings to stderr; `false` silences the backend. */
+  readonly logger?: Logger | false
 }
 
 export interface ResolvedBaseOptions {
@@ -72,6 +72,12 @@ export function resolveBaseOptions(backend: string, options: RegistryBaseOptions
     tls: options.tls,
     requestTimeoutMs: checkNumber('requestTimeoutMs', options.requestTimeoutMs, 5_000, 1),
     watchBackoff: checkBackoff(options.watchBackoff),
-    logger: new SwappableLogger(options.logger ?? createConsoleLogger(`[governance-client ${backend}]`), options.logger === undefined),
+    logger: baseLogger(backend, options.logger),
   }
+}
+
+/** The user's logger (kept even when the client has its own), or a stderr default the client's replaces. */
+function baseLogger(backend: string, option: unknown): SwappableLogger {
+  const chosen = resolveLoggerOption(option)
+  return new SwappableLogger(chosen ?? createConsoleLogger(`[governance-client ${backend}]`), chosen === undefined)
 }

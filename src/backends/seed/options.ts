@@ -1,6 +1,6 @@
 /** seedBackend's options, validated when the backend is created (messages name the option). */
 import { InvalidArgumentError } from '../../errors.js'
-import { createConsoleLogger, replaceableLogger, type Logger } from '../../internal/logger.js'
+import { createConsoleLogger, replaceableLogger, resolveLoggerOption, type Logger } from '../../internal/logger.js'
 import { describeValue } from '../../internal/describe.js'
 
 export interface SeedBackendOptions {
@@ -23,8 +23,8 @@ export interface SeedBackendOptions {
   readonly pollIntervalMs?: number
   /** Deadline of each call. Default 5,000 ms. */
   readonly requestTimeoutMs?: number
-  /** Where the "this protocol cannot do X" notices go (once each). Default: stderr. */
-  readonly logger?: Logger
+  /** Where the "this protocol cannot do X" notices go (once each). Default: the client's logger, else stderr; `false` silences them. */
+  readonly logger?: Logger | false
 }
 
 export interface ResolvedSeedOptions {
@@ -67,6 +67,6 @@ export function resolveSeedOptions(options: SeedBackendOptions): ResolvedSeedOpt
     config: checkUrl('config', options.config),
     pollIntervalMs: checkNumber('pollIntervalMs', options.pollIntervalMs, 1_000, 50),
     requestTimeoutMs: checkNumber('requestTimeoutMs', options.requestTimeoutMs, 5_000, 1),
-    logger: options.logger ?? replaceableLogger(createConsoleLogger('[governance-client seed]')),
+    logger: resolveLoggerOption(options.logger) ?? replaceableLogger(createConsoleLogger('[governance-client seed]')),
   }
 }
