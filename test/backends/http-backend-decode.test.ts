@@ -219,6 +219,8 @@ describe('protocol behaviour', () => {
     expect(() => httpBackend({ server: BASE, heldConnections: 0 })).toThrow(/heldConnections must be an integer >= 1/)
     expect(() => httpBackend({ server: BASE, breaker: { maxCooldownMs: -1 } })).toThrow(/breaker\.maxCooldownMs/)
     expect(() => httpBackend({ server: BASE, watchWaitMS: 5 } as never)).toThrow(/httpBackend: watchWaitMS is not an option/)
+    expect(() => httpBackend({ server: BASE, logger: 'quiet' as never })).toThrow(/^logger must be an object with debug, info, warn and error methods, or false/)
+    expect(() => httpBackend({ server: BASE, logger: { ...console, error: undefined } as never })).toThrow(/logger\.error must be a function/)
     expect(() => backend.watchService!('orders', watchRecorder(), { afterRevision: 'x' })).toThrow(InvalidArgumentError)
   })
 })

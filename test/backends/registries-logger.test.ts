@@ -29,6 +29,15 @@ describe('registry backends and useLogger', () => {
     await Promise.all([adopted.close(), pinned.close()])
   })
 
+  it("consul: logger false stays silent, even once the client offers its own logger", async () => {
+    const client = recording()
+    const quiet = consulBackend({ url: 'http://127.0.0.1:9', logger: false })
+    quiet.useLogger(client)
+    await expect(quiet.register(spec('svc', 'i-1', { metadata: { 'app.version': '1' } }), {})).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect(client.lines).toEqual([])
+    await quiet.close()
+  })
+
   it('nacos and eureka take the logger too', async () => {
     for (const backend of [nacosBackend({ url: 'http://127.0.0.1:9' }), eurekaBackend({ url: 'http://127.0.0.1:9' })]) {
       expect(typeof backend.useLogger).toBe('function')

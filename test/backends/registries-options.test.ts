@@ -36,4 +36,13 @@ describe('registry backend options', () => {
     bad(() => eurekaBackend({ url: 'http://a:1', registryFetchIntervalMs: 0 }), /registryFetchIntervalMs/)
     bad(() => eurekaBackend({ url: 'http://a:1', watchBackoff: { minDelayMs: 10, maxDelayMs: 1 } }), /watchBackoff/)
   })
+
+  it('take a Logger or false as logger, and refuse anything else naming the option', async () => {
+    bad(() => consulBackend({ url: 'http://a:1', logger: 'quiet' as never }), /^logger must be an object with debug, info, warn and error methods, or false/)
+    bad(() => nacosBackend({ url: 'http://a:1', logger: true as never }), /^logger must be an object/)
+    bad(() => eurekaBackend({ url: 'http://a:1', logger: { warn: () => undefined } as never }), /logger\.debug must be a function/)
+    for (const backend of [consulBackend({ url: 'http://a:1', logger: false }), nacosBackend({ url: 'http://a:1', logger: false }), eurekaBackend({ url: 'http://a:1', logger: false })]) {
+      await backend.close()
+    }
+  })
 })

@@ -4,10 +4,11 @@
  * monitor record, polling that notifies only on change, and the once-only notices.
  * Also checks that the msw fake answers like the Flask code it imitates.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { seedBackend } from '../../src/backends/seed/index.js'
 import { bucketQuantile, monitorRecord } from '../../src/backends/seed/metrics.js'
-import { InvalidArgumentError, ProtocolError, RequestRejectedError, ServerError } from '../../src/errors.js'
+import { GovernanceClient } from '../../src/client.js'
+import { InvalidArgumentError, NotSupportedError, ProtocolError, RequestRejectedError, ServerError } from '../../src/errors.js'
 import { silentLogger, type Logger } from '../../src/internal/logger.js'
 import type { ConfigEntry, MetricBatch, ServiceSnapshot } from '../../src/types.js'
 import { createSeedCenters, interceptNetwork, SEED_URLS } from '../helpers/seed-centers.js'
@@ -220,5 +221,30 @@ describe('seed backend', () => {
   it('validates its options eagerly', () => {
     expect(() => seedBackend({ registry: 'nope', monitor: SEED_URLS.monitor, config: SEED_URLS.config })).toThrow(/registry/)
     expect(() => seedBackend({ ...SEED_URLS, pollIntervalMs: 0 })).toThrow(/pollIntervalMs/)
+    expect(() => seedBackend({ ...SEED_URLS, logger: 'quiet' as never })).toThrow(InvalidArgumentError)
+    expect(() => seedBackend({ ...SEED_URLS, logger: null as never })).toThrow(/^logger must be an object with debug, info, warn and error methods, or false/)
+    expect(() => seedBackend({ ...SEED_URLS, logger: { ...silentLogger, warn: 1 } as never })).toThrow(/logger\.warn must be a function/)
+  })
+
+  it('logger: false silences the once-only notices (it used to fail with "logger.warn is not a function")', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write')
+    const b = seedBackend({ ...SEED_URLS, logger: false })
+    try {
+      const first = await b.putConfig!('quiet-cas', 1, { ifVersion: '0' }, {})
+      await b.putConfig!('quiet-cas', 2, { ifVersion: first.version }, {})
+      expect(stderr.mock.calls.filter(([text]) => String(text).includes('governance-client'))).toEqual([])
+    } finally {
+      stderr.mockRestore()
+      await b.close()
+    }
+  })
+
+  it('gov.services() is a NotSupportedError: the registry center has no way to list names', async () => {
+    const b = backend()
+    expect(b.listServices).toBeUndefined()
+    await using gov = new GovernanceClient({ backend: b, logger: false, metrics: false, handleSignals: false })
+    const error = await gov.services().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(NotSupportedError)
+    expect((error as NotSupportedError).details).toEqual({ backend: 'seed' })
   })
 })
