@@ -7,6 +7,7 @@ import Consul from 'consul'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { consulBackend, type ConsulBackend } from '../../src/backends/consul/index.js'
 import { AuthError, LeaseLostError, ServerError } from '../../src/errors.js'
+import { GovernanceClient } from '../../src/index.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { startConsulFake, type ConsulFake } from '../../src/testing/consul-fake/index.js'
 import type { ConfigEntry, ServiceSnapshot } from '../../src/types.js'
@@ -115,6 +116,25 @@ describe('interop: official client <-> consulBackend', () => {
     expect(entries.map((e) => [e.Service.Address, e.Service.Port, e.Service.Meta.version])).toEqual([['10.1.2.3', 8080, '1.4.2']])
     await ours.deregister(lease, {})
     expect(await official.health.service({ service: name, passing: true })).toEqual([])
+  })
+
+  it('services(): GovernanceClient lists the catalog the official client sees, its registrations and ours', async () => {
+    const foreign = uniqueName('list-off')
+    const own = uniqueName('list-ours')
+    await register({ name: foreign, id: `${foreign}-1`, address: '10.9.9.8', port: 9101, check: { ttl: '10s', status: 'passing' } })
+    const lease = await ours.register(spec(own, 'i-1', { ttlMs: 10_000 }), {})
+    const gov = new GovernanceClient({ backend: consulBackend({ url: fake.url, token: TOKEN, logger: silentLogger }), logger: false, metrics: false, requestTimeoutMs: 2_000 })
+    try {
+      const names = await gov.services()
+      const catalog = (await official.catalog.service.list()) as Record<string, string[]>
+      expect(names).toEqual(Object.keys(catalog).sort())
+      expect(names).toEqual(expect.arrayContaining(['consul', foreign, own]))
+      await ours.deregister(lease, {})
+      expect(await gov.services()).not.toContain(own)
+    } finally {
+      await official.agent.service.deregister(`${foreign}-1`)
+      await gov.close()
+    }
   })
 
   it('a config the official client sets is seen by our watch; ours is seen by its watch', async () => {
