@@ -117,7 +117,7 @@ describe('interop: nacos client <-> nacosBackend', () => {
     }
   })
 
-  it('services(): GovernanceClient lists the group's services as the official client does, across pages', async () => {
+  it("services(): GovernanceClient lists the group's services as the official client does, across pages", async () => {
     const theirs = uniqueName('list-theirs')
     const elsewhere = uniqueName('list-other-group')
     await naming.registerInstance(theirs, { ip: '10.0.0.8', port: 7004 } as never)
