@@ -6,7 +6,8 @@
 import Consul from 'consul'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { consulBackend, type ConsulBackend } from '../../src/backends/consul/index.js'
-import { AuthError, LeaseLostError, ServerError } from '../../src/errors.js'
+import { AuthError, LeaseLostError, RequestRejectedError, ServerError } from '../../src/errors.js'
+import { GovernanceClient } from '../../src/index.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { startConsulFake, type ConsulFake } from '../../src/testing/consul-fake/index.js'
 import type { ConfigEntry, ServiceSnapshot } from '../../src/types.js'
@@ -117,6 +118,25 @@ describe('interop: official client <-> consulBackend', () => {
     expect(await official.health.service({ service: name, passing: true })).toEqual([])
   })
 
+  it('services(): GovernanceClient lists the catalog the official client sees, its registrations and ours', async () => {
+    const foreign = uniqueName('list-off')
+    const own = uniqueName('list-ours')
+    await register({ name: foreign, id: `${foreign}-1`, address: '10.9.9.8', port: 9101, check: { ttl: '10s', status: 'passing' } })
+    const lease = await ours.register(spec(own, 'i-1', { ttlMs: 10_000 }), {})
+    const gov = new GovernanceClient({ backend: consulBackend({ url: fake.url, token: TOKEN, logger: silentLogger }), logger: false, metrics: false, requestTimeoutMs: 2_000 })
+    try {
+      const names = await gov.services()
+      const catalog = (await official.catalog.service.list()) as Record<string, string[]>
+      expect(names).toEqual(Object.keys(catalog).sort())
+      expect(names).toEqual(expect.arrayContaining(['consul', foreign, own]))
+      await ours.deregister(lease, {})
+      expect(await gov.services()).not.toContain(own)
+    } finally {
+      await official.agent.service.deregister(`${foreign}-1`)
+      await gov.close()
+    }
+  })
+
   it('a config the official client sets is seen by our watch; ours is seen by its watch', async () => {
     const key = uniqueName('cfg')
     const rec = new WatchRecorder<ConfigEntry | undefined>()
@@ -136,6 +156,45 @@ describe('interop: official client <-> consulBackend', () => {
     } finally {
       stop()
       theirs.end()
+    }
+  })
+})
+
+describe('held blocking queries', () => {
+  it('with two agents a blocking query is held for its whole wait, not a share of the deadline', async () => {
+    const second = await startConsulFake({ aclToken: TOKEN })
+    // Hold deadline: 1,000 ms wait + jitter + 400 ms. Split over two servers it would be ~730 ms: every hold would time out.
+    const twoAgents = consulBackend({ urls: [fake.url, second.url], token: TOKEN, blockingWaitMs: 1_000, requestTimeoutMs: 400, logger: silentLogger })
+    const rec = new WatchRecorder<ServiceSnapshot>()
+    const stop = twoAgents.watchService(uniqueName('held'), rec)
+    try {
+      await rec.until((s) => s.instances.length === 0)
+      const holdsBefore = fake.requests('/v1/health/service/')
+      await new Promise((r) => setTimeout(r, 2_500))
+      expect(rec.errors.map((e) => e.message)).toEqual([])
+      // About one query a second, all on the first agent: a timed-out hold would have moved on.
+      expect(fake.requests('/v1/health/service/') - holdsBefore).toBeGreaterThanOrEqual(1)
+      expect(second.requests('/v1/health/service/')).toBe(0)
+    } finally {
+      stop()
+      await twoAgents.close()
+      await second.close()
+    }
+  })
+
+  it('past watchConnections held queries a watch gets RequestRejectedError and keeps retrying', async () => {
+    const narrow = consulBackend({ url: fake.url, token: TOKEN, blockingWaitMs: 5_000, watchConnections: 2, logger: silentLogger, watchBackoff: { minDelayMs: 50, maxDelayMs: 100 } })
+    const recs = [0, 1, 2].map(() => new WatchRecorder<ServiceSnapshot>())
+    const stops = recs.map((rec) => narrow.watchService(uniqueName('narrow'), rec))
+    try {
+      await eventually(() => recs.some((r) => r.errors.some((e) => e instanceof RequestRejectedError)), 5_000, 'a third held query refused')
+      const refused = recs.flatMap((r) => r.errors).find((e) => e instanceof RequestRejectedError)!
+      expect(refused.details).toMatchObject({ limit: 'heldConnections', heldConnections: 2 })
+      // Each watch still delivered its first state (an unconditional read is not held).
+      expect(recs.every((r) => r.values.length >= 1)).toBe(true)
+    } finally {
+      stops.forEach((s) => s())
+      await narrow.close()
     }
   })
 })

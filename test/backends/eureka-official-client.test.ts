@@ -8,6 +8,7 @@ import { Eureka } from 'eureka-js-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eurekaBackend, type EurekaBackend } from '../../src/backends/eureka/index.js'
 import { LeaseLostError } from '../../src/errors.js'
+import { GovernanceClient } from '../../src/index.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { startEurekaFake, type EurekaFake } from '../../src/testing/eureka-fake/index.js'
 import type { ServiceSnapshot } from '../../src/types.js'
@@ -119,6 +120,27 @@ describe('interop: eureka-js-client <-> eurekaBackend', () => {
     await eventually(() => statusSeen() === 'UP', 5_000, 'back once UP (override deleted)')
     await ours.deregister(lease, {})
     await eventually(() => watcher.getInstancesByAppId(app).length === 0, 5_000, 'gone after cancel')
+  })
+
+  it("services(): GovernanceClient lists the apps with instances, the official client's and ours, lower-case", async () => {
+    const theirs = uniqueName('list-theirs')
+    const own = uniqueName('list-ours')
+    const client = officialClient(theirs.toUpperCase(), '10.0.0.9', 7005)
+    await start(client)
+    const lease = await ours.register(spec(own, 'i-1', { ttlMs: 5_000 }), {})
+    const gov = new GovernanceClient({ backend: eurekaBackend({ url: fake.url, logger: silentLogger }), logger: false, metrics: false, requestTimeoutMs: 2_000 })
+    try {
+      // The fake caches /apps like Eureka's read cache: the names show up within it.
+      await eventually(async () => {
+        const names = await gov.services()
+        return names.includes(theirs.toLowerCase()) && names.includes(own.toLowerCase())
+      }, 5_000, 'both apps listed')
+      await ours.deregister(lease, {})
+      await eventually(async () => !(await gov.services()).includes(own.toLowerCase()), 5_000, 'ours gone once cancelled')
+    } finally {
+      await stop(client)
+      await gov.close()
+    }
   })
 })
 

@@ -11,6 +11,7 @@ import { NacosConfigClient, NacosNamingClient } from 'nacos'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { nacosBackend, type NacosBackend } from '../../src/backends/nacos/index.js'
 import { AuthError, LeaseLostError } from '../../src/errors.js'
+import { GovernanceClient } from '../../src/index.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { startNacosFake, type NacosFake } from '../../src/testing/nacos-fake/index.js'
 import type { ConfigEntry, ServiceSnapshot } from '../../src/types.js'
@@ -113,6 +114,35 @@ describe('interop: nacos client <-> nacosBackend', () => {
       expect((await ours.resolve(service, {})).instances).toEqual([])
     } finally {
       naming.unSubscribe(service, () => undefined)
+    }
+  })
+
+  it("services(): GovernanceClient lists the group's services as the official client does, across pages", async () => {
+    const theirs = uniqueName('list-theirs')
+    const elsewhere = uniqueName('list-other-group')
+    await naming.registerInstance(theirs, { ip: '10.0.0.8', port: 7004 } as never)
+    await naming.registerInstance(elsewhere, { ip: '10.0.0.8', port: 7005 } as never, 'OTHER_GROUP')
+    // 501 services in a namespace of their own: two pages of the backend's 500.
+    const paged = uniqueName('list-paged')
+    const writer = nacosBackend({ url: fake.url, namespace: `${NS}-paging`, username: 'nacos', password: 'secret', logger: silentLogger })
+    const names = Array.from({ length: 501 }, (_, i) => `${paged}-${String(i).padStart(3, '0')}`)
+    const options = { logger: false as const, metrics: false as const, requestTimeoutMs: 5_000 }
+    const gov = new GovernanceClient({ ...options, backend: nacosBackend({ url: fake.url, namespace: NS, username: 'nacos', password: 'secret', logger: silentLogger }) })
+    const govPaged = new GovernanceClient({ ...options, backend: writer })
+    try {
+      const listed = await gov.services()
+      const proxy = (naming as unknown as { _serverProxy: { getServiceList(no: number, size: number, group: string): Promise<{ count: number; data: string[] }> } })._serverProxy
+      const official = await proxy.getServiceList(1, 10_000, 'DEFAULT_GROUP')
+      expect(listed).toEqual([...official.data].sort())
+      expect(official.count).toBe(listed.length)
+      expect(listed).toContain(theirs)
+      expect(listed).not.toContain(elsewhere)
+      for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((n, j) => writer.register(spec(n, 'i-1', { port: 1000 + i + j }), {})))
+      expect(await govPaged.services()).toEqual(names)
+    } finally {
+      await naming.deregisterInstance(theirs, { ip: '10.0.0.8', port: 7004 } as never)
+      await naming.deregisterInstance(elsewhere, { ip: '10.0.0.8', port: 7005 } as never, 'OTHER_GROUP')
+      await Promise.allSettled([gov.close(), govPaged.close()])
     }
   })
 

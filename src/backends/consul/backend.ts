@@ -28,7 +28,7 @@ const CAPABILITIES: BackendCapabilities = Object.freeze({
 })
 
 /** A Backend with every optional part Consul has (no metric sink: Consul stores no metrics). */
-export type ConsulBackend = Backend & Required<Pick<Backend, 'watchService' | 'watchConfig' | 'putConfig' | 'deleteConfig' | 'useLogger'>>
+export type ConsulBackend = Backend & Required<Pick<Backend, 'listServices' | 'watchService' | 'watchConfig' | 'putConfig' | 'deleteConfig' | 'useLogger'>>
 
 /**
  * Creates a Backend for a Consul agent.
@@ -43,8 +43,8 @@ export function consulBackend(options: ConsulBackendOptions): ConsulBackend {
 class ConsulBackendImpl implements ConsulBackend {
   readonly name = 'consul'
   readonly capabilities = CAPABILITIES
+  /** One transport: blocking queries go on its held pool (`held: true`, `watchConnections` of them). */
   private readonly calls: Transport
-  private readonly holds: Transport
   private readonly ownsCalls: boolean
   private readonly query: Record<string, string | undefined>
   private readonly kv: KvDeps
@@ -52,19 +52,17 @@ class ConsulBackendImpl implements ConsulBackend {
   private closing: Promise<void> | undefined
 
   constructor(private readonly o: ResolvedConsulOptions) {
-    const make = (connections: number) =>
+    this.ownsCalls = o.transport === undefined
+    this.calls =
+      o.transport ??
       createTransport({
         servers: o.servers,
         requestTimeoutMs: o.requestTimeoutMs,
-        connections,
+        heldConnections: o.watchConnections,
         logger: o.logger,
         ...(o.tls === undefined ? {} : { tls: o.tls }),
         ...(o.token === undefined ? {} : { headers: { 'x-consul-token': o.token } }),
       })
-    this.ownsCalls = o.transport === undefined
-    this.calls = o.transport ?? make(16)
-    // Each watch holds one request for up to `wait`: they get a pool of their own.
-    this.holds = make(o.watchConnections)
     this.query = { dc: o.datacenter, ns: o.namespace }
     this.watches = new BackendWatches(o.logger, o.watchBackoff)
     this.kv = { transport: this.calls, path: (k) => kvPath(o.kvPrefix, k), rawKey: (k) => `${o.kvPrefix}${k}`, query: this.query, timeoutMs: o.requestTimeoutMs, logger: o.logger }
@@ -121,6 +119,17 @@ class ConsulBackendImpl implements ConsulBackend {
     return { ...answer.value, revision: parseConsulIndex(answer.index, `health of ${service}`).toString() }
   }
 
+  /** The catalog's service names (`/v1/catalog/services`: name → tags), Consul's own `consul` included. */
+  async listServices(ctx: CallContext): Promise<readonly string[]> {
+    this.checkOpen()
+    const answer = await this.calls.request<unknown>({ method: 'GET', path: '/v1/catalog/services', query: this.query, ...callOptions(ctx, this.o) })
+    const body = answer.body
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ProtocolError(`consul: /v1/catalog/services answered ${describeValue(body)}, not an object of service names`)
+    }
+    return Object.keys(body).sort()
+  }
+
   watchService(service: string, watcher: Watcher<ServiceSnapshot>, options?: WatchOptions): Unsubscribe {
     checkServiceName('service', service)
     const read: BlockingRead<ServiceSnapshot> = (index, signal) => this.healthRead(service, index, signal, undefined)
@@ -135,7 +144,7 @@ class ConsulBackendImpl implements ConsulBackend {
   watchConfig(key: string, watcher: Watcher<ConfigEntry | undefined>, options?: WatchOptions): Unsubscribe {
     checkConfigKey(key)
     const read: BlockingRead<ConfigEntry | undefined> = async (index, signal) => {
-      const answer = await this.holds.request({ method: 'GET', path: `/v1/kv/${kvPath(this.o.kvPrefix, key)}`, query: this.blockingQuery(index), accept: [404], signal, retry: false, timeoutMs: this.holdTimeoutMs(index) })
+      const answer = await this.calls.request({ method: 'GET', path: `/v1/kv/${kvPath(this.o.kvPrefix, key)}`, query: this.blockingQuery(index), accept: [404], signal, ...this.holdOptions(index) })
       return { value: decodeKvAnswer(key, answer), index: answer.headers['x-consul-index'] }
     }
     return this.watch(`consul watch config ${key}`, read, watcher, options, (value) => value)
@@ -154,19 +163,18 @@ class ConsulBackendImpl implements ConsulBackend {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.watches.stopAll()
-      await Promise.allSettled([this.holds.close(), this.ownsCalls ? this.calls.close() : Promise.resolve()])
+      if (this.ownsCalls) await this.calls.close()
     })()
     return this.closing
   }
 
   private async healthRead(service: string, index: bigint | undefined, signal: AbortSignal | undefined, timeoutMs: number | undefined) {
-    const transport = index === undefined ? this.calls : this.holds
-    const answer = await transport.request<unknown>({
+    const answer = await this.calls.request<unknown>({
       method: 'GET',
       path: `/v1/health/service/${encodeURIComponent(service)}`,
       query: { passing: 'true', ...this.blockingQuery(index) },
-      retry: index === undefined ? undefined : false,
-      timeoutMs: timeoutMs ?? this.holdTimeoutMs(index),
+      ...this.holdOptions(index),
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
       ...(signal === undefined ? {} : { signal }),
     })
     if (!Array.isArray(answer.body)) throw new ProtocolError(`consul: /v1/health/service/${service} answered ${describeValue(answer.body)}, not an array`)
@@ -180,9 +188,14 @@ class ConsulBackendImpl implements ConsulBackend {
     return { ...this.query, index: (index <= 0n ? 1n : index).toString(), wait: `${Math.ceil(this.o.blockingWaitMs / 1000)}s` }
   }
 
-  /** Consul adds up to wait/16 of jitter; a margin covers the answer's trip. */
-  private holdTimeoutMs(index: bigint | undefined): number {
-    return index === undefined ? this.o.requestTimeoutMs : Math.ceil(this.o.blockingWaitMs * 1.0625) + this.o.requestTimeoutMs
+  /**
+   * A blocking query (an index given) is held: one attempt on the held pool with the whole
+   * deadline, which is `wait` plus Consul's jitter (up to wait/16) plus a margin for the
+   * answer's trip. Without an index it is a single call.
+   */
+  private holdOptions(index: bigint | undefined): { timeoutMs: number; held?: true; retry?: false } {
+    if (index === undefined) return { timeoutMs: this.o.requestTimeoutMs }
+    return { timeoutMs: Math.ceil(this.o.blockingWaitMs * 1.0625) + this.o.requestTimeoutMs, held: true, retry: false }
   }
 
   private watch<T>(name: string, read: BlockingRead<T>, watcher: Watcher<T>, options: WatchOptions | undefined, withRevision: (value: T, revision: string) => T): Unsubscribe {

@@ -1,6 +1,6 @@
 /** consulBackend's options, validated when the backend is created (messages name the option). */
 import type { Transport } from '../../transport/types.js'
-import { checkNumber, checkOptionalString, fail, resolveBaseOptions, show, type RegistryBaseOptions, type ResolvedBaseOptions } from '../registry-common/options.js'
+import { checkInteger, checkNumber, checkOptionalString, fail, resolveBaseOptions, show, type RegistryBaseOptions, type ResolvedBaseOptions } from '../registry-common/options.js'
 
 export interface ConsulBackendOptions extends RegistryBaseOptions {
   /** ACL token, sent as `X-Consul-Token`. */
@@ -18,9 +18,13 @@ export interface ConsulBackendOptions extends RegistryBaseOptions {
   readonly deregisterCriticalAfterMs?: number
   /** `wait` of each blocking query. Default 60,000 ms; at most 270,000 (undici's 300 s header timeout). */
   readonly blockingWaitMs?: number
-  /** Connections for held blocking queries (one per watch). Default 512, opened as needed. */
+  /**
+   * Held blocking queries at once (one per watch): the transport's `heldConnections`, a pool
+   * apart from single calls. Past it a watch's query fails with RequestRejectedError (and a
+   * warning) and the watch retries with backoff. Default 512, opened as needed.
+   */
   readonly watchConnections?: number
-  /** A transport for single calls instead of creating one (tests); not closed by the backend. */
+  /** A transport for every call instead of creating one (tests); its own `heldConnections` apply. Not closed by the backend. */
   readonly transport?: Transport
 }
 
@@ -53,7 +57,7 @@ export function resolveConsulOptions(options: ConsulBackendOptions): ResolvedCon
     kvPrefix: checkPrefix(options.kvPrefix),
     deregisterCriticalAfterMs: checkNumber('deregisterCriticalAfterMs', options.deregisterCriticalAfterMs, 60_000, 1_000),
     blockingWaitMs: checkNumber('blockingWaitMs', options.blockingWaitMs, 60_000, 1_000, 270_000),
-    watchConnections: checkNumber('watchConnections', options.watchConnections, 512, 1),
+    watchConnections: checkInteger('watchConnections', options.watchConnections, 512, 1),
     transport: options.transport,
   }
 }

@@ -6,7 +6,7 @@
  * server's hash code. Eureka stores no config and no metrics.
  */
 import type { Backend, BackendCapabilities, CallContext, Unsubscribe, Watcher, WatchOptions } from '../../backend.js'
-import { ClientClosedError, LeaseLostError, NotFoundError, NotSupportedError } from '../../errors.js'
+import { ClientClosedError, LeaseLostError, NotFoundError, NotSupportedError, ProtocolError } from '../../errors.js'
 import { describeValue } from '../../internal/describe.js'
 import type { Logger } from '../../internal/logger.js'
 import { checkInstanceId, checkServiceName } from '../../registry/validate.js'
@@ -15,7 +15,7 @@ import type { Transport } from '../../transport/types.js'
 import { type ConfigEntry, type Instance, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
 import { LocalRevisions } from '../seed/revisions.js'
 import { appName, asArray, decodeInstance, encodeInstance, sortById } from './codec.js'
-import { EurekaMirror } from './mirror.js'
+import { EurekaMirror, envelope } from './mirror.js'
 import { BackendWatches, confirm } from '../registry-common/watches.js'
 import { resolveEurekaOptions, type EurekaBackendOptions, type ResolvedEurekaOptions } from './options.js'
 
@@ -29,7 +29,7 @@ const CAPABILITIES: BackendCapabilities = Object.freeze({
 })
 
 /** A Backend with the optional parts Eureka has: a (delta-polling) service watch. No config. */
-export type EurekaBackend = Backend & Required<Pick<Backend, 'watchService' | 'useLogger'>>
+export type EurekaBackend = Backend & Required<Pick<Backend, 'listServices' | 'watchService' | 'useLogger'>>
 
 /**
  * Creates a Backend for a Eureka server (or several peers).
@@ -123,6 +123,21 @@ class EurekaBackendImpl implements EurekaBackend {
     const answer = await this.transport.request<{ application?: { instance?: unknown } }>({ method: 'GET', path: `/apps/${encodeURIComponent(appName(service))}`, accept: [404], ...call(ctx, this.o) })
     const raw = answer.status === 404 ? [] : asArray(answer.body?.application?.instance)
     return this.snapshot(service, raw)
+  }
+
+  /**
+   * The applications of a full fetch (GET /apps) that have instances. Eureka upper-cases
+   * names: they are listed lower-case, as Spring's EurekaDiscoveryClient does (resolve takes either).
+   */
+  async listServices(ctx: CallContext): Promise<readonly string[]> {
+    this.checkOpen()
+    const answer = await this.transport.request<Record<string, unknown>>({ method: 'GET', path: '/apps', ...call(ctx, this.o) })
+    const names = new Set<string>()
+    for (const app of asArray(envelope(answer.body, '/apps').application) as Record<string, unknown>[]) {
+      if (typeof app?.name !== 'string' || app.name === '') throw new ProtocolError(`eureka: GET /apps answered an application with a malformed name: ${describeValue(app?.name)}`)
+      if (asArray(app.instance).length > 0) names.add(app.name.toLowerCase())
+    }
+    return [...names].sort()
   }
 
   watchService(service: string, watcher: Watcher<ServiceSnapshot>, options?: WatchOptions): Unsubscribe {

@@ -163,7 +163,8 @@ export class EurekaMirror {
   }
 }
 
-function envelope(body: Raw | undefined, path: string): Raw {
+/** The `applications` object of a /apps or /apps/delta answer. */
+export function envelope(body: Raw | undefined, path: string): Raw {
   const apps = body?.applications
   if (typeof apps !== 'object' || apps === null) {
     throw new ProtocolError(`eureka: GET ${path} answered without an "applications" object`)

@@ -6,7 +6,7 @@
  * and login with token refresh. Nacos stores no metrics.
  */
 import type { Backend, BackendCapabilities, CallContext, PutConfigOptions, Unsubscribe, Watcher, WatchOptions } from '../../backend.js'
-import { ClientClosedError, InvalidArgumentError, LeaseLostError, ProtocolError } from '../../errors.js'
+import { ClientClosedError, InvalidArgumentError, LeaseLostError, ProtocolError, ResponseTooLargeError } from '../../errors.js'
 import { describeValue } from '../../internal/describe.js'
 import type { Logger } from '../../internal/logger.js'
 import { sleep } from '../../internal/timers.js'
@@ -34,8 +34,12 @@ const CAPABILITIES: BackendCapabilities = Object.freeze({
 /** Nacos's code for "no such instance" in a beat answer (NamingResponseCode.RESOURCE_NOT_FOUND). */
 const RESOURCE_NOT_FOUND = 20404
 const DEFAULT_CACHE_MILLIS = 3_000
+/** Names per page of /v1/ns/service/list. */
+const SERVICE_PAGE_SIZE = 500
+/** 200,000 names: a server that keeps answering full pages past this is not a registry we can list. */
+const MAX_SERVICE_PAGES = 400
 
-export type NacosBackend = Backend & Required<Pick<Backend, 'watchService' | 'watchConfig' | 'putConfig' | 'deleteConfig' | 'useLogger'>>
+export type NacosBackend = Backend & Required<Pick<Backend, 'listServices' | 'watchService' | 'watchConfig' | 'putConfig' | 'deleteConfig' | 'useLogger'>>
 
 /**
  * Creates a Backend for a Nacos server (1.x, 2.x or 3.x with its default client API switch).
@@ -49,7 +53,8 @@ export function nacosBackend(options: NacosBackendOptions): NacosBackend {
 class NacosBackendImpl implements NacosBackend {
   readonly name = 'nacos'
   readonly capabilities = CAPABILITIES
-  private readonly transports: Transport[]
+  /** One transport: listener long polls go on its held pool (`held: true`, `watchConnections` of them). */
+  private readonly transport: Transport
   private readonly caller: NacosCaller
   private readonly config: NacosConfig
   private readonly revisions = new LocalRevisions()
@@ -60,12 +65,9 @@ class NacosBackendImpl implements NacosBackend {
   private closing: Promise<void> | undefined
 
   constructor(private readonly o: ResolvedNacosOptions) {
-    const make = (connections: number) => createTransport({ servers: o.servers, requestTimeoutMs: o.requestTimeoutMs, connections, logger: o.logger, ...(o.tls === undefined ? {} : { tls: o.tls }) })
-    const calls = make(16)
-    const holds = make(o.watchConnections)
-    this.transports = [calls, holds]
+    this.transport = createTransport({ servers: o.servers, requestTimeoutMs: o.requestTimeoutMs, heldConnections: o.watchConnections, logger: o.logger, ...(o.tls === undefined ? {} : { tls: o.tls }) })
     this.watches = new BackendWatches(o.logger, o.watchBackoff)
-    this.caller = new NacosCaller(calls, holds, o)
+    this.caller = new NacosCaller(this.transport, o)
     this.config = new NacosConfig(this.caller, this.revisions, { group: o.group, tenant: o.namespace === 'public' ? '' : o.namespace }, o.logger)
   }
 
@@ -145,6 +147,30 @@ class NacosBackendImpl implements NacosBackend {
     return { service, instances, revision: this.revisions.observe(`service:${service}`, instances) }
   }
 
+  /**
+   * Every page of /v1/ns/service/list in the namespace and group (`{ count, doms }`). A
+   * service registered while paging may shift names between pages: a Set keeps each once,
+   * and paging stops at `count` or at a short page, so it always ends.
+   */
+  async listServices(ctx: CallContext): Promise<readonly string[]> {
+    this.checkOpen()
+    const names = new Set<string>()
+    for (let pageNo = 1; ; pageNo++) {
+      const params = { pageNo: String(pageNo), pageSize: String(SERVICE_PAGE_SIZE), namespaceId: this.o.namespace, groupName: this.o.group }
+      const answer = await this.caller.call({ method: 'GET', path: '/v1/ns/service/list', params }, ctx)
+      const page = parseJson(answer.body, 'GET /v1/ns/service/list') as { count?: unknown; doms?: unknown } | null
+      if (typeof page !== 'object' || page === null || typeof page.count !== 'number' || !Array.isArray(page.doms) || !page.doms.every((d) => typeof d === 'string')) {
+        throw new ProtocolError(`nacos: GET /v1/ns/service/list answered ${describeValue(page)}, not { count, doms: [names] }`)
+      }
+      for (const name of page.doms as string[]) names.add(name)
+      if (page.doms.length < SERVICE_PAGE_SIZE || pageNo * SERVICE_PAGE_SIZE >= page.count) return [...names].sort()
+      if (pageNo >= MAX_SERVICE_PAGES) {
+        this.o.logger.warn(`nacos backend: listServices stopped after ${pageNo} pages (${names.size} names; the server counts ${page.count})`)
+        throw new ResponseTooLargeError(`nacos: /v1/ns/service/list has more than ${MAX_SERVICE_PAGES * SERVICE_PAGE_SIZE} service names (the server counts ${page.count})`, { details: { count: page.count } })
+      }
+    }
+  }
+
   /** Polls the instance list at the server's cacheMillis (or pollIntervalMs), as Nacos's HTTP clients do. */
   watchService(service: string, watcher: Watcher<ServiceSnapshot>, options?: WatchOptions): Unsubscribe {
     checkServiceName('service', service)
@@ -188,7 +214,7 @@ class NacosBackendImpl implements NacosBackend {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.watches.stopAll()
-      await Promise.allSettled(this.transports.map((t) => t.close()))
+      await this.transport.close()
     })()
     return this.closing
   }

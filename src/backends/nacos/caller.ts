@@ -18,7 +18,7 @@ export interface NacosCall {
   readonly headers?: Record<string, string>
   readonly accept?: readonly number[]
   readonly idempotent?: boolean
-  /** A held request (listener long poll): its own deadline, no retries. */
+  /** A held request (listener long poll): the held pool, one attempt with this whole deadline. */
   readonly holdMs?: number
 }
 
@@ -28,7 +28,6 @@ export class NacosCaller {
 
   constructor(
     private readonly transport: Transport,
-    private readonly holds: Transport,
     private readonly o: ResolvedNacosOptions,
   ) {}
 
@@ -45,8 +44,7 @@ export class NacosCaller {
 
   private send(c: NacosCall, ctx: CallContext, token: string | undefined): Promise<TransportResponse<string>> {
     const query = { ...c.params, ...(token === undefined ? {} : { accessToken: token }) }
-    const transport = c.holdMs === undefined ? this.transport : this.holds
-    return transport.request<string>({
+    return this.transport.request<string>({
       method: c.method,
       path: `${this.o.contextPath}${c.path}`,
       query,
@@ -55,7 +53,7 @@ export class NacosCaller {
       ...(c.headers === undefined ? {} : { headers: c.headers }),
       ...(c.accept === undefined ? {} : { accept: c.accept }),
       ...(c.idempotent === undefined ? {} : { idempotent: c.idempotent }),
-      ...(c.holdMs === undefined ? {} : { retry: false as const }),
+      ...(c.holdMs === undefined ? {} : { held: true, retry: false as const }),
       timeoutMs: c.holdMs ?? ctx.timeoutMs ?? this.o.requestTimeoutMs,
       ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
     })

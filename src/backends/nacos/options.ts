@@ -1,5 +1,5 @@
 /** nacosBackend's options, validated when the backend is created (messages name the option). */
-import { checkNumber, checkOptionalString, fail, resolveBaseOptions, type RegistryBaseOptions, type ResolvedBaseOptions } from '../registry-common/options.js'
+import { checkInteger, checkNumber, checkOptionalString, fail, resolveBaseOptions, type RegistryBaseOptions, type ResolvedBaseOptions } from '../registry-common/options.js'
 
 export interface NacosBackendOptions extends RegistryBaseOptions {
   /** Server root(s), e.g. `http://nacos:8848` (the context path is added: see contextPath). */
@@ -19,7 +19,11 @@ export interface NacosBackendOptions extends RegistryBaseOptions {
   readonly pollIntervalMs?: number
   /** `Long-Pulling-Timeout` of config listeners. Default 30,000 ms (Nacos holds it − 500 ms). */
   readonly longPollTimeoutMs?: number
-  /** Connections for held listener requests (one per config watch). Default 512, opened as needed. */
+  /**
+   * Held listener requests at once (one per config watch): the transport's `heldConnections`,
+   * a pool apart from single calls. Past it a listener fails with RequestRejectedError (and a
+   * warning) and the watch retries with backoff. Default 512, opened as needed.
+   */
   readonly watchConnections?: number
 }
 
@@ -52,6 +56,6 @@ export function resolveNacosOptions(options: NacosBackendOptions): ResolvedNacos
     credentials: username === undefined ? undefined : { username, password: password! },
     pollIntervalMs: options.pollIntervalMs === undefined ? undefined : checkNumber('pollIntervalMs', options.pollIntervalMs, 0, 10),
     longPollTimeoutMs: checkNumber('longPollTimeoutMs', options.longPollTimeoutMs, 30_000, 10_500, 270_000),
-    watchConnections: checkNumber('watchConnections', options.watchConnections, 512, 1),
+    watchConnections: checkInteger('watchConnections', options.watchConnections, 512, 1),
   }
 }

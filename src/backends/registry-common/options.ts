@@ -45,6 +45,13 @@ export function checkNumber(name: string, value: unknown, fallback: number, min:
   return value
 }
 
+/** A count (connections, …): a whole number, so the transport never names an option the user did not give. */
+export function checkInteger(name: string, value: unknown, fallback: number, min: number): number {
+  const n = checkNumber(name, value, fallback, min)
+  if (!Number.isSafeInteger(n)) fail(`${name} must be a whole number from ${min}, got ${show(value)}`)
+  return n
+}
+
 export function checkOptionalString(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined
   // eslint-disable-next-line no-control-regex

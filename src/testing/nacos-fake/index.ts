@@ -19,6 +19,8 @@ export interface NacosFakeOptions {
   readonly healthCheckIntervalMs?: number
   /** Cap on a listener's hold, for quick tests. Default: none (Long-Pulling-Timeout − 500 ms). */
   readonly maxHoldMs?: number
+  /** How long a service without instances stays listed. Default 60,000 ms, as Nacos's cleaner. */
+  readonly emptyServiceCleanMs?: number
 }
 
 export interface NacosFake {
@@ -41,7 +43,7 @@ export interface NacosFake {
  * const backend = nacosBackend({ url: nacos.url, username: 'nacos', password: 'nacos' })
  */
 export async function startNacosFake(options: NacosFakeOptions = {}): Promise<NacosFake> {
-  const naming = new FakeNaming()
+  const naming = new FakeNaming(options.emptyServiceCleanMs)
   const configs = new FakeConfigs()
   const tokens = new Map<string, number>()
   const state = {

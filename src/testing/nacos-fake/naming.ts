@@ -4,6 +4,8 @@
  * namespace; ephemeral ones turn unhealthy 15 s and disappear 30 s after their last beat
  * (or after the metadata's preserved.heart.beat.timeout / preserved.ip.delete.timeout);
  * a light beat for an unknown instance answers code 20404, a full one re-registers it.
+ * A service without instances stays listed until the empty-service cleaner removes it
+ * (nacos.naming.clean.empty-service.expired-time, 60 s by default).
  */
 
 export interface NacosInstance {
@@ -38,6 +40,10 @@ function num(meta: Record<string, string>, key: string, fallback: number): numbe
 export class FakeNaming {
   /** namespace → grouped service name → instance key → instance. */
   readonly spaces = new Map<string, Map<string, Map<string, NacosInstance>>>()
+  /** When each service seen empty became so (the cleaner's clock). */
+  private readonly emptySince = new Map<Map<string, NacosInstance>, number>()
+
+  constructor(private readonly emptyServiceCleanMs = 60_000) {}
 
   private service(ns: string, name: string, create: boolean): Map<string, NacosInstance> | undefined {
     let space = this.spaces.get(ns)
@@ -100,10 +106,11 @@ export class FakeNaming {
     return { code: 10200, clientBeatInterval: num(found.metadata, 'preserved.heart.beat.interval', DEFAULT_BEAT_MS), lightBeatEnabled: true }
   }
 
-  /** The health checker: ephemeral instances without beats go unhealthy, then away. */
+  /** The health checker: ephemeral instances without beats go unhealthy, then away; empty services are cleaned. */
   check(now: number): void {
     for (const space of this.spaces.values()) {
-      for (const svc of space.values()) {
+      for (const [name, svc] of space) {
+        this.cleanIfEmpty(space, name, svc, now)
         for (const [key, i] of svc) {
           if (!i.ephemeral) continue
           const silent = now - i.lastBeat
@@ -112,6 +119,29 @@ export class FakeNaming {
         }
       }
     }
+  }
+
+  private cleanIfEmpty(space: Map<string, Map<string, NacosInstance>>, name: string, svc: Map<string, NacosInstance>, now: number): void {
+    if (svc.size > 0) {
+      this.emptySince.delete(svc)
+      return
+    }
+    const since = this.emptySince.get(svc) ?? now
+    this.emptySince.set(svc, since)
+    if (now - since < this.emptyServiceCleanMs) return
+    space.delete(name)
+    this.emptySince.delete(svc)
+  }
+
+  /**
+   * GET /service/list (ServiceController.list): the names of the group's services in the
+   * namespace, without the group, one page of them (pageNo from 1), and the total count.
+   */
+  serviceList(ns: string, group: string, pageNo: number, pageSize: number): { count: number; doms: string[] } {
+    const prefix = `${group}@@`
+    const names = [...(this.spaces.get(ns)?.keys() ?? [])].filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length))
+    const start = Math.max(0, (pageNo - 1) * pageSize)
+    return { count: names.length, doms: names.slice(start, start + pageSize) }
   }
 
   /** GET /instance/list: a ServiceInfo. */

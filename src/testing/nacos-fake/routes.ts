@@ -64,6 +64,7 @@ export async function routeNacos(state: NacosRouteState, req: FakeRequest): Prom
 
 function naming(state: NacosRouteState, req: FakeRequest, p: Record<string, string | undefined>): FakeAnswer {
   const ns = p.namespaceId || 'public'
+  if (req.method === 'GET' && req.path === '/nacos/v1/ns/service/list') return serviceList(state, ns, p)
   if (!p.serviceName) return text(400, "caused: Required parameter 'serviceName' type String is not present;")
   const name = groupedName(p.serviceName, p.groupName ?? null)
   const route = `${req.method} ${req.path}`
@@ -78,6 +79,15 @@ function naming(state: NacosRouteState, req: FakeRequest, p: Record<string, stri
   if (route === 'PUT /nacos/v1/ns/instance/beat') return json(200, state.naming.beat(ns, name, p))
   if (route === 'GET /nacos/v1/ns/instance/list') return json(200, state.naming.list(ns, name, p.clusters ?? '', p.healthyOnly === 'true', state.cacheMillis))
   return text(404, `no route for ${route}`)
+}
+
+function serviceList(state: NacosRouteState, ns: string, p: Record<string, string | undefined>): FakeAnswer {
+  for (const name of ['pageNo', 'pageSize'] as const) {
+    if (p[name] === undefined) return text(400, `caused: Required parameter '${name}' type String is not present;`)
+  }
+  // NumberUtils.toInt: what is not a number reads as 0.
+  const toInt = (v: string): number => (/^-?[0-9]{1,9}$/.test(v) ? Number(v) : 0)
+  return json(200, state.naming.serviceList(ns, p.groupName || 'DEFAULT_GROUP', toInt(p.pageNo!), toInt(p.pageSize!)))
 }
 
 function configs(state: NacosRouteState, req: FakeRequest, p: Record<string, string | undefined>): FakeAnswer {
