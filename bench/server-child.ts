@@ -50,3 +50,14 @@ export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024
 }
+
+/** Linux reports /proc/<pid>/stat times in USER_HZ ticks, 100 per second on every architecture Node runs on. */
+const NS_PER_TICK = 1e9 / 100
+
+/** utime + stime of a process, in ns. The fields are counted after the ")" that ends comm. */
+export function procCpuNs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12.
+  return (Number(fields[11]) + Number(fields[12])) * NS_PER_TICK
+}

@@ -1,12 +1,15 @@
 /**
  * Load cases of the reference server (issue 13), each against the CLI in a child process
  * with the limits it needs raised, so the server has a thread of its own:
- * - change -> watcher latency for 1,000 watchers of one 1,000-instance service and of one key;
+ * - change -> watcher latency for 1,000 watchers of one 1,000-instance service and of one key,
+ *   over blocking queries and over the multiplexed watch (bench/server-watchers.ts);
  * - an expiry of 10,000 instances (100 services x 100) under 1,000 re-watching watchers, with
  *   a probe (GET /v1/health every 5 ms) whose latency shows how long the loop was blocked;
  * - config PUT latency with 10 and with 50,000 keys, on disk and in memory;
  * - heartbeat latency while 20 clients read a 50,000-instance service, and RSS per 10,000 instances;
  * - time and RSS to hold 18,000 blocking queries.
+ * BENCH_SERVER_LOAD_CASES=<names, comma-separated> runs only those: `watchers` (all four of
+ * WATCHER_CASES, or any of them by name), `expiry`, `config size`, `big list`, `held queries`.
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -18,113 +21,11 @@ import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
 import { encodeKeyFile, keyFileName } from '../src/server/config-disk.js'
 import { percentile, type ComparisonResult } from './lib.js'
-import { rssBytes, spawnServer, type ChildServer } from './server-child.js'
+import { rssBytes } from './server-child.js'
+import { held, instance, MiB, ms, mustPut, parallel, request, sleep, withServer } from './server-load-kit.js'
+import { WATCHER_CASES, watcherCases } from './server-watchers.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const CLI = ['--import', 'tsx', 'src/server/cli.ts', '--port', '0']
-const ms = (ns: number): string => `${ns.toFixed(1)} ms`
-const MiB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`
-const sleep = (t: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, t))
-const instance = (ttlMs = 60_000) => JSON.stringify({ address: '10.0.0.1', port: 8080, ttlMs, metadata: { zone: 'a', version: '1.2.3' }, tags: ['http'] })
-const JSON_HEADERS = { 'content-type': 'application/json' }
-
-async function request(pool: Pool, method: 'GET' | 'PUT' | 'DELETE', path: string, body?: string): Promise<{ status: number; text: string }> {
-  const res = await pool.request({ method, path, ...(body === undefined ? {} : { body, headers: JSON_HEADERS }) })
-  return { status: res.statusCode, text: await res.body.text() }
-}
-
-/** A write the bench depends on: anything but 200 stops the bench. */
-async function mustPut(pool: Pool, path: string, body: string): Promise<void> {
-  const r = await request(pool, 'PUT', path, body)
-  if (r.status !== 200) throw new Error(`PUT ${path} answered ${r.status}: ${r.text.slice(0, 200)}`)
-}
-
-async function held(pool: Pool, n: number): Promise<void> {
-  for (let i = 0; i < 2_000; i++) {
-    if ((JSON.parse((await request(pool, 'GET', '/v1/health')).text) as { held: number }).held >= n) return
-    await sleep(20)
-  }
-  throw new Error(`never saw ${n} held queries`)
-}
-
-/** Runs `count` calls of `make(i)`, `concurrency` at a time. */
-async function parallel(count: number, concurrency: number, make: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await make(next++)
-  }))
-}
-
-async function withServer<T>(args: readonly string[], run: (server: ChildServer, pool: Pool) => Promise<T>, connections = 64): Promise<T> {
-  const server = await spawnServer([...CLI, ...args])
-  const pool = new Pool(server.url, { connections, pipelining: 1, headersTimeout: 120_000, bodyTimeout: 120_000 })
-  try {
-    return await run(server, pool)
-  } finally {
-    await pool.destroy()
-    await server.close()
-  }
-}
-
-/**
- * One blocking GET on a raw socket that only counts the answer's bytes (no parsing, no
- * copies), so that 1,000 of them in this process cost little next to the server; resolves
- * when the whole answer arrived.
- */
-function rawWatch(port: number, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1' }, () => socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n`))
-    let head = ''
-    let remaining = -1
-    socket.on('data', (chunk: Buffer) => {
-      if (remaining < 0) {
-        head += chunk.toString('latin1')
-        const end = head.indexOf('\r\n\r\n')
-        if (end < 0) return
-        remaining = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0) - (head.length - end - 4)
-      } else remaining -= chunk.length
-      if (remaining <= 0) {
-        socket.destroy()
-        resolve()
-      }
-    })
-    socket.on('error', reject)
-  })
-}
-
-/** 1,000 watchers of `path` held at `index`; the time from sending `change` to each watcher's full answer. */
-async function watcherLatency(port: number, control: Pool, path: string, index: string, change: () => Promise<unknown>): Promise<number[]> {
-  let t0 = 0
-  const done = Array.from({ length: 1_000 }, async () => {
-    await rawWatch(port, `${path}?index=${index}&wait=60s`)
-    return performance.now() - t0
-  })
-  await held(control, 1_000)
-  t0 = performance.now()
-  await change()
-  return Promise.all(done)
-}
-
-async function watchers(): Promise<string[]> {
-  return withServer(['--max-connections-per-client', '4000', '--max-connections', '4000'], async (server, control) => {
-    const port = Number(new URL(server.url).port)
-    {
-      await parallel(1_000, 64, (i) => mustPut(control, `/v1/services/big/instances/i${i}`, instance()))
-      const service: number[] = []
-      const key: number[] = []
-      for (let round = 0; round < 3; round++) {
-        const index = (JSON.parse((await request(control, 'GET', '/v1/services/big')).text) as { index: string }).index
-        service.push(...(await watcherLatency(port, control, '/v1/services/big', index, () => request(control, 'PUT', `/v1/services/big/instances/new${round}`, instance()))))
-        const v = (JSON.parse((await request(control, 'PUT', '/v1/config/hot', JSON.stringify({ value: { round } }))).text) as { version: string }).version
-        key.push(...(await watcherLatency(port, control, '/v1/config/hot', v, () => request(control, 'PUT', '/v1/config/hot', JSON.stringify({ value: { round, next: true } })))))
-      }
-      return [
-        `change -> watcher, 1,000 watchers of one 1,000-instance service: p50 ${ms(percentile(service, 50))}, p99 ${ms(percentile(service, 99))} (3 changes)`,
-        `change -> watcher, 1,000 watchers of one config key: p50 ${ms(percentile(key, 50))}, p99 ${ms(percentile(key, 99))} (3 changes)`,
-      ]
-    }
-  })
-}
 
 /** 10,000 instances (100 services x 100) expire while 10 watchers per service keep re-watching. */
 async function expiry(): Promise<string[]> {
@@ -293,17 +194,23 @@ async function heldQueries(): Promise<string[]> {
   })
 }
 
+/** BENCH_SERVER_LOAD_CASES (comma-separated names) picks cases; `watchers` picks all four watcher cases. */
+function chosen(name: string): boolean {
+  const only = process.env['BENCH_SERVER_LOAD_CASES']
+  return only === undefined || only === '' || only.split(',').map((n) => n.trim()).includes(name)
+}
+
 export async function runLoadCases(): Promise<ComparisonResult[]> {
   const out: ComparisonResult[] = []
+  const watchers = WATCHER_CASES.filter((name) => chosen('watchers') || chosen(name))
   for (const [title, run] of [
-    ['watchers', watchers],
-    ['expiry', expiry],
-    ['config size', configSize],
-    ['big list', bigList],
-    ['held queries', heldQueries],
+    ['watchers', watchers.length > 0 ? () => watcherCases(watchers) : undefined],
+    ['expiry', chosen('expiry') ? expiry : undefined],
+    ['config size', chosen('config size') ? configSize : undefined],
+    ['big list', chosen('big list') ? bigList : undefined],
+    ['held queries', chosen('held queries') ? heldQueries : undefined],
   ] as const) {
-    const only = process.env['BENCH_SERVER_LOAD_CASES']
-    if (only !== undefined && only !== '' && !only.split(',').includes(title)) continue
+    if (run === undefined) continue
     const started = performance.now()
     const notes = await run()
     console.log(`\n## reference server under load: ${title} (${((performance.now() - started) / 1000).toFixed(1)} s)`)

@@ -21,14 +21,13 @@
  * Before those, the load cases of bench/server-load.ts (watchers, expiry, config size,
  * big lists, held queries); BENCH_SERVER_LOAD_ONLY=1 runs only them.
  */
-import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { cpuUsage } from 'node:process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Pool } from 'undici'
 import { formatNs, median, percentile, type BenchSuite, type CaseResult, type ComparisonResult } from '../lib.js'
 import { runLoadCases } from '../server-load.js'
-import { spawnServer } from '../server-child.js'
+import { procCpuNs, spawnServer } from '../server-child.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const CLIENTS = 64
@@ -36,8 +35,6 @@ const HEARTBEATS = envInt('BENCH_SERVER_HEARTBEATS', 38_400, CLIENTS)
 const ROUNDS = envInt('BENCH_SERVER_ROUNDS', 7, 1)
 const SERVICE = 'bench'
 const BENCH_TOKEN = 'bench-token-0123456789abcdef0123456789abcdef'
-/** Linux reports /proc/<pid>/stat times in USER_HZ ticks, 100 per second on every architecture Node runs on. */
-const NS_PER_TICK = 1e9 / 100
 
 function envInt(name: string, fallback: number, min: number): number {
   const text = process.env[name]
@@ -128,14 +125,6 @@ async function startChild(args: readonly string[], token?: string): Promise<Targ
     serverCpuNs: () => procCpuNs(child.pid),
     close: child.close,
   }
-}
-
-/** utime + stime of a process, in ns. The fields are counted after the ")" that ends comm. */
-function procCpuNs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12.
-  return (Number(fields[11]) + Number(fields[12])) * NS_PER_TICK
 }
 
 /** A started deployment with its pool and the 64 heartbeat paths. */
