@@ -203,6 +203,16 @@ export class ServiceEntry {
 
   /** The answer for a selection (undefined: the default filter), built once per view. */
   result(selection: Selection | undefined): DiscoveryResult {
+    return this.#resultSlot(selection).result!
+  }
+
+  /** result() as a settled promise, kept per view so the hot paths allocate nothing. */
+  resultPromise(selection?: Selection): Promise<DiscoveryResult> {
+    const slot = this.#resultSlot(selection)
+    return (slot.promise ??= Promise.resolve(slot.result!))
+  }
+
+  #resultSlot(selection: Selection | undefined): ResultSlot {
     const view = this.view!
     const slot = selection === undefined ? this.#defaultResult : (this.#results.get(selection.key) ?? this.#newSlot(this.#results, selection.key, { view: undefined, result: undefined, promise: undefined }))
     if (slot.view !== view) {
@@ -212,13 +222,7 @@ export class ServiceEntry {
       slot.promise = undefined
       slot.view = view
     }
-    return slot.result!
-  }
-
-  /** result() as a settled promise, kept so the hot path allocates nothing. */
-  resultPromise(): Promise<DiscoveryResult> {
-    const result = this.result(undefined)
-    return (this.#defaultResult.promise ??= Promise.resolve(result))
+    return slot
   }
 
   /** One instance by the selection's balancer (undefined: the default pick). Never throws. */

@@ -128,34 +128,3 @@ export function preferZone(instances: Instance[], zone: string | undefined): Ins
   const local = instances.filter((i) => i.zone === zone)
   return local.length > 0 ? local : instances
 }
-
-/**
- * Memoises selections by options object, so a caller that reuses one options object pays
- * one WeakMap lookup per call. The fields are compared too: a mutated object is rebuilt.
- */
-export class SelectionMemo {
-  readonly #memo = new WeakMap<object, { selection: Selection; fields: readonly unknown[] }>()
-
-  get(options: PickOptions | DiscoverOptions): Selection | undefined {
-    const hit = this.#memo.get(options)
-    const p = options as PickOptions
-    if (
-      hit !== undefined &&
-      hit.fields[0] === p.status &&
-      hit.fields[1] === p.tags &&
-      hit.fields[2] === p.metadata &&
-      hit.fields[3] === p.filter &&
-      hit.fields[4] === p.zone &&
-      hit.fields[5] === p.strategy
-    ) {
-      return hit.selection
-    }
-    return undefined
-  }
-
-  set(options: PickOptions | DiscoverOptions, selection: Selection): Selection {
-    const p = options as PickOptions
-    this.#memo.set(options, { selection, fields: [p.status, p.tags, p.metadata, p.filter, p.zone, p.strategy] })
-    return selection
-  }
-}
