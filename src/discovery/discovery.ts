@@ -47,7 +47,7 @@ class ServiceDiscovery implements Discovery {
   readonly #cache: LRUCache<string, Cached>
   /** The same entries by name, for pickSync: a Map lookup is cheaper than an LRU get. */
   readonly #index = new Map<string, Cached>()
-  /** Selections by options object; discover() and pick() differ in their default zone. */
+  /** Selections by options content; discover() and pick() differ in their default zone. */
   readonly #discoverMemo = new SelectionMemo()
   readonly #pickMemo = new SelectionMemo()
   readonly #defaultPick: Selection
@@ -297,11 +297,9 @@ class ServiceDiscovery implements Discovery {
   /** pick() prefers the local zone unless told otherwise; discover() applies a zone only when asked. */
   #selection(options: DiscoverOptions | PickOptions, forPick: boolean): Selection {
     const memo = forPick ? this.#pickMemo : this.#discoverMemo
-    const known = memo.ofObject(options)
-    if (known !== undefined) return known
-    const same = memo.ofContent(options)
+    const same = memo.get(options)
     if (same !== undefined) {
-      // A fresh bag whose selection fields match a validated one: the rest of it is checked here.
+      // The selection fields match a validated bag's: the rest of this one is checked here.
       checkCallShape(forPick ? 'pick()' : 'discover()', options, forPick)
       return same
     }

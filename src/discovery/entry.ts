@@ -104,6 +104,9 @@ export class ServiceEntry {
   #defaultPicker: PickerSlot = { gen: -1, picker: EMPTY_PICKER }
   #results = new Map<string, ResultSlot>()
   #pickers = new Map<string, PickerSlot>()
+  /** The last selection picked with and its slot: a call site repeating itself skips the Map. */
+  #lastSelection: Selection | undefined
+  #lastPicker: PickerSlot = this.#defaultPicker
   #held: Held | undefined
   #holdTimer: NodeJS.Timeout | undefined
   #closed = false
@@ -228,7 +231,7 @@ export class ServiceEntry {
   /** One instance by the selection's balancer (undefined: the default pick). Never throws. */
   pick(selection: Selection | undefined): Instance | undefined {
     let slot = this.#defaultPicker
-    if (selection !== undefined) slot = this.#pickers.get(selection.key) ?? this.#newSlot(this.#pickers, selection.key, { gen: -1, picker: EMPTY_PICKER })
+    if (selection !== undefined) slot = selection === this.#lastSelection ? this.#lastPicker : this.#pickerSlot(selection)
     if (slot.gen !== this.#gen) {
       slot.picker = this.#buildPicker(selection ?? this.#d.defaultPick)
       slot.gen = this.#gen
@@ -239,6 +242,13 @@ export class ServiceEntry {
       this.#d.logger.warn('discovery: a balancer threw while picking', { service: this.service, error })
       return undefined
     }
+  }
+
+  #pickerSlot(selection: Selection): PickerSlot {
+    const slot = this.#pickers.get(selection.key) ?? this.#newSlot(this.#pickers, selection.key, { gen: -1, picker: EMPTY_PICKER })
+    this.#lastSelection = selection
+    this.#lastPicker = slot
+    return slot
   }
 
   /** Adds a subscriber; it gets the served state now (if any), then every announced one. */

@@ -1,7 +1,8 @@
 /**
  * Memoised selections, so a call's options cost a lookup instead of validation and a key
- * build. Two layers: by options object (a caller reusing one object), then by content (a
- * fresh literal per call, as users write them), compared field by field without allocating.
+ * build. Keyed by content, not by object: users write a fresh literal per call, and a reused
+ * object that was mutated meanwhile simply matches (or misses) by its new content. The
+ * comparison is field by field and allocates nothing.
  */
 import type { Selection } from './select.js'
 import type { DiscoverOptions, PickOptions } from './types.js'
@@ -18,54 +19,38 @@ interface ContentSlot {
   readonly selection: Selection
 }
 
-interface ObjectSlot {
-  readonly selection: Selection
-  readonly fields: readonly unknown[]
-}
-
-/** Distinct literal contents kept; a program has a handful of call sites, not hundreds. */
-const CONTENT_SLOTS = 16
+/** Distinct selections kept; a program has a handful of call sites, not hundreds. */
+const SLOTS = 16
 
 export class SelectionMemo {
-  readonly #byObject = new WeakMap<object, ObjectSlot>()
-  readonly #byContent: ContentSlot[] = []
-  #nextSlot = 0
-
-  /** The selection built for this very object, unless a selection field changed since. */
-  ofObject(options: PickOptions | DiscoverOptions): Selection | undefined {
-    const p = options as PickOptions
-    const hit = this.#byObject.get(options)
-    // The fields are compared too: a mutated object is rebuilt.
-    if (
-      hit !== undefined &&
-      hit.fields[0] === p.status &&
-      hit.fields[1] === p.tags &&
-      hit.fields[2] === p.metadata &&
-      hit.fields[3] === p.filter &&
-      hit.fields[4] === p.zone &&
-      hit.fields[5] === p.strategy
-    ) {
-      return hit.selection
-    }
-    return undefined
-  }
+  readonly #slots: ContentSlot[] = []
+  #next = 0
+  #lastHit = 0
 
   /**
    * The selection of an earlier bag with the same selection fields. Only those fields are
    * compared: the caller still checks the rest of the bag (option names, staleness, signal).
    */
-  ofContent(options: PickOptions | DiscoverOptions): Selection | undefined {
+  get(options: PickOptions | DiscoverOptions): Selection | undefined {
     if (typeof options !== 'object' || options === null) return undefined
-    for (const slot of this.#byContent) if (sameContent(slot, options as PickOptions)) return slot.selection
+    const slots = this.#slots
+    // The last hit first: a loop calls with one content over and over.
+    const last = slots[this.#lastHit]
+    if (last !== undefined && sameContent(last, options as PickOptions)) return last.selection
+    for (let i = 0; i < slots.length; i++) {
+      if (sameContent(slots[i]!, options as PickOptions)) {
+        this.#lastHit = i
+        return slots[i]!.selection
+      }
+    }
     return undefined
   }
 
-  /** Call only with options that built `selection` without error: a content hit skips validation. */
+  /** Call only with options that built `selection` without error: a hit skips their validation. */
   set(options: PickOptions | DiscoverOptions, selection: Selection): Selection {
     const p = options as PickOptions
-    this.#byObject.set(options, { selection, fields: [p.status, p.tags, p.metadata, p.filter, p.zone, p.strategy] })
     const metadata = p.metadata === undefined ? undefined : { ...p.metadata }
-    this.#byContent[this.#nextSlot] = {
+    this.#slots[this.#next] = {
       status: Array.isArray(p.status) ? [...p.status] : p.status,
       tags: p.tags === undefined ? undefined : [...p.tags],
       metadata,
@@ -75,7 +60,7 @@ export class SelectionMemo {
       strategy: p.strategy,
       selection,
     }
-    this.#nextSlot = (this.#nextSlot + 1) % CONTENT_SLOTS
+    this.#next = (this.#next + 1) % SLOTS
     return selection
   }
 }
@@ -85,15 +70,14 @@ function sameContent(slot: ContentSlot, p: PickOptions): boolean {
     slot.strategy === p.strategy &&
     slot.zone === p.zone &&
     slot.filter === p.filter &&
-    sameList(slot.status, p.status) &&
-    sameList(slot.tags, p.tags) &&
-    sameRecord(slot, p.metadata)
+    (slot.status === p.status || sameList(slot.status, p.status)) &&
+    (slot.tags === p.tags || sameList(slot.tags, p.tags)) &&
+    (slot.metadata === p.metadata || sameRecord(slot, p.metadata))
   )
 }
 
 /** Equal primitives, or two arrays with the same elements in the same order. */
 function sameList(kept: unknown, given: unknown): boolean {
-  if (kept === given) return true
   if (!Array.isArray(kept) || !Array.isArray(given) || kept.length !== given.length) return false
   for (let i = 0; i < kept.length; i++) if (kept[i] !== given[i]) return false
   return true
