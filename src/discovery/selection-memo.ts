@@ -1,8 +1,9 @@
 /**
  * Memoised selections, so a call's options cost a lookup instead of validation and a key
- * build. Keyed by content, not by object: users write a fresh literal per call, and a reused
- * object that was mutated meanwhile simply matches (or misses) by its new content. The
- * comparison is field by field and allocates nothing.
+ * build. Keyed by content first: users write a fresh literal per call, compared field by
+ * field without allocating against the last SLOTS selections. Past those, a bag object
+ * reused by its call site still hits by identity (its content compared again, so a mutated
+ * one is rebuilt).
  */
 import type { Selection } from './select.js'
 import type { DiscoverOptions, PickOptions } from './types.js'
@@ -24,6 +25,7 @@ const SLOTS = 16
 
 export class SelectionMemo {
   readonly #slots: ContentSlot[] = []
+  readonly #byObject = new WeakMap<object, ContentSlot>()
   #next = 0
   #lastHit = 0
 
@@ -43,14 +45,16 @@ export class SelectionMemo {
         return slots[i]!.selection
       }
     }
-    return undefined
+    // More distinct selections than slots: an object reused by its call site still hits here.
+    const kept = this.#byObject.get(options)
+    return kept !== undefined && sameContent(kept, options as PickOptions) ? kept.selection : undefined
   }
 
   /** Call only with options that built `selection` without error: a hit skips their validation. */
   set(options: PickOptions | DiscoverOptions, selection: Selection): Selection {
     const p = options as PickOptions
     const metadata = p.metadata === undefined ? undefined : { ...p.metadata }
-    this.#slots[this.#next] = {
+    const slot: ContentSlot = {
       status: Array.isArray(p.status) ? [...p.status] : p.status,
       tags: p.tags === undefined ? undefined : [...p.tags],
       metadata,
@@ -60,6 +64,8 @@ export class SelectionMemo {
       strategy: p.strategy,
       selection,
     }
+    this.#slots[this.#next] = slot
+    this.#byObject.set(options, slot)
     this.#next = (this.#next + 1) % SLOTS
     return selection
   }

@@ -93,4 +93,17 @@ describe('fresh options literals', () => {
     expect(discovery.pickSync('pay', { strategy: 'weighted' })).toBeDefined()
     expect(discovery.pickSync('pay', { strategy: 'weightd' } as never)).toBeUndefined()
   })
+  it('stays right with more distinct selections than the memo keeps, literal or reused', async () => {
+    const { discovery } = await warm()
+    const reused = Array.from({ length: 20 }, (_, i) => ({ status: 'any' as const, metadata: { v: String(i % 3) } }))
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 20; i++) {
+        const want = i % 3 === 1 ? ['a1'] : i % 3 === 2 ? ['b1'] : []
+        expect(ids(await discovery.discover('pay', reused[i]!))).toEqual(want)
+        expect(ids(await discovery.discover('pay', { status: 'any', metadata: { v: String(i % 3) }, tags: [String(i)] }))).toEqual([])
+      }
+    }
+    reused[1]!.metadata.v = '2'
+    expect(ids(await discovery.discover('pay', reused[1]!))).toEqual(['b1'])
+  })
 })
