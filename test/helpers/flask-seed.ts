@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 export const FLASK_INSTALL_HINT = 'apt-get install python3-flask'
-const SEED_TEXT = process.env.SEED_TEXT ?? '/work/shared/seed/000_bae49655f734c515.txt'
+// The seed text lives in shared/ beside the repository (CI lays a copy there too).
+const SEED_TEXT = process.env.SEED_TEXT ?? fileURLToPath(new URL('../../../shared/seed/000_bae49655f734c515.txt', import.meta.url))
 const LAUNCHER = fileURLToPath(new URL('../fixtures/seed_centers.py', import.meta.url))
 
 export interface FlaskCenters {
