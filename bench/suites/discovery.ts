@@ -2,7 +2,9 @@
  * Discovery bench:
  * 1. cached discover() against a bare `await lruCache.get()` (goal: ratio >= 0.5);
  * 2. pick throughput, synchronous on a warm cache (goal: >= 20 M picks/s);
- * 3. change-to-cache latency against the reference server on loopback (goal: p99 <= 20 ms),
+ * 3. a fresh options literal per call (`{ status: 'any' }`, `{ strategy: … }`) against the same
+ *    call without options, and against the same options object reused (goal: within 2x the time);
+ * 4. change-to-cache latency against the reference server on loopback (goal: p99 <= 20 ms),
  *    from sending the change (a register PUT) until the cache holds it, so the PUT's own
  *    round trip is included: an upper bound of the server-to-cache latency.
  */
@@ -110,6 +112,74 @@ async function pickThroughput(): Promise<ComparisonResult> {
   return { ...result, notes: [`pickSync round-robin: ${(rr.opsPerSec / 1e6).toFixed(1)} M picks/s (goal >= 20 M/s)`] }
 }
 
+/** Users write literals: a new options object on every call, with the same content. */
+async function freshLiterals(): Promise<ComparisonResult[]> {
+  const { discovery, close } = memoryDiscovery(8)
+  await discovery.discover('payments')
+  const discoverResult = await compare(
+    'discover() with a fresh options literal vs without options',
+    [
+      {
+        name: 'await discover()',
+        run: async (n) => {
+          for (let i = 0; i < n; i++) sink = await discovery.discover('payments')
+        },
+      },
+      {
+        name: "await discover(svc, { status: 'any' })",
+        run: async (n) => {
+          for (let i = 0; i < n; i++) sink = await discovery.discover('payments', { status: 'any' })
+        },
+      },
+    ],
+    { iterations: 300_000, rounds: 7 },
+  )
+  const weighted = { strategy: 'weighted' as const }
+  const pickResult = await compare(
+    'pickSync() with a fresh options literal vs without options',
+    [
+      {
+        name: 'pickSync()',
+        run: (n) => {
+          for (let i = 0; i < n; i++) sink = discovery.pickSync('payments')
+        },
+      },
+      {
+        name: "pickSync(svc, { strategy: 'round-robin' })",
+        run: (n) => {
+          for (let i = 0; i < n; i++) sink = discovery.pickSync('payments', { strategy: 'round-robin' })
+        },
+      },
+      {
+        name: 'pickSync(svc, weighted) reused object',
+        run: (n) => {
+          for (let i = 0; i < n; i++) sink = discovery.pickSync('payments', weighted)
+        },
+      },
+      {
+        name: "pickSync(svc, { strategy: 'weighted' })",
+        run: (n) => {
+          for (let i = 0; i < n; i++) sink = discovery.pickSync('payments', { strategy: 'weighted' })
+        },
+      },
+    ],
+    { iterations: 500_000, rounds: 7 },
+  )
+  await close()
+  const ratio = (r: ComparisonResult, a: number, b: number) => (r.cases[a]!.nsPerOp / r.cases[b]!.nsPerOp).toFixed(2)
+  return [
+    { ...discoverResult, notes: [`time with a fresh literal / without options (goal <= 2): ${ratio(discoverResult, 1, 0)}`] },
+    {
+      ...pickResult,
+      notes: [
+        `time with a fresh round-robin literal / without options, same balancer (goal <= 2): ${ratio(pickResult, 1, 0)}`,
+        `time with a fresh weighted literal / the same options object reused (goal <= 2): ${ratio(pickResult, 3, 2)}`,
+        `time with a fresh weighted literal / without options (round-robin; the balancer differs): ${ratio(pickResult, 3, 0)}`,
+      ],
+    },
+  ]
+}
+
 const spec = (id: string) => ({ id, service: 'payments', address: '10.0.0.9', port: 9000, status: 'UP' as const, metadata: {}, tags: [], weight: 1, ttlMs: 60_000 })
 
 /** Registers or removes one instance and resolves, with the elapsed ms, once the cache has the change. */
@@ -174,7 +244,7 @@ function latencyResult(samples: readonly number[], cpuNs: number): ComparisonRes
 }
 
 const suite: BenchSuite = async () => {
-  const results = [await cachedLookup(), await pickThroughput(), await changeToCache()]
+  const results = [await cachedLookup(), await pickThroughput(), ...(await freshLiterals()), await changeToCache()]
   for (const r of results) printComparison(r)
   void sink
   return results

@@ -12,7 +12,8 @@ import { ServiceEntry } from './entry.js'
 import { Feed, MIN_SILENCE_MS } from './feed.js'
 import type { ResolvedDiscoveryOptions } from './options.js'
 import { SnapshotPersister } from './persister.js'
-import { buildSelection, hasSelection, SelectionMemo, type Selection } from './select.js'
+import { buildSelection, hasSelection, type Selection } from './select.js'
+import { SelectionMemo } from './selection-memo.js'
 import { InstanceStats } from './stats.js'
 import { Tracker } from './tracker.js'
 import type { DiscoverOptions, Discovery, DiscoveryContext, DiscoveryResult, PickOptions, RoutedRequestInit } from './types.js'
@@ -46,7 +47,7 @@ class ServiceDiscovery implements Discovery {
   readonly #cache: LRUCache<string, Cached>
   /** The same entries by name, for pickSync: a Map lookup is cheaper than an LRU get. */
   readonly #index = new Map<string, Cached>()
-  /** Selections by options object; discover() and pick() differ in their default zone. */
+  /** Selections by options content; discover() and pick() differ in their default zone. */
   readonly #discoverMemo = new SelectionMemo()
   readonly #pickMemo = new SelectionMemo()
   readonly #defaultPick: Selection
@@ -91,8 +92,9 @@ class ServiceDiscovery implements Discovery {
         const hit = cached.entry.fastPromise
         if (hit !== undefined) return hit
       }
+      return this.#discoverSlow(service, undefined)
     }
-    return this.#discoverSlow(service, options)
+    return this.#discoverWithOptions(service, options)
   }
 
   pickSync(service: string, options?: PickOptions): Instance | undefined {
@@ -181,6 +183,27 @@ class ServiceDiscovery implements Discovery {
       off?.()
       this.#subscribers.delete(subscriber)
       subscriber.end()
+    }
+  }
+
+  /**
+   * The fast path for options that need no freshness check of their own: a literal such as
+   * `{ status: 'any' }` costs a shape check and a memo lookup. Anything else, a bad option
+   * included, takes the slow path, which checks again and rejects with the typed error.
+   */
+  #discoverWithOptions(service: string, options: DiscoverOptions): Promise<DiscoveryResult> {
+    const cached = this.#cache.get(service)
+    if (cached === undefined || cached.entry.fastPromise === undefined) return this.#discoverSlow(service, options)
+    try {
+      checkCallShape('discover()', options, false)
+      // An entry on the fast path is fresh within the default maxStalenessMs; a tighter bound or an aborted signal is the slow path's.
+      const maxStale = options.maxStalenessMs
+      if ((maxStale !== undefined && maxStale < this.#o.maxStalenessMs) || options.signal?.aborted === true) return this.#discoverSlow(service, options)
+      const selection = hasSelection(options) ? this.#selection(options, false) : undefined
+      cached.entry.used = true
+      return cached.entry.resultPromise(selection)
+    } catch {
+      return this.#discoverSlow(service, options)
     }
   }
 
@@ -274,8 +297,14 @@ class ServiceDiscovery implements Discovery {
   /** pick() prefers the local zone unless told otherwise; discover() applies a zone only when asked. */
   #selection(options: DiscoverOptions | PickOptions, forPick: boolean): Selection {
     const memo = forPick ? this.#pickMemo : this.#discoverMemo
+    const same = memo.get(options)
+    if (same !== undefined) {
+      // The selection fields match a validated bag's: the rest of this one is checked here.
+      checkCallShape(forPick ? 'pick()' : 'discover()', options, forPick)
+      return same
+    }
     const zone = forPick ? this.#ctx.localZone : undefined
-    return memo.get(options) ?? memo.set(options, buildSelection(options, this.#o.defaultFilter, zone, this.#o.defaultBalancer, forPick))
+    return memo.set(options, buildSelection(options, this.#o.defaultFilter, zone, this.#o.defaultBalancer, forPick))
   }
 
   #create(service: string): Cached {

@@ -104,6 +104,9 @@ export class ServiceEntry {
   #defaultPicker: PickerSlot = { gen: -1, picker: EMPTY_PICKER }
   #results = new Map<string, ResultSlot>()
   #pickers = new Map<string, PickerSlot>()
+  /** The last selection picked with and its slot: a call site repeating itself skips the Map. */
+  #lastSelection: Selection | undefined
+  #lastPicker: PickerSlot = this.#defaultPicker
   #held: Held | undefined
   #holdTimer: NodeJS.Timeout | undefined
   #closed = false
@@ -203,6 +206,16 @@ export class ServiceEntry {
 
   /** The answer for a selection (undefined: the default filter), built once per view. */
   result(selection: Selection | undefined): DiscoveryResult {
+    return this.#resultSlot(selection).result!
+  }
+
+  /** result() as a settled promise, kept per view so the hot paths allocate nothing. */
+  resultPromise(selection?: Selection): Promise<DiscoveryResult> {
+    const slot = this.#resultSlot(selection)
+    return (slot.promise ??= Promise.resolve(slot.result!))
+  }
+
+  #resultSlot(selection: Selection | undefined): ResultSlot {
     const view = this.view!
     const slot = selection === undefined ? this.#defaultResult : (this.#results.get(selection.key) ?? this.#newSlot(this.#results, selection.key, { view: undefined, result: undefined, promise: undefined }))
     if (slot.view !== view) {
@@ -212,19 +225,13 @@ export class ServiceEntry {
       slot.promise = undefined
       slot.view = view
     }
-    return slot.result!
-  }
-
-  /** result() as a settled promise, kept so the hot path allocates nothing. */
-  resultPromise(): Promise<DiscoveryResult> {
-    const result = this.result(undefined)
-    return (this.#defaultResult.promise ??= Promise.resolve(result))
+    return slot
   }
 
   /** One instance by the selection's balancer (undefined: the default pick). Never throws. */
   pick(selection: Selection | undefined): Instance | undefined {
     let slot = this.#defaultPicker
-    if (selection !== undefined) slot = this.#pickers.get(selection.key) ?? this.#newSlot(this.#pickers, selection.key, { gen: -1, picker: EMPTY_PICKER })
+    if (selection !== undefined) slot = selection === this.#lastSelection ? this.#lastPicker : this.#pickerSlot(selection)
     if (slot.gen !== this.#gen) {
       slot.picker = this.#buildPicker(selection ?? this.#d.defaultPick)
       slot.gen = this.#gen
@@ -235,6 +242,13 @@ export class ServiceEntry {
       this.#d.logger.warn('discovery: a balancer threw while picking', { service: this.service, error })
       return undefined
     }
+  }
+
+  #pickerSlot(selection: Selection): PickerSlot {
+    const slot = this.#pickers.get(selection.key) ?? this.#newSlot(this.#pickers, selection.key, { gen: -1, picker: EMPTY_PICKER })
+    this.#lastSelection = selection
+    this.#lastPicker = slot
+    return slot
   }
 
   /** Adds a subscriber; it gets the served state now (if any), then every announced one. */

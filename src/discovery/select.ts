@@ -49,10 +49,35 @@ const PICK_KEYS: readonly string[] = [...DISCOVER_KEYS, 'strategy']
  * the staleness numbers and the signal. Throws InvalidArgumentError naming the option.
  */
 export function checkCallShape(what: string, options: DiscoverOptions | PickOptions | undefined, forPick: boolean): void {
-  if (options === undefined) return
+  if (options === undefined || onlySelectionKeys(options, forPick)) return
   checkCallOptions(what, options, forPick ? PICK_KEYS : DISCOVER_KEYS)
   checkMs(what, 'maxStalenessMs', options.maxStalenessMs)
   checkMs(what, 'staleIfErrorMs', options.staleIfErrorMs)
+}
+
+/**
+ * The common literal (`{ strategy: 'weighted' }`): an object of selection keys only, which
+ * buildSelection checks. A switch over its keys costs a few ns where the generic walk costs
+ * twenty; anything else (staleness numbers, a signal, a stranger) takes the full check.
+ */
+function onlySelectionKeys(options: object, forPick: boolean): boolean {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) return false
+  for (const key in options) {
+    switch (key) {
+      case 'status':
+      case 'tags':
+      case 'metadata':
+      case 'filter':
+      case 'zone':
+        continue
+      case 'strategy':
+        if (forPick) continue
+        return false
+      default:
+        return false
+    }
+  }
+  return true
 }
 
 function checkMs(what: string, name: string, value: unknown): void {
@@ -127,35 +152,4 @@ export function preferZone(instances: Instance[], zone: string | undefined): Ins
   if (zone === undefined) return instances
   const local = instances.filter((i) => i.zone === zone)
   return local.length > 0 ? local : instances
-}
-
-/**
- * Memoises selections by options object, so a caller that reuses one options object pays
- * one WeakMap lookup per call. The fields are compared too: a mutated object is rebuilt.
- */
-export class SelectionMemo {
-  readonly #memo = new WeakMap<object, { selection: Selection; fields: readonly unknown[] }>()
-
-  get(options: PickOptions | DiscoverOptions): Selection | undefined {
-    const hit = this.#memo.get(options)
-    const p = options as PickOptions
-    if (
-      hit !== undefined &&
-      hit.fields[0] === p.status &&
-      hit.fields[1] === p.tags &&
-      hit.fields[2] === p.metadata &&
-      hit.fields[3] === p.filter &&
-      hit.fields[4] === p.zone &&
-      hit.fields[5] === p.strategy
-    ) {
-      return hit.selection
-    }
-    return undefined
-  }
-
-  set(options: PickOptions | DiscoverOptions, selection: Selection): Selection {
-    const p = options as PickOptions
-    this.#memo.set(options, { selection, fields: [p.status, p.tags, p.metadata, p.filter, p.zone, p.strategy] })
-    return selection
-  }
 }
