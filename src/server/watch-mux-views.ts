@@ -12,6 +12,12 @@ export interface ServiceView {
   readonly json: ReadonlyMap<string, string>
   /** What a diff compares: the JSON without `renewedAt`, which heartbeats move without a change. */
   readonly signatures: ReadonlyMap<string, string>
+  /**
+   * Frames already built from this view, shared by every stream that needs the same one: the
+   * full set's instance list, and the diff from each view a stream sent last. Streams that
+   * were at the same index hold the same `sent` view object, so one change costs one diff.
+   */
+  readonly frames: { instances?: string; readonly diffs: WeakMap<ServiceView, string> }
 }
 
 /** The hub key of a resource (the same keys the blocking queries wait on). */
@@ -60,7 +66,7 @@ export class ServiceViews {
       json.set(instance.id, JSON.stringify(instance))
       signatures.set(instance.id, JSON.stringify(stable))
     }
-    return { index, json, signatures }
+    return { index, json, signatures, frames: { diffs: new WeakMap() } }
   }
 }
 
@@ -69,12 +75,24 @@ const str = JSON.stringify
 /** A service frame: the full set, or (with `sent`, what this stream sent last) a diff from it. */
 export function serviceFrame(service: string, view: ServiceView, sent: ServiceView | undefined, reset: boolean): string {
   const head = `{"type":"service","service":${str(service)},"index":"${view.index}"`
-  if (sent === undefined) return `${head},"full":true,"reset":${reset},"instances":[${[...view.json.values()].join(',')}]}\n`
+  if (sent === undefined) {
+    const instances = (view.frames.instances ??= [...view.json.values()].join(','))
+    return `${head},"full":true,"reset":${reset},"instances":[${instances}]}\n`
+  }
+  let diff = view.frames.diffs.get(sent)
+  if (diff === undefined) {
+    diff = `${head},"full":false,"from":"${sent.index}",${diffBody(view, sent)}}\n`
+    view.frames.diffs.set(sent, diff)
+  }
+  return diff
+}
+
+function diffBody(view: ServiceView, sent: ServiceView): string {
   const upsert: string[] = []
   for (const [id, signature] of view.signatures) if (sent.signatures.get(id) !== signature) upsert.push(view.json.get(id)!)
   const remove: string[] = []
   for (const id of sent.signatures.keys()) if (!view.signatures.has(id)) remove.push(str(id))
-  return `${head},"full":false,"from":"${sent.index}","upsert":[${upsert.join(',')}],"remove":[${remove.join(',')}]}\n`
+  return `"upsert":[${upsert.join(',')}],"remove":[${remove.join(',')}]`
 }
 
 /** A config frame: the entry, or `null` when the key does not exist. */
