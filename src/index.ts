@@ -90,8 +90,8 @@ export type {
   ServiceListener,
   ServicesOptions,
 } from './discovery/index.js'
-export { leastRequest, random, roundRobin, weighted } from './balancer/index.js'
-export type { Balancer, InstanceLoad, Picker, PickerContext, Strategy } from './balancer/index.js'
+export { consistentHash, leastRequest, random, roundRobin, weighted } from './balancer/index.js'
+export type { Balancer, InstanceLoad, PickContext, Picker, PickerContext, Strategy } from './balancer/index.js'
 
 // Config.
 export type {

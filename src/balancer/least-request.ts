@@ -6,7 +6,8 @@
  * carry less even at equal in-flight counts.
  */
 import type { Instance } from '../types.js'
-import { EMPTY_PICKER, type Balancer, type InstanceLoad, type Picker, type PickerContext } from './types.js'
+import { nextAllowed } from './exclude.js'
+import { EMPTY_PICKER, type Balancer, type InstanceLoad, type PickContext, type Picker, type PickerContext } from './types.js'
 
 /** Latency assumed before the first sample, so unmeasured instances compete on in-flight alone. */
 const UNMEASURED_MS = 1
@@ -22,15 +23,23 @@ class LeastRequestPicker implements Picker {
     this.#random = random
   }
 
-  pick(): Instance | undefined {
+  pick(context?: PickContext): Instance | undefined {
     const n = this.#instances.length
-    if (n === 1) return this.#instances[0]
+    if (n === 1) return allowed(this.#instances[0]!, context)
     const a = Math.min(n - 1, Math.floor(this.#random() * n))
     // The second draw skips `a`, so the two candidates always differ.
     let b = Math.min(n - 2, Math.floor(this.#random() * (n - 1)))
     if (b >= a) b++
-    return this.#instances[cost(this.#loads[b]!) < cost(this.#loads[a]!) ? b : a]
+    const best = cost(this.#loads[b]!) < cost(this.#loads[a]!) ? b : a
+    const chosen = this.#instances[best]!
+    if (context?.exclude === undefined || !context.exclude.has(chosen.id)) return chosen
+    // Excluded: the other candidate, else the next allowed one after it.
+    return nextAllowed(this.#instances, best === a ? b : a, context.exclude)
   }
+}
+
+function allowed(instance: Instance, context: PickContext | undefined): Instance | undefined {
+  return context?.exclude?.has(instance.id) === true ? undefined : instance
 }
 
 function cost(load: InstanceLoad): number {

@@ -1,6 +1,7 @@
 /** Uniform random choice: no shared state, so it suits many clients that start together. */
 import type { Instance } from '../types.js'
-import { EMPTY_PICKER, type Balancer, type Picker, type PickerContext } from './types.js'
+import { nextAllowed } from './exclude.js'
+import { EMPTY_PICKER, type Balancer, type PickContext, type Picker, type PickerContext } from './types.js'
 
 class RandomPicker implements Picker {
   readonly #instances: readonly Instance[]
@@ -11,9 +12,12 @@ class RandomPicker implements Picker {
     this.#random = random
   }
 
-  pick(): Instance | undefined {
+  pick(context?: PickContext): Instance | undefined {
     const n = this.#instances.length
-    return this.#instances[Math.min(n - 1, Math.floor(this.#random() * n))]
+    const i = Math.min(n - 1, Math.floor(this.#random() * n))
+    const chosen = this.#instances[i]!
+    if (context?.exclude === undefined || !context.exclude.has(chosen.id)) return chosen
+    return nextAllowed(this.#instances, i + 1, context.exclude)
   }
 }
 

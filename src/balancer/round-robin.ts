@@ -1,6 +1,7 @@
 /** Round-robin: each instance in turn, starting at a random offset so clients do not move in step. */
 import type { Instance } from '../types.js'
-import { EMPTY_PICKER, type Balancer, type Picker, type PickerContext } from './types.js'
+import { nextAllowed } from './exclude.js'
+import { EMPTY_PICKER, type Balancer, type PickContext, type Picker, type PickerContext } from './types.js'
 
 class RoundRobinPicker implements Picker {
   readonly #instances: readonly Instance[]
@@ -11,10 +12,12 @@ class RoundRobinPicker implements Picker {
     this.#next = start
   }
 
-  pick(): Instance | undefined {
+  pick(context?: PickContext): Instance | undefined {
     const i = this.#next
     this.#next = i + 1 === this.#instances.length ? 0 : i + 1
-    return this.#instances[i]
+    const chosen = this.#instances[i]!
+    if (context?.exclude === undefined || !context.exclude.has(chosen.id)) return chosen
+    return nextAllowed(this.#instances, i + 1, context.exclude)
   }
 }
 

@@ -1,5 +1,6 @@
 /** Maps a `strategy` option (a built-in name or a Balancer value) to its Balancer. */
 import { InvalidArgumentError } from '../errors.js'
+import { consistentHash } from './consistent-hash.js'
 import { leastRequest } from './least-request.js'
 import { random } from './random.js'
 import { roundRobin } from './round-robin.js'
@@ -11,6 +12,7 @@ const BY_NAME: Readonly<Record<string, Balancer>> = Object.freeze({
   random: random(),
   weighted: weighted(),
   'least-request': leastRequest(),
+  'consistent-hash': consistentHash(),
 })
 
 export const STRATEGY_NAMES: readonly string[] = Object.freeze(Object.keys(BY_NAME))

@@ -21,21 +21,35 @@ export interface PickerContext {
   readonly random: () => number
 }
 
-/** Chooses one instance of a fixed set. Must not throw; undefined only when the set is empty. */
+/**
+ * What one pick may ask for. Pickers read it only when it is given, so `pick()` keeps its
+ * allocation-free path.
+ */
+export interface PickContext {
+  /** Instance ids not to return (a retry elsewhere); honoured whenever another instance is left. */
+  readonly exclude?: ReadonlySet<string>
+  /** The request's affinity key; consistentHash() maps equal keys to the same instance, others ignore it. */
+  readonly hashKey?: string
+}
+
+/**
+ * Chooses one instance of a fixed set. Must not throw; undefined only when the set is empty
+ * or every instance is excluded.
+ */
 export interface Picker {
-  pick(): Instance | undefined
+  pick(context?: PickContext): Instance | undefined
 }
 
 /** A load-balancing policy, passed as a value (`strategy: leastRequest()`), never registered by name. */
 export interface Balancer {
-  /** For logs and cache keys; built-ins use 'round-robin', 'random', 'weighted', 'least-request'. */
+  /** For logs and cache keys; built-ins use 'round-robin', 'random', 'weighted', 'least-request', 'consistent-hash'. */
   readonly name: string
   /** Builds the picker for one instance set; called once per snapshot, never per pick. */
   build(instances: readonly Instance[], context: PickerContext): Picker
 }
 
 /** The built-in strategies by name, or any Balancer value. */
-export type Strategy = 'round-robin' | 'random' | 'weighted' | 'least-request' | Balancer
+export type Strategy = 'round-robin' | 'random' | 'weighted' | 'least-request' | 'consistent-hash' | Balancer
 
 /** The picker of an empty set. */
 export const EMPTY_PICKER: Picker = Object.freeze({ pick: (): undefined => undefined })

@@ -8,7 +8,8 @@
  * (O(log n)), which matches the weights statistically.
  */
 import type { Instance } from '../types.js'
-import { EMPTY_PICKER, type Balancer, type Picker, type PickerContext } from './types.js'
+import { nextAllowed } from './exclude.js'
+import { EMPTY_PICKER, type Balancer, type PickContext, type Picker, type PickerContext } from './types.js'
 
 const SMOOTH_LIMIT = 32
 
@@ -18,8 +19,11 @@ class SmoothPicker implements Picker {
   readonly #current: Float64Array
   readonly #total: number
 
-  constructor(instances: readonly Instance[], weights: Float64Array) {
+  readonly #all: readonly Instance[]
+
+  constructor(instances: readonly Instance[], weights: Float64Array, all: readonly Instance[]) {
     this.#instances = instances
+    this.#all = all
     this.#weights = weights
     this.#current = new Float64Array(weights.length)
     let total = 0
@@ -27,7 +31,7 @@ class SmoothPicker implements Picker {
     this.#total = total
   }
 
-  pick(): Instance | undefined {
+  pick(context?: PickContext): Instance | undefined {
     const current = this.#current
     const weights = this.#weights
     let best = 0
@@ -36,7 +40,9 @@ class SmoothPicker implements Picker {
       if (current[i]! > current[best]!) best = i
     }
     current[best]! -= this.#total
-    return this.#instances[best]
+    const chosen = this.#instances[best]!
+    if (context?.exclude === undefined || !context.exclude.has(chosen.id)) return chosen
+    return excludedFallback(this.#instances, best, this.#all, context.exclude)
   }
 }
 
@@ -45,15 +51,18 @@ class CumulativePicker implements Picker {
   readonly #cumulative: Float64Array
   readonly #random: () => number
 
-  constructor(instances: readonly Instance[], weights: Float64Array, random: () => number) {
+  readonly #all: readonly Instance[]
+
+  constructor(instances: readonly Instance[], weights: Float64Array, random: () => number, all: readonly Instance[]) {
     this.#instances = instances
+    this.#all = all
     this.#random = random
     this.#cumulative = new Float64Array(weights.length)
     let sum = 0
     for (let i = 0; i < weights.length; i++) this.#cumulative[i] = sum += weights[i]!
   }
 
-  pick(): Instance | undefined {
+  pick(context?: PickContext): Instance | undefined {
     const c = this.#cumulative
     const target = this.#random() * c[c.length - 1]!
     let lo = 0
@@ -63,8 +72,18 @@ class CumulativePicker implements Picker {
       if (c[mid]! > target) hi = mid
       else lo = mid + 1
     }
-    return this.#instances[lo]
+    const chosen = this.#instances[lo]!
+    if (context?.exclude === undefined || !context.exclude.has(chosen.id)) return chosen
+    return excludedFallback(this.#instances, lo, this.#all, context.exclude)
   }
+}
+
+/**
+ * The first choice was excluded: the next weighted instance allowed, and only when every one
+ * is excluded a zero-weight one (weight 0 loses to any other instance, not to "none").
+ */
+function excludedFallback(kept: readonly Instance[], from: number, all: readonly Instance[], exclude: ReadonlySet<string>): Instance | undefined {
+  return nextAllowed(kept, from + 1, exclude) ?? nextAllowed(all, 0, exclude)
 }
 
 function weightsOf(instances: readonly Instance[]): { kept: Instance[]; weights: Float64Array } {
@@ -85,7 +104,7 @@ const WEIGHTED: Balancer = Object.freeze({
   build(instances: readonly Instance[], context: PickerContext): Picker {
     if (instances.length === 0) return EMPTY_PICKER
     const { kept, weights } = weightsOf(instances)
-    return kept.length <= SMOOTH_LIMIT ? new SmoothPicker(kept, weights) : new CumulativePicker(kept, weights, context.random)
+    return kept.length <= SMOOTH_LIMIT ? new SmoothPicker(kept, weights, instances) : new CumulativePicker(kept, weights, context.random, instances)
   },
 })
 

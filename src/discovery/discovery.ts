@@ -19,6 +19,7 @@ import { Tracker } from './tracker.js'
 import type { DiscoverOptions, Discovery, DiscoveryContext, DiscoveryResult, PickOptions, RoutedRequestInit } from './types.js'
 import { createRoutedFetch, RoutingDispatcher, type RoutedFetch, type RoutingSource } from '../routing/index.js'
 import type { Instance } from '../types.js'
+import type { PickContext } from '../balancer/types.js'
 import { withSignal } from './signal.js'
 import { settledWithin } from '../internal/timers.js'
 import { checkCallShape } from './select.js'
@@ -97,14 +98,15 @@ class ServiceDiscovery implements Discovery {
     return this.#discoverWithOptions(service, options)
   }
 
-  pickSync(service: string, options?: PickOptions): Instance | undefined {
+  /** `context` is routing's (a retry's excluded instances); the public surface passes none. */
+  pickSync(service: string, options?: PickOptions, context?: PickContext): Instance | undefined {
     const cached = this.#index.get(service)
     if (cached === undefined) return undefined
     const entry = cached.entry
     if (entry.view === undefined) return undefined
     entry.used = true
     if (!entry.fresh && entry.ageMs() > (options?.staleIfErrorMs ?? this.#o.staleIfErrorMs)) return undefined
-    if (options === undefined) return entry.pick(undefined)
+    if (options === undefined) return entry.pick(undefined, context)
     let selection: Selection | undefined
     try {
       selection = this.#selection(options, true)
@@ -112,7 +114,7 @@ class ServiceDiscovery implements Discovery {
       this.#ctx.logger.warn('discovery: pickSync ignored bad options', { service, error })
       return undefined
     }
-    return entry.pick(selection)
+    return entry.pick(selection, context)
   }
 
   pick(service: string, options?: PickOptions): Promise<Instance> {
@@ -374,7 +376,7 @@ class ServiceDiscovery implements Discovery {
 
   #routingSource(): RoutingSource {
     return {
-      pickSync: (service) => this.pickSync(service),
+      pickSync: (service, context) => this.pickSync(service, undefined, context),
       pick: (service) => this.pick(service),
       begin: (service, instance) => {
         const entry = this.#index.get(service)?.entry

@@ -3,7 +3,7 @@
  * pickers built from it, and the per-instance stats. The Feed (feed.ts) feeds it; discovery
  * reads it. Everything read on the hot path is a plain field.
  */
-import type { Picker, PickerContext } from '../balancer/types.js'
+import type { PickContext, Picker, PickerContext } from '../balancer/types.js'
 import { EMPTY_PICKER } from '../balancer/types.js'
 import type { GovernanceError } from '../errors.js'
 import type { EmitFn, SnapshotSource } from '../events.js'
@@ -229,7 +229,7 @@ export class ServiceEntry {
   }
 
   /** One instance by the selection's balancer (undefined: the default pick). Never throws. */
-  pick(selection: Selection | undefined): Instance | undefined {
+  pick(selection: Selection | undefined, context?: PickContext): Instance | undefined {
     let slot = this.#defaultPicker
     if (selection !== undefined) slot = selection === this.#lastSelection ? this.#lastPicker : this.#pickerSlot(selection)
     if (slot.gen !== this.#gen) {
@@ -237,7 +237,7 @@ export class ServiceEntry {
       slot.gen = this.#gen
     }
     try {
-      return slot.picker.pick()
+      return slot.picker.pick(context)
     } catch (error) {
       this.#d.logger.warn('discovery: a balancer threw while picking', { service: this.service, error })
       return undefined

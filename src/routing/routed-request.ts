@@ -172,13 +172,9 @@ export class RoutedRequest implements Handler {
   #retryTarget(controller: Controller | null, error: Error): Instance | undefined {
     if (!this.#settings.retryConnectFailures || this.#attempts >= 2 || this.#proxy.aborted || controller?.aborted) return undefined
     if (!mayResend({ method: String(this.#options.method), body: this.#options.body, error, written: this.#attemptStarted })) return undefined
-    // Round-robin gives the next instance at once; a few draws cover random strategies.
-    for (let i = 0; i < 4; i++) {
-      const candidate = this.#settings.source.pickSync(this.#service)
-      if (candidate === undefined) return undefined
-      if (candidate.id !== this.#instance?.id) return candidate
-    }
-    return undefined
+    // Exact for every balancer: the failed instance is excluded, not re-drawn and hoped against.
+    if (this.#instance === undefined) return undefined
+    return this.#settings.source.pickSync(this.#service, { exclude: new Set([this.#instance.id]) })
   }
 }
 

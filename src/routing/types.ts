@@ -1,4 +1,5 @@
 /** What routing needs from discovery: choosing instances and reporting how requests went. */
+import type { PickContext } from '../balancer/types.js'
 import type { Instance } from '../types.js'
 
 /** One request to one instance, from dispatch to its response headers (or failure). */
@@ -10,8 +11,11 @@ export interface RequestTracker {
 }
 
 export interface RoutingSource {
-  /** An instance now, or undefined when the cache is cold or nothing is available. Never throws. */
-  pickSync(service: string): Instance | undefined
+  /**
+   * An instance now, or undefined when the cache is cold or nothing is available (nothing
+   * outside `context.exclude` either). Never throws.
+   */
+  pickSync(service: string, context?: PickContext): Instance | undefined
   /** An instance, waiting for discovery when needed; rejects with a GovernanceError. */
   pick(service: string): Promise<Instance>
   /** Counts a request to `instance` as in flight until the tracker ends. */

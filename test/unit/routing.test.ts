@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createDiscovery, resolveDiscoveryOptions, type Discovery, type DiscoveryOptions, type UpstreamOutcome } from '../../src/discovery/index.js'
+import type { Balancer } from '../../src/balancer/index.js'
 import { ClientClosedError, NoAvailableInstanceError, UpstreamError } from '../../src/errors.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
@@ -84,6 +85,25 @@ describe('routing', () => {
     const posts = await Promise.all(Array.from({ length: 4 }, () => discovery.fetch('http://pay/', { method: 'POST', body: 'x' }).then((r) => r.text())))
     expect(posts).toEqual(['live', 'live', 'live', 'live'])
     expect(records.filter((r) => r.outcome.error)).toHaveLength(2)
+  })
+
+  it('retries on another instance even when the balancer would pick the failed one again (exclude, not re-draws)', async () => {
+    const dead = await listen((_req, res) => res.end())
+    const deadPort = dead.port
+    await new Promise((resolve) => dead.server.close(resolve))
+    const live = await listen((_req, res) => res.end('live'))
+    const backend = createMemoryBackend()
+    backend.addInstance({ service: 'pay', id: 'a', address: '127.0.0.1', port: deadPort })
+    backend.addInstance({ service: 'pay', id: 'b', address: '127.0.0.1', port: live.port })
+    // Always 'a' unless told to exclude it: four re-draws would all land on the dead instance.
+    const stubborn: Balancer = {
+      name: 'stubborn',
+      build: (set) => ({ pick: (context) => set.find((i) => i.id === 'a' && !context?.exclude?.has('a')) ?? set.find((i) => !context?.exclude?.has(i.id)) }),
+    }
+    const { discovery, records } = setup(backend, { outlier: false, defaultBalancer: stubborn })
+    const posts = await Promise.all(Array.from({ length: 3 }, () => discovery.fetch('http://pay/', { method: 'POST', body: 'x' }).then((r) => r.text())))
+    expect(posts).toEqual(['live', 'live', 'live'])
+    expect(records.filter((r) => r.outcome.error)).toHaveLength(3)
   })
 
   it('does not resend a POST whose connection broke after it was written; an idempotent GET goes elsewhere', async () => {
