@@ -2,17 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { consistentHash, leastRequest, random, roundRobin, weighted, type Balancer, type PickerContext } from '../../src/balancer/index.js'
 import { balancerFor } from '../../src/balancer/strategy.js'
 import type { Instance } from '../../src/types.js'
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seeded } from '../helpers/seeded-random.js'
 
 function instances(n: number, weights: number[] = [], prefix = 'i'): Instance[] {
   return Array.from({ length: n }, (_, i) => ({

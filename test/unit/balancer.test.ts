@@ -2,18 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { leastRequest, random, roundRobin, weighted, type InstanceLoad, type PickerContext } from '../../src/balancer/index.js'
 import { balancerFor } from '../../src/balancer/strategy.js'
 import type { Instance } from '../../src/types.js'
-
-/** Deterministic PRNG (mulberry32) so the statistical checks cannot flake. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seeded } from '../helpers/seeded-random.js'
 
 function instances(n: number, weights: number[] = []): Instance[] {
   return Array.from({ length: n }, (_, i) => ({

@@ -37,6 +37,18 @@ function setup(backend: MemoryBackend, options: DiscoveryOptions = {}) {
   return { discovery, records }
 }
 
+/** Service 'pay' with instance 'a' on a closed port (connections refused) and 'b' answering 'live'. */
+async function deadAndLive(): Promise<MemoryBackend> {
+  const dead = await listen((_req, res) => res.end())
+  const deadPort = dead.port
+  await new Promise((resolve) => dead.server.close(resolve))
+  const live = await listen((_req, res) => res.end('live'))
+  const backend = createMemoryBackend()
+  backend.addInstance({ service: 'pay', id: 'a', address: '127.0.0.1', port: deadPort })
+  backend.addInstance({ service: 'pay', id: 'b', address: '127.0.0.1', port: live.port })
+  return backend
+}
+
 describe('which hosts are services', () => {
   it('takes a bare name as a service and passes DNS names, IPs, ports and localhost through', () => {
     expect(defaultServiceHost('payments')).toBe('payments')
@@ -74,13 +86,7 @@ describe('routing', () => {
   })
 
   it('retries any method, POST included, on another instance after a refused connection (nothing was sent)', async () => {
-    const dead = await listen((_req, res) => res.end())
-    const deadPort = dead.port
-    await new Promise((resolve) => dead.server.close(resolve))
-    const live = await listen((_req, res) => res.end('live'))
-    const backend = createMemoryBackend()
-    backend.addInstance({ service: 'pay', id: 'a', address: '127.0.0.1', port: deadPort })
-    backend.addInstance({ service: 'pay', id: 'b', address: '127.0.0.1', port: live.port })
+    const backend = await deadAndLive()
     const { discovery, records } = setup(backend, { outlier: false })
     const posts = await Promise.all(Array.from({ length: 4 }, () => discovery.fetch('http://pay/', { method: 'POST', body: 'x' }).then((r) => r.text())))
     expect(posts).toEqual(['live', 'live', 'live', 'live'])
@@ -88,13 +94,7 @@ describe('routing', () => {
   })
 
   it('retries on another instance even when the balancer would pick the failed one again (exclude, not re-draws)', async () => {
-    const dead = await listen((_req, res) => res.end())
-    const deadPort = dead.port
-    await new Promise((resolve) => dead.server.close(resolve))
-    const live = await listen((_req, res) => res.end('live'))
-    const backend = createMemoryBackend()
-    backend.addInstance({ service: 'pay', id: 'a', address: '127.0.0.1', port: deadPort })
-    backend.addInstance({ service: 'pay', id: 'b', address: '127.0.0.1', port: live.port })
+    const backend = await deadAndLive()
     // Always 'a' unless told to exclude it: four re-draws would all land on the dead instance.
     const stubborn: Balancer = {
       name: 'stubborn',
