@@ -25,21 +25,21 @@ class LeastRequestPicker implements Picker {
 
   pick(context?: PickContext): Instance | undefined {
     const n = this.#instances.length
-    if (n === 1) return allowed(this.#instances[0]!, context)
+    if (context?.exclude !== undefined) return this.#pickExcluding(context.exclude)
+    if (n === 1) return this.#instances[0]
     const a = Math.min(n - 1, Math.floor(this.#random() * n))
     // The second draw skips `a`, so the two candidates always differ.
     let b = Math.min(n - 2, Math.floor(this.#random() * (n - 1)))
     if (b >= a) b++
-    const best = cost(this.#loads[b]!) < cost(this.#loads[a]!) ? b : a
-    const chosen = this.#instances[best]!
-    if (context?.exclude === undefined || !context.exclude.has(chosen.id)) return chosen
-    // Excluded: the other candidate, else the next allowed one after it.
-    return nextAllowed(this.#instances, best === a ? b : a, context.exclude)
+    return this.#instances[cost(this.#loads[b]!) < cost(this.#loads[a]!) ? b : a]
   }
-}
 
-function allowed(instance: Instance, context: PickContext | undefined): Instance | undefined {
-  return context?.exclude?.has(instance.id) === true ? undefined : instance
+  /** Off the hot path: the usual choice when allowed, else the next allowed instance after it. */
+  #pickExcluding(exclude: ReadonlySet<string>): Instance | undefined {
+    const chosen = this.pick()!
+    if (!exclude.has(chosen.id)) return chosen
+    return nextAllowed(this.#instances, this.#instances.indexOf(chosen) + 1, exclude)
+  }
 }
 
 function cost(load: InstanceLoad): number {
