@@ -13,7 +13,6 @@ import { unrefTimeout } from '../internal/timers.js'
 import type { Instance, InstanceOverride, InstanceSpec, Lease } from '../types.js'
 import { checkLease, checkRenewal } from './answers.js'
 import { asGovernanceError, guardedCall } from './guarded-call.js'
-import { safeEmit } from './safe-emit.js'
 import { REREGISTER_MIN_INTERVAL_MS, heartbeatDelay, leaseTiming, retryDelay } from './timing.js'
 
 export type KeeperState = 'registering' | 'registered' | 'renewing-failed' | 'lost'
@@ -80,7 +79,7 @@ export class LeaseKeeper {
 
   constructor(deps: KeeperDeps) {
     this.#d = deps
-    this.#emit = safeEmit(deps.emit, deps.logger)
+    this.#emit = deps.emit
     this.#renewEveryMs = deps.intervalMs
   }
 
