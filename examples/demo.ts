@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     const started = performance.now()
     const order = await (await paymentsGov!.fetch('http://orders/status')).json()
     paymentsGov!.metrics.counter('charges_total').inc(1, { currency: 'EUR' })
-    paymentsGov!.metrics.histogram('charge_duration_ms').observe(performance.now() - started, { route: req.url ?? '/' })
+    paymentsGov!.metrics.histogram('charge_duration_seconds').observe((performance.now() - started) / 1000, { route: req.url ?? '/' })
     json(res, { charged: true, order })
   })
   paymentsGov = new GovernanceClient({ ...common, service: { name: 'payments', port: payments.port, address: '127.0.0.1' } })
