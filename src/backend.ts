@@ -10,6 +10,7 @@ import type { GovernanceError } from './errors.js'
 import type { Logger } from './internal/logger.js'
 import type {
   ConfigEntry,
+  InstanceChange,
   InstanceSpec,
   Lease,
   MetricBatch,
@@ -107,6 +108,15 @@ export interface Backend {
   renew(lease: Lease, ctx: CallContext): Promise<RenewResult>
   /** Removes the instance; resolves also when it was already gone. */
   deregister(lease: Lease, ctx: CallContext): Promise<void>
+  /**
+   * Changes the status or weight of a registered instance in place, keeping its lease:
+   * resolves with the lease (the same id), rejects with LeaseLostError when the server no
+   * longer holds that lease, and never recreates a lost instance. Optional: without it a
+   * change is a `register()` of the whole spec, which is right for servers whose upsert
+   * keeps the lease (protocol v1: the lease is the instance id) and grants a new lease on
+   * etcd, hence etcd implements it.
+   */
+  update?(lease: Lease, change: InstanceChange, ctx: CallContext): Promise<Lease>
 
   /** The full instance set of a service (empty when unknown) and its revision. */
   resolve(service: string, ctx: CallContext): Promise<ServiceSnapshot>

@@ -20,6 +20,7 @@ import {
 import { ClientClosedError, InvalidArgumentError, TimeoutError, toGovernanceError } from './errors.js'
 import { GOVERNANCE_EVENT_NAMES, type EmitFn, type GovernanceEventName, type GovernanceEvents } from './events.js'
 import { describeValue } from './internal/describe.js'
+import { guardEmit } from './internal/safe-emit.js'
 import { publishEvent, traceBackend } from './internal/diagnostics.js'
 import type { SubsystemContext } from './internal/context.js'
 import type { Logger } from './internal/logger.js'
@@ -47,6 +48,7 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
   readonly backend: Backend
 
   readonly #logger: Logger
+  readonly #emit: EmitFn
   readonly #requestTimeoutMs: number
   readonly #registration: Registration
   readonly #discovery: Discovery
@@ -64,6 +66,8 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
 
     this.backend = resolved.backend
     this.#logger = resolved.logger
+    // Guarded once here: every subsystem emits through this one function, which never throws.
+    this.#emit = guardEmit((event, payload) => this.#deliver(event, payload), resolved.logger)
     this.#requestTimeoutMs = resolved.requestTimeoutMs
     this.#serviceName = registryOptions.service?.name
     const ctx: SubsystemContext = {
@@ -283,18 +287,14 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
   }
 
   // eventemitter3 drops an unheard 'error' silently, so an unheard one is logged instead.
-  readonly #emit: EmitFn = (event, payload) => {
+  #deliver(event: GovernanceEventName, payload: unknown): void {
     publishEvent(event, payload)
     if (event === 'error' && this.listenerCount('error') === 0) {
       const error = payload as GovernanceEvents['error']
       this.#logger.error(error.message, { code: error.code })
       return
     }
-    try {
-      ;(this.emit as (e: string, p: unknown) => boolean)(event, payload)
-    } catch (error) {
-      this.#logger.error(`a '${event}' listener threw`, { error })
-    }
+    ;(this.emit as (e: string, p: unknown) => boolean)(event, payload)
   }
 }
 

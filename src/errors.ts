@@ -10,6 +10,7 @@
 const KINDS = Symbol.for('governance-client.error-kinds')
 
 export type GovernanceErrorCode =
+  | 'GOV_ERROR'
   | 'GOV_INVALID_ARGUMENT'
   | 'GOV_SERVER_UNAVAILABLE'
   | 'GOV_SERVER_ERROR'
@@ -39,7 +40,8 @@ export interface GovernanceErrorOptions {
 
 export class GovernanceError extends Error {
   static readonly kind: string = 'GovernanceError'
-  static readonly defaultCode: GovernanceErrorCode = 'GOV_SERVER_ERROR'
+  /** Its own code, so matching `GOV_SERVER_ERROR` means a 5xx and nothing else. */
+  static readonly defaultCode: GovernanceErrorCode = 'GOV_ERROR'
   static readonly defaultRetryable: boolean = false
 
   readonly code: GovernanceErrorCode

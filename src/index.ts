@@ -46,6 +46,7 @@ export { compareRevisions, isRevision, INSTANCE_STATUSES } from './types.js'
 export type {
   ConfigEntry,
   Instance,
+  InstanceChange,
   InstanceOverride,
   InstanceSpec,
   InstanceStatus,

@@ -33,6 +33,12 @@ export interface Lease {
   readonly ttlMs: number
 }
 
+/** What `Backend.update()` changes on a registered instance; absent fields stay as they are. */
+export interface InstanceChange {
+  readonly status?: InstanceStatus
+  readonly weight?: number
+}
+
 export interface RenewResult {
   /** The TTL the server applied, which may differ from the one asked for. */
   readonly ttlMs: number

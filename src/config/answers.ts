@@ -4,7 +4,6 @@
  * a buggy third-party backend from passing `undefined` versions into version ordering.
  */
 import { ProtocolError, toGovernanceError } from '../errors.js'
-import type { GovernanceEventName, GovernanceEvents } from '../events.js'
 import type { SubsystemContext } from '../internal/context.js'
 import { isRevision, type ConfigEntry } from '../types.js'
 
@@ -17,18 +16,9 @@ export function checkEntry(key: string, entry: unknown): ConfigEntry | undefined
   return entry as ConfigEntry
 }
 
-/** Emits without letting a throwing listener break the loop that emitted. */
-export function safeEmit<K extends GovernanceEventName>(ctx: SubsystemContext, event: K, payload: GovernanceEvents[K]): void {
-  try {
-    ctx.emit(event, payload)
-  } catch (error) {
-    ctx.logger.error(`a ${event} listener threw`, { error: error instanceof Error ? error.message : String(error) })
-  }
-}
-
 /** A user callback threw: the watch goes on, the failure is logged and emitted. */
 export function reportCallbackError(ctx: SubsystemContext, key: string, error: unknown): void {
   const wrapped = toGovernanceError(error, `a config watcher of ${key} threw`)
   ctx.logger.error(wrapped.message, { key })
-  safeEmit(ctx, 'error', wrapped)
+  ctx.emit('error', wrapped)
 }

@@ -15,7 +15,7 @@ import { checkCallOptions } from '../internal/call-options.js'
 import { guardedCall } from '../internal/guarded-call.js'
 import type { SubsystemContext } from '../internal/context.js'
 import type { ConfigEntry } from '../types.js'
-import { checkEntry, safeEmit } from './answers.js'
+import { checkEntry } from './answers.js'
 import { checkCallback, checkIfVersion, checkKey, checkMaxStaleness, checkSchema, checkSignal, checkValue } from './arguments.js'
 import { ChangeStream } from './change-stream.js'
 import { KeyWatch, type Subscriber } from './key-watch.js'
@@ -54,7 +54,7 @@ class DefaultConfigClient implements ConfigClient {
     this.#ctx = ctx
     this.#snapshots =
       options.snapshot && ctx.dataDir !== undefined
-        ? new SnapshotStore(ctx.dataDir, ctx.logger, (e) => safeEmit(ctx, 'error', e), () => ctx.clock.now())
+        ? new SnapshotStore(ctx.dataDir, ctx.logger, (e) => ctx.emit('error', e), () => ctx.clock.now())
         : undefined
   }
 

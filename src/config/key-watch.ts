@@ -8,7 +8,7 @@ import type { Unsubscribe, WatchMeta } from '../backend.js'
 import { toGovernanceError, type GovernanceError } from '../errors.js'
 import type { SubsystemContext } from '../internal/context.js'
 import { compareRevisions, type ConfigEntry } from '../types.js'
-import { checkEntry, reportCallbackError, safeEmit } from './answers.js'
+import { checkEntry, reportCallbackError } from './answers.js'
 import { changedKeys, jsonEqual } from './json-diff.js'
 import type { ResolvedConfigOptions } from './options.js'
 import { pollConfig } from './poll-watch.js'
@@ -192,7 +192,7 @@ export class KeyWatch {
       // Once per outage: a backend retries with backoff and would repeat this many times.
       this.#healthy = false
       logger.warn(`config watch of ${this.key} failed; it keeps retrying and the last good value stays`, { key: this.key, error: error.message })
-      safeEmit(this.#deps.ctx, 'error', error)
+      this.#deps.ctx.emit('error', error)
     } else {
       logger.debug(`config watch of ${this.key} still failing`, { key: this.key, error: error.message })
     }
@@ -272,7 +272,7 @@ export class KeyWatch {
   #reject(entry: ConfigEntry, issues: readonly Issue[]): void {
     const error = validationError(this.key, entry.version, issues)
     this.#deps.ctx.logger.warn(`${error.message}; keeping the last good value`, { key: this.key, version: entry.version })
-    safeEmit(this.#deps.ctx, 'config:rejected', { key: this.key, version: entry.version, error })
+    this.#deps.ctx.emit('config:rejected', { key: this.key, version: entry.version, error })
     if (!this.#state) this.#wantSnapshot()
   }
 
@@ -283,7 +283,7 @@ export class KeyWatch {
     if (p.source === 'live') this.#persist(p.entry)
     const before = previous?.entry?.value
     if (previous?.entry !== undefined || p.entry !== undefined) {
-      safeEmit(this.#deps.ctx, 'config:changed', {
+      this.#deps.ctx.emit('config:changed', {
         key: this.key,
         value: p.entry?.value,
         previous: before,

@@ -62,13 +62,7 @@ class ServiceDiscovery implements Discovery {
   constructor(options: ResolvedDiscoveryOptions, ctx: DiscoveryContext) {
     this.#o = options
     this.#ctx = ctx
-    this.#emit = (event, payload) => {
-      try {
-        ctx.emit(event, payload)
-      } catch (error) {
-        ctx.logger.error(`discovery: a '${event}' listener threw`, { error })
-      }
-    }
+    this.#emit = ctx.emit
     this.#defaultPick = { key: '', filter: options.defaultFilter, zone: ctx.localZone, balancer: options.defaultBalancer }
     this.#cache = new LRUCache<string, Cached>({
       max: options.cacheSize,

@@ -6,6 +6,7 @@ import type { Clock } from './timers.js'
 
 export interface SubsystemContext {
   readonly backend: Backend
+  /** The facade's guarded emit (internal/safe-emit.ts): never throws, so loops need no wrapper. */
   readonly emit: EmitFn
   readonly logger: Logger
   readonly clock: Clock

@@ -111,21 +111,12 @@ export class MetricsImpl implements Metrics {
         maxPending: options.maxPendingBatches,
         exportTimeoutMs: options.exportTimeoutMs,
         retry: options.retry,
-        emit: this.safeEmit,
+        emit: ctx.emit,
         logger: ctx.logger,
         spill: ctx.dataDir === undefined ? undefined : SpillStore.forSink(ctx.dataDir, sink.name, ctx.logger),
         onDropped: (points) => (counter ??= dropped.bind({ sink: sink.name })).inc(points),
       })
     })
-  }
-
-  /** A listener that throws must not break a delivery loop. */
-  private readonly safeEmit: EmitFn = (event, payload) => {
-    try {
-      this.ctx.emit(event, payload)
-    } catch (error) {
-      this.ctx.logger.error(`metrics: a listener of ${event} threw`, { error })
-    }
   }
 
   /** One timer, re-armed after each tick: collections never overlap and close() stops it. */

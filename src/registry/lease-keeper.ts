@@ -4,7 +4,7 @@
  * One operation at a time (never two heartbeats in flight); every timer unref'd; stop()
  * ends it. It never throws into the application: failures become events and log lines.
  */
-import type { Backend } from '../backend.js'
+import type { Backend, CallContext } from '../backend.js'
 import { ClientClosedError, LeaseLostError, isRetryableError, type GovernanceError } from '../errors.js'
 import type { EmitFn } from '../events.js'
 import type { Logger } from '../internal/logger.js'
@@ -13,7 +13,6 @@ import { unrefTimeout } from '../internal/timers.js'
 import type { Instance, InstanceOverride, InstanceSpec, Lease } from '../types.js'
 import { checkLease, checkRenewal } from './answers.js'
 import { asGovernanceError, guardedCall } from './guarded-call.js'
-import { safeEmit } from './safe-emit.js'
 import { REREGISTER_MIN_INTERVAL_MS, heartbeatDelay, leaseTiming, retryDelay } from './timing.js'
 
 export type KeeperState = 'registering' | 'registered' | 'renewing-failed' | 'lost'
@@ -80,7 +79,7 @@ export class LeaseKeeper {
 
   constructor(deps: KeeperDeps) {
     this.#d = deps
-    this.#emit = safeEmit(deps.emit, deps.logger)
+    this.#emit = deps.emit
     this.#renewEveryMs = deps.intervalMs
   }
 
@@ -285,7 +284,8 @@ export class LeaseKeeper {
   }
 
   /**
-   * A status change is a register (upsert) with the new status. A renew goes first: an
+   * A status change goes through `backend.update()` when the backend has it (the lease is
+   * kept), else it is a register (upsert) with the new status. A renew goes first: an
    * upsert alone would silently recreate an instance the server had lost, and the epoch
    * would not tell fencing code that ownership lapsed.
    */
@@ -298,7 +298,7 @@ export class LeaseKeeper {
       if (signal.aborted || this.#lease !== lease) return
       const spec = this.#d.host.spec()
       const version = this.#d.host.statusVersion()
-      const next = checkLease(this.#d.backend.name, spec, await this.#call('status update', (ctx) => this.#d.backend.register(spec, ctx), signal))
+      const next = checkLease(this.#d.backend.name, spec, await this.#call('status update', (ctx) => this.#sendChange(lease, spec, ctx), signal))
       this.#lastLease = next
       if (signal.aborted || this.#lease !== lease) return
       this.#adopt(next, spec, version)
@@ -310,6 +310,11 @@ export class LeaseKeeper {
       else this.#failed(error, 'status update')
       this.#settlePush(false)
     }
+  }
+
+  #sendChange(lease: Lease, spec: InstanceSpec, ctx: CallContext): Promise<Lease> {
+    const backend = this.#d.backend
+    return backend.update ? backend.update(lease, { status: spec.status, weight: spec.weight }, ctx) : backend.register(spec, ctx)
   }
 
   #adopt(lease: Lease, spec: InstanceSpec, version: number): void {

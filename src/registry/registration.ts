@@ -13,7 +13,6 @@ import { HealthMonitor } from './health-monitor.js'
 import { generateInstanceId } from './host.js'
 import { LeaseKeeper } from './lease-keeper.js'
 import type { ResolvedRegistryOptions, ResolvedServiceOptions } from './options.js'
-import { safeEmit } from './safe-emit.js'
 import { checkStatus, fail } from './validate.js'
 import { Waiters } from './waiters.js'
 
@@ -91,7 +90,7 @@ class RegistrationImpl implements Registration {
   constructor(options: ResolvedRegistryOptions, ctx: SubsystemContext, internals: RegistrationInternals) {
     this.#o = options
     this.#ctx = ctx
-    this.#emit = safeEmit(ctx.emit, ctx.logger)
+    this.#emit = ctx.emit
     this.instanceId = options.service?.id ?? generateInstanceId(options.service?.name)
     this.#manual = this.#status = options.service?.status ?? 'UP'
     this.#keeper = new LeaseKeeper({

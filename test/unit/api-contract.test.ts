@@ -22,6 +22,7 @@ import {
   NoAvailableInstanceError,
   NotFoundError,
   ProtocolError,
+  ServerError,
   ServerUnavailableError,
   UpstreamError,
   TimeoutError,
@@ -507,6 +508,8 @@ describe('gov.fetch and gov.dispatcher', () => {
 describe('errors and aborts', () => {
   it('exports GovernanceError and a subclass with a stable code for each failure api.md lists', () => {
     const cases: [new (message: string, options?: { cause?: unknown }) => GovernanceError, string, boolean][] = [
+      [GovernanceError, 'GOV_ERROR', false],
+      [ServerError, 'GOV_SERVER_ERROR', true],
       [InvalidArgumentError, 'GOV_INVALID_ARGUMENT', false],
       [ServerUnavailableError, 'GOV_SERVER_UNAVAILABLE', true],
       [TimeoutError, 'GOV_TIMEOUT', true],

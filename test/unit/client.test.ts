@@ -136,6 +136,8 @@ describe('GovernanceClient events', () => {
     })
     await gov.register()
     expect(gov.registrationState).toBe('registered')
+    // The facade's one guard logged it; no subsystem wraps emit again.
+    expect(logger.lines.filter((l) => l === 'error a registry:registered listener threw')).toHaveLength(1)
     await gov.close()
   })
 })

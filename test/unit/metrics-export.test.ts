@@ -3,6 +3,7 @@ import type { CallContext, MetricSink } from '../../src/backend.js'
 import { ClientClosedError, RequestRejectedError, ServerUnavailableError, TimeoutError, type GovernanceError } from '../../src/errors.js'
 import type { GovernanceEvents } from '../../src/events.js'
 import type { Logger } from '../../src/internal/logger.js'
+import { guardEmit } from '../../src/internal/safe-emit.js'
 import { createMetrics, DROPPED_POINTS_METRIC, PROCESS_METRIC_NAMES, type Metrics, type MetricsOptions } from '../../src/metrics/index.js'
 import type { MetricBatch, MetricPoint } from '../../src/types.js'
 import { parseExposition, sampleValue } from '../helpers/exposition-parser.js'
@@ -42,10 +43,11 @@ function setup(sinks: MetricSink[], options: MetricsOptions = {}, emit?: () => v
   const metrics = createMetrics(
     { processMetrics: false, upstreamMetrics: false, flushIntervalMs: 1_000, ...options },
     {
-      emit: (event, payload) => {
+      // Guarded as the facade guards it: subsystems trust ctx.emit never to throw.
+      emit: guardEmit((event, payload) => {
         emit?.()
         ;((events[event] ??= []) as unknown[]).push(payload)
-      },
+      }, logger),
       logger,
       clock: { now: () => Date.now() },
       service: 'orders',

@@ -1,10 +1,11 @@
 import { describe, expect, it, vi } from 'vitest'
-import { AuthError, ClientClosedError, InvalidArgumentError, TimeoutError } from '../../src/errors.js'
+import type { CallContext } from '../../src/backend.js'
+import { AuthError, ClientClosedError, InvalidArgumentError, LeaseLostError, TimeoutError } from '../../src/errors.js'
 import { createRegistration, resolveRegistryOptions } from '../../src/registry/index.js'
 import { systemClock } from '../../src/internal/timers.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { createMemoryBackend } from '../../src/testing/index.js'
-import type { InstanceStatus } from '../../src/types.js'
+import type { InstanceChange, InstanceStatus, Lease } from '../../src/types.js'
 import { fakeTimerHarnesses, SERVICE, track, type Harness } from '../fixtures/registry-harness.js'
 
 const T0 = 1_000_000
@@ -163,6 +164,50 @@ describe('setStatus()', () => {
     expect(h.backend.calls.map((c) => c.op)).toEqual(['register', 'renew', 'register'])
     await h.registration.setStatus('OUT_OF_SERVICE')
     expect(h.backend.count('register')).toBe(2)
+  })
+
+  it('goes through backend.update() when the backend has it, keeping the lease', async () => {
+    const h = harness()
+    const updates: unknown[][] = []
+    const register = h.backend.register.bind(h.backend)
+    Object.assign(h.backend, {
+      update: async (lease: Lease, change: InstanceChange, ctx: CallContext) => {
+        updates.push([lease.id, change])
+        const { name: service, ...rest } = SERVICE
+        const spec = { ...rest, service, metadata: {}, tags: [], weight: 1, ttlMs: lease.ttlMs, status: change.status ?? 'UP' }
+        await register(spec, ctx)
+        return lease
+      },
+    })
+    await h.registration.register()
+    const epoch = h.registration.epoch
+    await h.registration.setStatus('OUT_OF_SERVICE')
+    expect(updates).toEqual([[expect.any(String), { status: 'OUT_OF_SERVICE', weight: 1 }]])
+    // The second register is the stub's own write into the memory store; the keeper sent an update.
+    expect(h.backend.calls.map((c) => c.op)).toEqual(['register', 'renew', 'register'])
+    expect(h.registration.epoch).toBe(epoch)
+    expect(h.registration.status).toBe('OUT_OF_SERVICE')
+  })
+
+  it('an update() that finds the lease lost re-registers with a new epoch', async () => {
+    const h = harness()
+    let fail = true
+    Object.assign(h.backend, {
+      update: async (lease: Lease) => {
+        if (fail) {
+          fail = false
+          throw new LeaseLostError('gone')
+        }
+        return lease
+      },
+    })
+    await h.registration.register()
+    const result = track(h.registration.setStatus('DOWN'))
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect(result).toMatchObject({ settled: true, error: undefined })
+    expect(h.registration.epoch).toBe(2)
+    expect(h.of('registry:leaseLost')).toHaveLength(1)
+    expect(h.backend.instances('orders')[0]!.status).toBe('DOWN')
   })
 
   it('rejects an unknown status naming it', async () => {

@@ -15,7 +15,7 @@ import { ClientClosedError, InvalidArgumentError, LeaseLostError, RequestRejecte
 import { replaceLogger, type Logger } from '../../internal/logger.js'
 import { createTransport } from '../../transport/index.js'
 import type { Transport } from '../../transport/types.js'
-import { isRevision, type ConfigEntry, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
+import { INSTANCE_STATUSES, isRevision, type ConfigEntry, type InstanceChange, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
 import { TokenManager, toAuthError, type EtcdCredentials } from './auth.js'
 import { describe } from './codec.js'
 import { readConfig, removeConfig, writeConfig } from './config.js'
@@ -23,7 +23,7 @@ import { Gateway } from './gateway.js'
 import { encodeInstance } from './instance-json.js'
 import { checkConfigKey, checkInstanceId, checkServiceName } from './keys.js'
 import { put, range } from './kv.js'
-import { grantLease, keepAliveLease, revokeLease, ttlSecondsFor } from './leases.js'
+import { grantLease, keepAliveLease, putOnLease, revokeLease, ttlSecondsFor } from './leases.js'
 import { resolveEtcdOptions, type EtcdBackendOptions, type ResolvedEtcdOptions } from './options.js'
 import { countServiceInstances } from './service-names.js'
 import { createStreamSource, type StreamSource } from './stream-source.js'
@@ -63,8 +63,11 @@ class EtcdBackendImpl implements EtcdBackend {
   private readonly gateway: Gateway
   private readonly streams: StreamSource
   private readonly hub: WatchHub
-  /** The lease each instance registered through this backend holds, to revoke a replaced one. */
-  private readonly leases = new Map<string, string>()
+  /**
+   * What each instance registered through this backend holds: its lease, to revoke a
+   * replaced one, and the stored spec, which update() rewrites on the same lease.
+   */
+  private readonly held = new Map<string, HeldRegistration>()
   private readonly watches = new Set<Unsubscribe>()
   private readonly badKeys: BadKeyLog
   private closing: Promise<void> | undefined
@@ -115,18 +118,38 @@ class EtcdBackendImpl implements EtcdBackend {
       throw new InvalidArgumentError(`spec.ttlMs must be a positive number, got ${describe(spec.ttlMs)}`)
     }
     const granted = await grantLease(this.gateway, ttlSecondsFor(spec.ttlMs), ctx)
+    const registeredAt = Date.now()
     try {
-      await put(this.gateway, this.o.layout.instanceKey(service, id), encodeInstance(spec, Date.now()), granted.id, ctx)
+      await put(this.gateway, this.o.layout.instanceKey(service, id), encodeInstance(spec, registeredAt), granted.id, ctx)
     } catch (error) {
       this.revokeQuietly(granted.id)
       throw error
     }
     const slot = `${service}/${id}`
-    const previous = this.leases.get(slot)
-    this.leases.set(slot, granted.id)
+    const previous = this.held.get(slot)?.lease
+    this.held.set(slot, { lease: granted.id, spec, registeredAt })
     // The key now hangs on the new lease; the old one would only linger until it expires.
     if (previous !== undefined && previous !== granted.id) this.revokeQuietly(previous)
     return { id: granted.id, service, instanceId: id, ttlMs: granted.ttlSeconds * 1000 }
+  }
+
+  /** Rewrites the instance key on the lease it already holds: a status change grants no new lease. */
+  async update(lease: Lease, change: InstanceChange, ctx: CallContext): Promise<Lease> {
+    this.checkOpen()
+    const leaseId = checkLeaseId(lease)
+    checkChange(change)
+    const slot = `${lease.service}/${lease.instanceId}`
+    const held = this.held.get(slot)
+    const lost = (why: string): LeaseLostError =>
+      new LeaseLostError(`etcd: lease ${leaseId} of ${slot} ${why}`, { details: { service: lease.service, instanceId: lease.instanceId, lease: leaseId } })
+    if (held === undefined || held.lease !== leaseId) throw lost('was not registered through this backend (or was replaced)')
+    const spec: InstanceSpec = { ...held.spec, ...(change.status !== undefined && { status: change.status }), ...(change.weight !== undefined && { weight: change.weight }) }
+    const key = this.o.layout.instanceKey(lease.service, lease.instanceId)
+    if (!(await putOnLease(this.gateway, key, encodeInstance(spec, held.registeredAt), leaseId, ctx))) {
+      throw lost('no longer holds the instance key (expired, revoked or removed)')
+    }
+    if (this.held.get(slot) === held) this.held.set(slot, { ...held, spec })
+    return lease
   }
 
   async renew(lease: Lease, ctx: CallContext): Promise<RenewResult> {
@@ -145,7 +168,7 @@ class EtcdBackendImpl implements EtcdBackend {
     // Revoking deletes every key attached to the lease; an unknown lease is already gone.
     await revokeLease(this.gateway, checkLeaseId(lease), ctx)
     const slot = `${lease.service}/${lease.instanceId}`
-    if (this.leases.get(slot) === lease.id) this.leases.delete(slot)
+    if (this.held.get(slot)?.lease === lease.id) this.held.delete(slot)
   }
 
   async resolve(service: string, ctx: CallContext): Promise<ServiceSnapshot> {
@@ -266,6 +289,22 @@ class EtcdBackendImpl implements EtcdBackend {
 
   private checkOpen(): void {
     if (this.closing !== undefined) throw new ClientClosedError('the etcd backend is closed')
+  }
+}
+
+interface HeldRegistration {
+  readonly lease: string
+  readonly spec: InstanceSpec
+  readonly registeredAt: number
+}
+
+function checkChange(change: InstanceChange): void {
+  if (typeof change !== 'object' || change === null) throw new InvalidArgumentError(`change must be an object, got ${describe(change)}`)
+  if (change.status !== undefined && !INSTANCE_STATUSES.includes(change.status)) {
+    throw new InvalidArgumentError(`change.status must be one of ${INSTANCE_STATUSES.join(', ')}, got ${describe(change.status)}`)
+  }
+  if (change.weight !== undefined && !(Number.isInteger(change.weight) && change.weight >= 0 && change.weight <= 1_000)) {
+    throw new InvalidArgumentError(`change.weight must be an integer from 0 to 1000, got ${describe(change.weight)}`)
   }
 }
 

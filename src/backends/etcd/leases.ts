@@ -4,8 +4,9 @@
  */
 import type { CallContext } from '../../backend.js'
 import { ProtocolError, ServerUnavailableError } from '../../errors.js'
-import { asRecord, int64Field } from './codec.js'
+import { asRecord, encodeText, int64Field } from './codec.js'
 import type { Gateway } from './gateway.js'
+import { txn } from './kv.js'
 
 export interface GrantedLease {
   readonly id: string
@@ -45,6 +46,23 @@ export async function keepAliveLease(gateway: Gateway, id: string, ctx: CallCont
   const result = asRecord(body.result, 'keepalive result')
   const ttl = int64Field(result.TTL, 'keepalive result.TTL')
   return ttl === '0' ? undefined : Number(ttl)
+}
+
+/**
+ * Rewrites a key that hangs on `lease`, keeping that lease: a txn that puts only while the
+ * key is still attached to it. False when it is not (the lease expired, was revoked, or the
+ * key was removed or taken over), so a lost instance is never recreated.
+ */
+export async function putOnLease(gateway: Gateway, key: string, value: string, lease: string, ctx: CallContext): Promise<boolean> {
+  const result = await txn(
+    gateway,
+    {
+      compare: [{ key: encodeText(key), target: 'LEASE', result: 'EQUAL', lease }],
+      success: [{ request_put: { key: encodeText(key), value: encodeText(value), lease } }],
+    },
+    ctx,
+  )
+  return result.succeeded
 }
 
 /** Revokes the lease (deleting its keys); true when it existed. */
