@@ -26,20 +26,14 @@ import {
   ServerUnavailableError,
   UpstreamError,
   TimeoutError,
-  type Backend,
-  type CallContext,
-  type ConfigEntry,
   type GovernanceClientOptions,
   type GovernanceEventName,
   type GovernanceEvents,
   type Instance,
   type InstanceSpec,
-  type Lease,
   type Logger,
-  type MetricSink,
-  type RenewResult,
-  type ServiceSnapshot,
 } from 'governance-client'
+import type { Backend, CallContext, ConfigEntry, Lease, MetricSink, RenewResult, ServiceSnapshot } from 'governance-client/backend'
 import { etcdBackend } from 'governance-client/etcd'
 import { seedBackend } from 'governance-client/seed'
 import { createGovernanceServer, type GovernanceServer } from 'governance-client/server'
