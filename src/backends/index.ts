@@ -1,9 +1,10 @@
 /**
- * `governance-client/backend`: everything for writing a backend (docs/backends/writing.md):
+ * `governance-client/backend`: everything for writing a backend (README, "Your own backend"):
  * the Backend seam's contracts, the records a backend passes to the core (leases, snapshots,
  * config entries, metric batches) and the revision helpers. A service that only uses the
  * client imports nothing from here.
  */
+import '../node-guard.js'
 export type {
   Backend,
   BackendCapabilities,
