@@ -5,15 +5,14 @@
  * loop machinery is SerialLoop. Every timer unref'd; stop() ends it. It never throws into
  * the application: failures become events and log lines.
  */
-import type { Backend, CallContext } from '../backend.js'
+import type { Backend } from '../backend.js'
 import { ClientClosedError, LeaseLostError, toGovernanceError, type GovernanceError } from '../errors.js'
 import type { EmitFn } from '../events.js'
-import { guardedCall } from '../internal/guarded-call.js'
 import type { Logger } from '../internal/logger.js'
 import type { Clock } from '../internal/timers.js'
-import { unrefTimeout } from '../internal/timers.js'
 import type { Instance, InstanceSpec, Lease } from '../types.js'
-import { checkLease, checkRenewal } from './answers.js'
+import { registerCall, renewCall, statusUpdateCall } from './keeper-calls.js'
+import { LeaseDeadline } from './lease-deadline.js'
 import { IDLE, enter, failed, hold, lose, reschedule, startRegistering, type HeldState, type KeeperState, type LossReason, type RunningState } from './keeper-state.js'
 import { OverrideNotice, reportFailure, type ReportTarget } from './keeper-reports.js'
 import { PushRequests } from './push-requests.js'
@@ -66,7 +65,7 @@ export class LeaseKeeper {
   #appliedVersion = -1
   /** The heartbeat interval the last applied TTL allows (it outlives the lease: backoff scales with it). */
   #renewEveryMs: number
-  #deadlineTimer: NodeJS.Timeout | undefined
+  readonly #deadline: LeaseDeadline
   #lastReregisterAt = Number.NEGATIVE_INFINITY
   /** Cleared by stopReregistering() for the rest of this run. */
   #reregister = true
@@ -75,6 +74,7 @@ export class LeaseKeeper {
     this.#d = deps
     this.#report = { logger: deps.logger, emit: deps.emit, service: deps.service, instanceId: deps.instanceId }
     this.#renewEveryMs = deps.intervalMs
+    this.#deadline = new LeaseDeadline(deps.deadline, () => this.#lose('deadline'))
     this.#loop = new SerialLoop<Action>({
       next: () => this.#next(),
       perform: (action, signal) => this.#perform(action, signal),
@@ -128,7 +128,7 @@ export class LeaseKeeper {
     // Idle before waiting, so that a start() during the wait begins clean.
     this.#enter(IDLE)
     const exited = this.#loop.stop(new ClientClosedError('registration stopped'))
-    this.#clearDeadline()
+    this.#deadline.clear()
     this.#pushes.settle(false)
     await exited
   }
@@ -188,10 +188,6 @@ export class LeaseKeeper {
     return Promise.resolve()
   }
 
-  #call<T>(what: string, call: (ctx: CallContext) => Promise<T>, signal: AbortSignal): Promise<T> {
-    return guardedCall(`${what} of ${this.#d.service}/${this.#d.instanceId}`, call, this.#d.requestTimeoutMs, signal)
-  }
-
   /** The first registration of a run, or a re-registration after the lease was lost. */
   async #register(signal: AbortSignal): Promise<void> {
     if (this.#state.kind === 'lost') this.#lastReregisterAt = this.#d.clock.now()
@@ -200,7 +196,7 @@ export class LeaseKeeper {
     const started = this.#d.clock.now()
     let lease: Lease
     try {
-      lease = checkLease(this.#d.backend.name, spec, await this.#call('register', (ctx) => this.#d.backend.register(spec, ctx), signal))
+      lease = await registerCall(this.#d, spec, signal)
     } catch (error) {
       if (!signal.aborted) this.#failed(error, 'register')
       return
@@ -217,7 +213,7 @@ export class LeaseKeeper {
     const { lease, instance } = this.#state as HeldState
     const started = this.#d.clock.now()
     try {
-      const result = checkRenewal(this.#d.backend.name, lease, await this.#call('renew', (ctx) => this.#d.backend.renew(lease, ctx), signal))
+      const result = await renewCall(this.#d, lease, signal)
       if (signal.aborted || this.lease !== lease) return
       this.#succeeded(lease, instance, started, result.ttlMs)
       this.#d.emit('registry:renewed', { service: this.#d.service, instanceId: this.#d.instanceId, ttlMs: result.ttlMs })
@@ -230,21 +226,20 @@ export class LeaseKeeper {
   }
 
   /**
-   * A status change goes through `backend.update()` when the backend has it (the lease is
-   * kept), else it is a register (upsert) with the new status. A renew goes first: an
-   * upsert alone would silently recreate an instance the server had lost, and the epoch
-   * would not tell fencing code that ownership lapsed.
+   * A status change (statusUpdateCall keeps the lease where the backend can). A renew goes
+   * first: an upsert alone would silently recreate an instance the server had lost, and the
+   * epoch would not tell fencing code that ownership lapsed.
    */
   async #push(signal: AbortSignal): Promise<void> {
     this.#pushes.taken()
     const { lease } = this.#state as HeldState
     const started = this.#d.clock.now()
     try {
-      checkRenewal(this.#d.backend.name, lease, await this.#call('renew', (ctx) => this.#d.backend.renew(lease, ctx), signal))
+      await renewCall(this.#d, lease, signal)
       if (signal.aborted || this.lease !== lease) return
       const spec = this.#d.host.spec()
       const version = this.#d.host.statusVersion()
-      const next = checkLease(this.#d.backend.name, spec, await this.#call('status update', (ctx) => this.#sendChange(lease, spec, ctx), signal))
+      const next = await statusUpdateCall(this.#d, lease, spec, signal)
       this.#lastLease = next
       if (signal.aborted || this.lease !== lease) return
       this.#adopt(next, spec, version, started)
@@ -255,11 +250,6 @@ export class LeaseKeeper {
       else this.#failed(error, 'status update')
       this.#pushes.settle(false)
     }
-  }
-
-  #sendChange(lease: Lease, spec: InstanceSpec, ctx: CallContext): Promise<Lease> {
-    const backend = this.#d.backend
-    return backend.update ? backend.update(lease, { status: spec.status, weight: spec.weight }, ctx) : backend.register(spec, ctx)
   }
 
   /** The server accepted `spec` (with status `version`) under `lease`. */
@@ -285,7 +275,7 @@ export class LeaseKeeper {
     // Cadence from the call's start; but a slow server still gets a gap between calls.
     const minGap = Math.ceil(this.#renewEveryMs / 10)
     this.#enter(hold(from, lease, instance, Math.max(started + heartbeatDelay(this.#renewEveryMs, this.#d.random), now + minGap)))
-    this.#armDeadline(Math.max(0, timing.deadlineAfterMs - (now - started)))
+    this.#deadline.arm(Math.max(0, timing.deadlineAfterMs - (now - started)))
   }
 
   #failed(error: unknown, what: string): void {
@@ -302,7 +292,7 @@ export class LeaseKeeper {
     if (from.kind !== 'held') return
     const epoch = this.#epoch
     const now = this.#d.clock.now()
-    this.#clearDeadline()
+    this.#deadline.clear()
     this.#pushes.withdraw()
     this.#enter(lose(from, reason, now, Math.max(now, this.#lastReregisterAt + REREGISTER_MIN_INTERVAL_MS)))
     this.#loop.abortCurrent(new ClientClosedError('lease lost'))
@@ -311,19 +301,5 @@ export class LeaseKeeper {
     this.#pushes.settle(false)
     this.#d.host.changed()
     this.#loop.wake()
-  }
-
-  #armDeadline(ms: number): void {
-    this.#clearDeadline()
-    if (!this.#d.deadline) return
-    this.#deadlineTimer = unrefTimeout(() => {
-      this.#deadlineTimer = undefined
-      this.#lose('deadline')
-    }, ms)
-  }
-
-  #clearDeadline(): void {
-    clearTimeout(this.#deadlineTimer)
-    this.#deadlineTimer = undefined
   }
 }
