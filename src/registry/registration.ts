@@ -3,12 +3,12 @@
  * client keeps it registered (LeaseKeeper), feeds its status (setStatus, health check) and
  * takes it down in order on close(): DOWN, drain, deregister, every timer stopped.
  */
-import { ClientClosedError, InvalidArgumentError, TimeoutError, toGovernanceError, type GovernanceError } from '../errors.js'
+import { ClientClosedError, InvalidArgumentError, TimeoutError, type GovernanceError } from '../errors.js'
 import { checkCallOptions } from '../internal/call-options.js'
 import type { SubsystemContext } from '../internal/context.js'
-import { guardedCall } from '../internal/guarded-call.js'
 import type { EmitFn } from '../events.js'
-import type { Instance, InstanceSpec, InstanceStatus, Lease } from '../types.js'
+import type { Instance, InstanceSpec, InstanceStatus } from '../types.js'
+import { Deregistrar } from './deregistrar.js'
 import { HealthMonitor } from './health-monitor.js'
 import { generateInstanceId } from './host.js'
 import { keeperStatus } from './keeper-state.js'
@@ -82,11 +82,12 @@ class RegistrationImpl implements Registration {
   #statusVersion = 0
   #closing: Promise<void> | undefined
   #deregistering: Promise<void> | undefined
-  #toldNoDeregister = false
+  readonly #deregistrar: Deregistrar
 
   constructor(options: ResolvedRegistryOptions, ctx: SubsystemContext, internals: RegistrationInternals) {
     this.#o = options
     this.#ctx = ctx
+    this.#deregistrar = new Deregistrar(ctx)
     this.#emit = ctx.emit
     this.instanceId = options.service?.id ?? generateInstanceId(options.service?.name)
     this.#manual = this.#status = options.service?.status ?? 'UP'
@@ -257,8 +258,7 @@ class RegistrationImpl implements Registration {
     // A register() still waiting goes first: the calls take effect in the order they were made.
     await Promise.allSettled([...this.#pendingRegisters])
     await this.#halt()
-    const lease = this.#keeper.lastLease
-    if (lease) await this.#deregisterLease(lease, options.signal, true)
+    await this.#deregisterLast(options.signal, true)
   }
 
   async #close(): Promise<void> {
@@ -268,8 +268,7 @@ class RegistrationImpl implements Registration {
     await this.#deregistering?.catch(() => {})
     if (this.#keeper.lease) await this.#markDownAndDrain()
     await this.#halt()
-    const lease = this.#keeper.lastLease
-    if (lease) await this.#deregisterLease(lease, undefined, false)
+    await this.#deregisterLast(undefined, false)
     this.#enter({ kind: 'closed' })
   }
 
@@ -284,25 +283,10 @@ class RegistrationImpl implements Registration {
     if (this.#o.drainMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#o.drainMs))
   }
 
-  async #deregisterLease(lease: Lease, signal: AbortSignal | undefined, rethrow: boolean): Promise<void> {
-    const { backend, requestTimeoutMs, logger } = this.#ctx
-    if (!backend.capabilities.deregister) {
-      if (!this.#toldNoDeregister) logger.info(`the ${backend.name} backend cannot deregister; the instance stays until it expires`)
-      this.#toldNoDeregister = true
-      return
-    }
-    try {
-      await guardedCall(`deregister of ${lease.service}/${lease.instanceId}`, (c) => backend.deregister(lease, c), requestTimeoutMs, signal)
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason
-      const err = toGovernanceError(error, 'deregister failed')
-      if (rethrow) throw err
-      logger.warn('deregister failed; the instance stays until its TTL runs out', { instanceId: lease.instanceId, error: err })
-      return
-    }
-    this.#keeper.forgetLease(lease)
-    logger.info('deregistered', { service: lease.service, instanceId: lease.instanceId })
-    this.#emit('registry:deregistered', { service: lease.service, instanceId: lease.instanceId })
+  /** Deregisters the last lease obtained, if any; the keeper forgets it once the server has. */
+  async #deregisterLast(signal: AbortSignal | undefined, rethrow: boolean): Promise<void> {
+    const lease = this.#keeper.lastLease
+    if (lease && (await this.#deregistrar.deregister(lease, signal, rethrow))) this.#keeper.forgetLease(lease)
   }
 
   #onHealth(status: InstanceStatus): void {
