@@ -115,11 +115,16 @@ describe('LeaseKeeper transitions', () => {
     stop = undefined
     vi.useRealTimers()
   })
+  /** A keeper that afterEach stops. */
+  const keeperFor = (backend: MemoryBackend, status = { value: 'UP' as InstanceStatus, version: 0 }): ReturnType<typeof keeperOn> => {
+    const made = keeperOn(backend, status)
+    stop = () => made.keeper.stop()
+    return made
+  }
 
   it('a lost lease goes held → lost → held again, with a new lease and epoch', async () => {
     const backend = createMemoryBackend()
-    const { keeper, seen } = keeperOn(backend, { value: 'UP', version: 0 })
-    stop = () => keeper.stop()
+    const { keeper, seen } = keeperFor(backend)
     keeper.start()
     expect(keeper.state.kind).toBe('registering')
     await vi.advanceTimersByTimeAsync(10)
@@ -137,8 +142,7 @@ describe('LeaseKeeper transitions', () => {
 
   it('after stopReregistering() a lost lease stays lost and nothing is registered', async () => {
     const backend = createMemoryBackend()
-    const { keeper } = keeperOn(backend, { value: 'UP', version: 0 })
-    stop = () => keeper.stop()
+    const { keeper } = keeperFor(backend)
     keeper.start()
     await vi.advanceTimersByTimeAsync(10)
     keeper.stopReregistering()
@@ -152,8 +156,7 @@ describe('LeaseKeeper transitions', () => {
   it('stop() while registering is idle at once, and the next start() forgets the failures', async () => {
     const backend = createMemoryBackend()
     backend.setUnreachable(true)
-    const { keeper } = keeperOn(backend, { value: 'UP', version: 0 })
-    stop = () => keeper.stop()
+    const { keeper } = keeperFor(backend)
     keeper.start()
     await vi.advanceTimersByTimeAsync(3_000)
     expect(keeper.state).toMatchObject({ kind: 'registering' })
@@ -179,8 +182,7 @@ describe('LeaseKeeper transitions', () => {
       },
     })
     const status = { value: 'UP' as InstanceStatus, version: 0 }
-    const { keeper, seen } = keeperOn(backend, status)
-    stop = () => keeper.stop()
+    const { keeper, seen } = keeperFor(backend, status)
     keeper.start()
     await vi.advanceTimersByTimeAsync(10)
     const lease = keeper.lease
@@ -200,8 +202,7 @@ describe('LeaseKeeper transitions', () => {
   it('pushNow() without a held lease answers false and starts nothing', async () => {
     const backend = createMemoryBackend()
     backend.setUnreachable(true)
-    const { keeper } = keeperOn(backend, { value: 'UP', version: 0 })
-    stop = () => keeper.stop()
+    const { keeper } = keeperFor(backend)
     expect(await keeper.pushNow()).toBe(false)
     keeper.start()
     expect(await keeper.pushNow()).toBe(false)
