@@ -156,3 +156,22 @@ describe('outlier ejection in discovery', () => {
     expect(offered()).toEqual(new Set(['a', 'b', 'c']))
   })
 })
+
+describe('ejection and zones', () => {
+  it('ejects before the zone preference: a zone whose instances are all ejected spills over', async () => {
+    const backend = createMemoryBackend()
+    backend.addInstance({ service: 'pay', id: 'a1', address: '127.0.0.1', port: 1, zone: 'z1' })
+    backend.addInstance({ service: 'pay', id: 'b1', address: '127.0.0.1', port: 2, zone: 'z2' })
+    backend.addInstance({ service: 'pay', id: 'b2', address: '127.0.0.1', port: 3, zone: 'z2' })
+    const discovery = createDiscovery(resolveDiscoveryOptions({ outlier: { consecutiveFailures: 1 } }), {
+      backend, emit: () => {}, logger: silentLogger, clock: systemClock, requestTimeoutMs: 1_000, localZone: 'z1',
+    })
+    try {
+      expect((await discovery.pick('pay')).id).toBe('a1')
+      discovery.routingSource.statsOf('pay', discovery.pickSync('pay')!).outcome(true)
+      expect(new Set(Array.from({ length: 10 }, () => discovery.pickSync('pay')?.id))).toEqual(new Set(['b1', 'b2']))
+    } finally {
+      await discovery.close()
+    }
+  })
+})
