@@ -58,16 +58,14 @@ export type {
   DiscoveryOptions,
   DiscoveryResult,
   InstanceFilter,
-  OutlierOptions,
   PickOptions,
-  RoutedRequestInit,
-  RoutingOptions,
   ServiceChange,
   ServiceListener,
   ServicesOptions,
 } from './discovery/index.js'
-export { consistentHash, leastRequest, random, roundRobin, weighted } from './balancer/index.js'
-export type { Balancer, InstanceLoad, PickContext, Picker, PickerContext, Strategy } from './balancer/index.js'
+export type { RoutedRequestInit, RoutingOptions } from './routing/index.js'
+export { consistentHash, leastRequest, outlierEjection, random, roundRobin, weighted } from './balancer/index.js'
+export type { Balancer, InstanceLoad, OutlierOptions, PickContext, Picker, PickerContext, Strategy } from './balancer/index.js'
 
 // Config.
 export type {
