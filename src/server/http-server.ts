@@ -85,16 +85,16 @@ export class HttpServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { handler, maxBodyBytes } = this.#options
-    let answer
     try {
       if (this.#closing) throw new HttpError(503, 'unavailable', 'the server is shutting down')
       if (this.#options.assets?.(req, res)) return
       if (req.headers.host === undefined && req.httpVersionMinor >= 1) throw badRequest('an HTTP/1.1 request needs a Host header')
-      answer = await handler.handle(new NodeRequest(req, res, parseTarget(req.url ?? '/'), maxBodyBytes))
+      const answer = await handler.handle(new NodeRequest(req, res, parseTarget(req.url ?? '/'), maxBodyBytes))
+      send(res, answer, this.#closing || answer.close === true)
     } catch (error) {
-      answer = handler.answerError(error)
+      const answer = handler.answerError(error)
+      send(res, answer, this.#closing || answer.close === true)
     }
-    send(res, answer, this.#closing || answer.close === true)
   }
 }
 
