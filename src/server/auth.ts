@@ -4,7 +4,6 @@
  * how much of a token matched nor on which one did.
  */
 import { hash, timingSafeEqual } from 'node:crypto'
-import type { IncomingHttpHeaders } from 'node:http'
 import { HttpError } from './http-error.js'
 
 export type Right = 'read' | 'write'
@@ -33,10 +32,10 @@ export class TokenAuth {
     return this.#tokens.length > 0
   }
 
-  /** Throws 401 or 403 unless the request may do what `needs` says. */
-  check(headers: IncomingHttpHeaders, needs: Right): void {
+  /** Throws 401 or 403 unless a request with this Authorization header may do what `needs` says. */
+  check(authorization: string | undefined, needs: Right): void {
     if (!this.enabled) return
-    const right = this.#rightOf(headers.authorization)
+    const right = this.#rightOf(authorization)
     if (right === undefined) {
       throw new HttpError(401, 'unauthorized', 'a valid bearer token is required', { headers: { 'www-authenticate': 'Bearer' } })
     }

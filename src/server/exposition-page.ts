@@ -7,8 +7,9 @@
  */
 import { EXPOSITION_CONTENT_TYPE, finishExposition, writeHeader, writeHistogram, writeSample } from '../metrics/exposition.js'
 import type { MetricKind, MetricPoint } from '../types.js'
-import type { Handler, ServerState } from './handler.js'
-import type { Answer } from './respond.js'
+import type { ServerState } from './handler.js'
+import type { Handler } from './protocol/request.js'
+import type { Answer } from './protocol/answer.js'
 
 interface Family {
   readonly kind: MetricKind

@@ -1,6 +1,6 @@
 /**
- * node:http wiring: dispatch (auth, routing, bodies, handlers, error answers), answers
- * to malformed HTTP, and graceful close.
+ * node:http wiring, the reference server's adapter of the protocol handler: requests in,
+ * answers out; connection limits, answers to malformed HTTP, and graceful close.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
@@ -10,17 +10,15 @@ import type { ServerLimits } from './limits.js'
 import { rawErrorResponse } from './raw-response.js'
 import type { ServerStats } from './server-stats.js'
 import type { Logger } from '../internal/logger.js'
-import type { TokenAuth } from './auth.js'
-import { hasBody, readBody, readJsonBody } from './body.js'
-import type { Handler } from './handler.js'
 import { HttpError, badRequest } from './http-error.js'
-import { errorAnswer, send, type Answer } from './respond.js'
-import { LazyRequestContext } from './request-context.js'
-import { parseTarget, type Router } from './router.js'
+import { NodeRequest } from './node-request.js'
+import type { ProtocolHandler } from './protocol/protocol-handler.js'
+import { send } from './respond.js'
+import { parseTarget } from './router.js'
 
 export interface HttpServerOptions {
-  readonly router: Router<Handler>
-  readonly auth: TokenAuth
+  /** Protocol v1 with the server's own routes: everything but the console and malformed HTTP. */
+  readonly handler: ProtocolHandler
   readonly maxBodyBytes: number
   readonly logger: Logger
   readonly closeGraceMs: number
@@ -86,46 +84,17 @@ export class HttpServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { handler, maxBodyBytes } = this.#options
     try {
       if (this.#closing) throw new HttpError(503, 'unavailable', 'the server is shutting down')
       if (this.#options.assets?.(req, res)) return
-      const answer = await this.#dispatch(req, res)
-      send(res, answer, this.#closing)
+      if (req.headers.host === undefined && req.httpVersionMinor >= 1) throw badRequest('an HTTP/1.1 request needs a Host header')
+      const answer = await handler.handle(new NodeRequest(req, res, parseTarget(req.url ?? '/'), maxBodyBytes))
+      send(res, answer, this.#closing || answer.close === true)
     } catch (error) {
-      const failure = error instanceof HttpError ? error : this.#internal(error)
-      if (failure.extra['limit'] === 'maxBodyBytes') this.#options.stats.refuse('bodiesTooLarge', 'request body over maxBodyBytes refused')
-      send(res, errorAnswer(failure), this.#closing || failure.close)
+      const answer = handler.answerError(error)
+      send(res, answer, this.#closing || answer.close === true)
     }
-  }
-
-  async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<Answer> {
-    const { auth, router, maxBodyBytes } = this.#options
-    if (req.headers.host === undefined && req.httpVersionMinor >= 1) throw badRequest('an HTTP/1.1 request needs a Host header')
-    const target = parseTarget(req.url ?? '/')
-    const match = router.match(req.method ?? '', target.segments)
-    const open = (match.kind === 'found' && match.spec.right === undefined) || (match.kind === 'method' && !match.needsAuth)
-    // One check with the right the route needs: hashing the token is most of auth's cost.
-    // Nothing between 401 and 403 can fail for a found route, so the answers are as if
-    // read were checked first and write after routing.
-    const needs = match.kind === 'found' && match.spec.right === 'write' ? 'write' : 'read'
-    if (!open && (target.segments[0] === 'v1' || target.segments[0] === 'metrics' || needs === 'write')) auth.check(req.headers, needs)
-    if (match.kind === 'none') throw new HttpError(404, 'not_found', 'no such path')
-    if (match.kind === 'method') {
-      throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed here`, { headers: { allow: match.allow } })
-    }
-    let body: unknown
-    if (match.spec.body === 'raw') body = hasBody(req) ? await readBody(req, maxBodyBytes) : Buffer.alloc(0)
-    else if (match.spec.body) body = await readJsonBody(req, maxBodyBytes)
-    else if (hasBody(req) && (await readBody(req, maxBodyBytes)).length > 0) {
-      // Refused rather than ignored: a DELETE with {"ifVersion": …} in its body must not delete unconditionally.
-      throw new HttpError(400, 'bad_request', `${req.method} on this path takes no request body (parameters go in the query)`)
-    }
-    return match.spec.handler(new LazyRequestContext(req, res, match.params, target.search, body))
-  }
-
-  #internal(error: unknown): HttpError {
-    this.#options.logger.error('request failed', { error })
-    return new HttpError(500, 'internal', 'internal server error')
   }
 }
 

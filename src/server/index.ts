@@ -5,7 +5,7 @@
 import '../node-guard.js'
 import { GovernanceError } from '../errors.js'
 import { TokenAuth } from './auth.js'
-import { WaiterHub } from './blocking.js'
+import { WaiterHub } from './waiter-hub.js'
 import { ConfigDisk, type KeyHistory, type LoadedConfig } from './config-disk.js'
 import { ConfigStore } from './config-store.js'
 import { SERVICES_RESOURCE, configResource, serviceResource, type ServerState } from './handler.js'
@@ -16,7 +16,7 @@ import { MetricHistory } from './metric-history.js'
 import { MetricsStore } from './metrics-store.js'
 import { resolveServerOptions, type GovernanceServerOptions, type ResolvedServerOptions } from './options.js'
 import { RegistryStore } from './registry-store.js'
-import { createRoutes } from './routes.js'
+import { createServerHandler } from './routes.js'
 import { ServerStats } from './server-stats.js'
 
 export type { GovernanceServerOptions } from './options.js'
@@ -111,8 +111,7 @@ async function start(resolved: ResolvedServerOptions): Promise<GovernanceServer>
   const http = new HttpServer({
     limits: resolved.limits,
     stats: state.stats,
-    router: createRoutes(state),
-    auth: new TokenAuth(resolved.tokens),
+    handler: createServerHandler(state, new TokenAuth(resolved.tokens), logger),
     maxBodyBytes: resolved.maxBodyBytes,
     logger,
     closeGraceMs: resolved.closeGraceMs,

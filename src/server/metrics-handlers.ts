@@ -1,20 +1,14 @@
-/** Routes of protocol section 7: push a batch, read the latest values of a service. */
-import type { Handler, ServerState } from './handler.js'
-import { queryParam } from './blocking.js'
+/** The reference server's reads of section 7: the latest values of a service, and their history (pushes are a core route). */
+import type { ServerState } from './handler.js'
 import { badRequest, notFound } from './http-error.js'
-import { parseBatch } from './metrics-validation.js'
-import { jsonAnswer } from './respond.js'
+import { jsonAnswer } from './protocol/answer.js'
+import { queryParam } from './protocol/blocking-params.js'
+import type { Handler } from './protocol/request.js'
 import { checkServiceName } from './validation.js'
 
-export function metricsHandlers(state: ServerState): Record<'push' | 'query' | 'history', Handler> {
+export function metricsHandlers(state: ServerState): Record<'query' | 'history', Handler> {
   const { metrics, history } = state
   return {
-    push: ({ body }) => {
-      const batch = parseBatch(body)
-      if (!metrics.push(batch)) return jsonAnswer(200, { accepted: 0, duplicate: true })
-      return jsonAnswer(202, { accepted: batch.points.length })
-    },
-
     query: ({ params }) => {
       const service = checkServiceName(params['service']!)
       const view = metrics.query(service)

@@ -9,13 +9,14 @@ import { randomUUID } from 'node:crypto'
 import { promisify } from 'node:util'
 import { gunzip } from 'node:zlib'
 import type { MetricBatch } from '../types.js'
-import type { Handler, ServerState } from './handler.js'
+import type { ServerState } from './handler.js'
+import type { Handler } from './protocol/request.js'
 import { HttpError, badRequest } from './http-error.js'
-import { parseJson } from './body.js'
+import { parseJson } from './protocol/json-body.js'
 import { MAX_POINTS } from './metrics-validation.js'
 import { OtlpMapper, type OtlpMapped } from './otlp-mapping.js'
 import { OtlpFormatError, decodeExportRequest } from './otlp-protobuf.js'
-import type { Answer } from './respond.js'
+import type { Answer } from './protocol/answer.js'
 
 const PROTOBUF = 'application/x-protobuf'
 const JSON_TYPE = 'application/json'
@@ -24,12 +25,12 @@ const gunzipAsync = promisify(gunzip)
 export function otlpHandlers(state: ServerState): Record<'metrics', Handler> {
   const mapper = new OtlpMapper()
   return {
-    metrics: async ({ req, body }) => {
-      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+    metrics: async ({ request, body }) => {
+      const type = (request.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
       if (type !== PROTOBUF && type !== JSON_TYPE) {
         throw new HttpError(415, 'unsupported_media_type', `OTLP content type must be ${PROTOBUF} or ${JSON_TYPE}`, { close: true })
       }
-      const bytes = await inflate(req.headers['content-encoding'], body as Buffer)
+      const bytes = await inflate(request.header('content-encoding'), body as Buffer)
       const mapped = mapper.map(decode(type, bytes))
       for (const batch of toBatches(mapped)) state.metrics.push(batch)
       return exportResponse(type, mapped)

@@ -1,8 +1,9 @@
 /** Admin routes: an operator's status/weight override of an instance (protocol section 5). */
-import type { Handler, ServerState } from './handler.js'
+import type { ServerState } from './handler.js'
+import type { Handler } from './protocol/request.js'
 import { HttpError, badRequest, notFound } from './http-error.js'
 import { MAX_OVERRIDES } from './instance-overrides.js'
-import { jsonAnswer } from './respond.js'
+import { jsonAnswer } from './protocol/answer.js'
 import { checkInstanceId, checkServiceName, parseStatus, requireInteger, requireObject } from './validation.js'
 
 export function overrideHandlers(state: ServerState): Record<'set' | 'clear', Handler> {

@@ -1,49 +1,59 @@
-/** The route table of protocol v1. */
-import { configHandlers } from './config-handlers.js'
-import type { Handler, ServerState } from './handler.js'
+/**
+ * The reference server's protocol handler: the core routes of protocol v1 over the
+ * server's stores, and the server's additions (overrides, config and metric history,
+ * metric reads, OTLP, /metrics, the multiplexed watch) in the same route table.
+ */
+import { configHistoryHandler } from './config-history-handler.js'
+import type { ServerState } from './handler.js'
 import { expositionHandler } from './exposition-page.js'
 import { metricsHandlers } from './metrics-handlers.js'
 import { overrideHandlers } from './override-handlers.js'
 import { otlpHandlers } from './otlp-handlers.js'
-import { registryHandlers } from './registry-handlers.js'
-import { jsonAnswer } from './respond.js'
-import { Router, type MethodSpec, type RouteSpec } from './router.js'
+import { createProtocolHandler, readRoute, writeRoute, type ProtocolHandler } from './protocol/protocol-handler.js'
+import type { Handler } from './protocol/request.js'
+import type { RouteSpec } from './router.js'
+import { createServerStore } from './server-store.js'
+import type { TokenAuth } from './auth.js'
+import type { Logger } from '../internal/logger.js'
+import { HttpError } from './http-error.js'
 import { createWatchMux, watchMuxHealth } from './watch-mux.js'
 
-const read = (handler: Handler): MethodSpec<Handler> => ({ handler, right: 'read', body: false })
-const write = (handler: Handler, body = true): MethodSpec<Handler> => ({ handler, right: 'write', body })
-
-export function createRoutes(state: ServerState): Router<Handler> {
-  const registry = registryHandlers(state)
-  const config = configHandlers(state)
+export function createServerHandler(state: ServerState, auth: TokenAuth, logger: Logger): ProtocolHandler {
   const metrics = metricsHandlers(state)
   const override = overrideHandlers(state)
   const otlp = otlpHandlers(state)
-  const exposition = expositionHandler(state)
   const mux = createWatchMux(state)
   // `held` (blocking queries held now), `watchStreams` and `stats` (limits, usage and
   // refusals) are the reference server's additions to section 8.
-  const health: Handler = () =>
-    jsonAnswer(200, { status: 'ok', index: state.counter.current().toString(), held: state.hub.size, watchStreams: mux.size(), ...watchMuxHealth, stats: serverStats(state) })
-  const routes: RouteSpec<Handler>[] = [
-    { path: '/v1/health', methods: { GET: { handler: health, right: undefined, body: false } } },
-    { path: '/v1/services', methods: { GET: read(registry.listServices) } },
-    { path: '/v1/services/:service', methods: { GET: read(registry.listInstances) } },
-    { path: '/v1/services/:service/instances/:id', methods: { PUT: write(registry.register), DELETE: write(registry.deregister, false) } },
-    { path: '/v1/services/:service/instances/:id/heartbeat', methods: { PUT: write(registry.heartbeat) } },
-    { path: '/v1/services/:service/instances/:id/override', methods: { PUT: write(override.set), DELETE: write(override.clear, false) } },
-    { path: '/v1/config', methods: { GET: read(config.list) } },
-    { path: '/v1/config/:key', methods: { GET: read(config.get), PUT: write(config.put), DELETE: write(config.delete, false) } },
-    { path: '/v1/config/:key/history', methods: { GET: read(config.history) } },
-    { path: '/v1/metrics', methods: { POST: write(metrics.push) } },
-    { path: '/v1/metrics/:service', methods: { GET: read(metrics.query) } },
-    { path: '/v1/metrics/:service/history', methods: { GET: read(metrics.history) } },
-    { path: '/otlp/v1/metrics', methods: { POST: { handler: otlp.metrics, right: 'write', body: 'raw' } } },
-    { path: '/metrics', methods: { GET: read(exposition) } },
+  const health = (): Record<string, unknown> => ({
+    index: state.counter.current().toString(),
+    held: state.hub.size,
+    watchStreams: mux.size(),
+    ...watchMuxHealth,
+    stats: serverStats(state),
+  })
+  const extraRoutes: RouteSpec<Handler>[] = [
+    { path: '/v1/services/:service/instances/:id/override', methods: { PUT: writeRoute(override.set), DELETE: writeRoute(override.clear, false) } },
+    { path: '/v1/config/:key/history', methods: { GET: readRoute(configHistoryHandler(state)) } },
+    { path: '/v1/metrics/:service', methods: { GET: readRoute(metrics.query) } },
+    { path: '/v1/metrics/:service/history', methods: { GET: readRoute(metrics.history) } },
+    { path: '/otlp/v1/metrics', methods: { POST: writeRoute(otlp.metrics, 'raw') } },
+    { path: '/metrics', methods: { GET: readRoute(expositionHandler(state)) } },
     // A read, though it is a POST: the body only lists what to watch.
     { path: '/v1/watch', methods: { POST: { handler: mux.handler, right: 'read', body: true } } },
   ]
-  return new Router(routes)
+  return createProtocolHandler({
+    store: createServerStore(state, health),
+    extraRoutes,
+    ...(auth.enabled ? { authorize: (request, needs) => auth.check(request.header('authorization'), needs) } : {}),
+    translateError: (error) => {
+      logger.error('request failed', { error })
+      return new HttpError(500, 'internal', 'internal server error')
+    },
+    onError: (error) => {
+      if (error.extra['limit'] === 'maxBodyBytes') state.stats.refuse('bodiesTooLarge', 'request body over maxBodyBytes refused')
+    },
+  })
 }
 
 /** What GET /v1/health reports under `stats`: use against limit, and refusals since start. */

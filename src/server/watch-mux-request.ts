@@ -2,7 +2,7 @@
  * The body of `POST /v1/watch` (protocol section 4.1): the resources one stream carries,
  * each with the index the client holds, and the keep-alive interval it asks for.
  */
-import { parseIndex } from './blocking.js'
+import { parseIndex } from './protocol/blocking-params.js'
 import { HttpError, badRequest } from './http-error.js'
 import { checkConfigKey, checkServiceName, isPlainObject, quote, requireObject } from './validation.js'
 

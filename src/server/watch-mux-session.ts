@@ -6,7 +6,8 @@
  */
 import { setMaxListeners } from 'node:events'
 import type { ServerResponse } from 'node:http'
-import { MAX_WAIT_MS, type WakeReason } from './blocking.js'
+import { MAX_WAIT_MS } from './protocol/blocking-params.js'
+import type { WakeReason } from './waiter-hub.js'
 import type { ServerState } from './handler.js'
 import type { MuxRequest, MuxResource } from './watch-mux-request.js'
 import { configFrame, currentIndex, hubKey, serviceFrame, type ServiceView, type ServiceViews } from './watch-mux-views.js'

@@ -2,7 +2,8 @@
  * `POST /v1/watch` (protocol section 4.1): every resource a client watches on one held
  * NDJSON stream. The route answers with a stream that the HTTP layer hands the response to.
  */
-import type { Handler, ServerState } from './handler.js'
+import type { ServerState } from './handler.js'
+import type { Handler } from './protocol/request.js'
 import { DEFAULT_KEEP_ALIVE_MS, MAX_KEEP_ALIVE_MS, MAX_WATCH_RESOURCES, MIN_KEEP_ALIVE_MS, parseMuxRequest } from './watch-mux-request.js'
 import { MuxSession } from './watch-mux-session.js'
 import { ServiceViews } from './watch-mux-views.js'

@@ -8,6 +8,9 @@ import type { AddressInfo } from 'node:net'
 import { createTestRegistry, type TestRegistry } from '../test-registry.js'
 import { createProtocolV1Handler, type FetchHandler } from './router.js'
 import { readRequestBody } from '../registry-fakes/fake-http.js'
+import { errorAnswer } from '../../server/protocol/answer.js'
+import { tooLarge } from '../../server/protocol/json-body.js'
+import { send } from '../../server/respond.js'
 
 export interface TestServerOptions {
   /** The registry to serve; default a fresh one (see `server.registry`). */
@@ -60,7 +63,7 @@ async function serve(handle: FetchHandler, req: IncomingMessage, res: ServerResp
   })
   try {
     const body = await readBody(req)
-    if (body === undefined) return void res.writeHead(413, { connection: 'close' }).end()
+    if (body === undefined) return send(res, errorAnswer(tooLarge(MAX_BODY_BYTES)), true)
     const headers = new Headers()
     for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value)
     const hasBody = body.length > 0 && req.method !== 'GET' && req.method !== 'HEAD'
