@@ -13,7 +13,8 @@ import { HealthMonitor } from './health-monitor.js'
 import { generateInstanceId } from './host.js'
 import { LeaseKeeper } from './lease-keeper.js'
 import type { ResolvedRegistryOptions, ResolvedServiceOptions } from './options.js'
-import { checkStatus, fail } from './validate.js'
+import { failOption } from '../internal/options-kit.js'
+import { checkStatus } from './validate.js'
 import { Waiters } from './waiters.js'
 
 /**
@@ -142,7 +143,7 @@ class RegistrationImpl implements Registration {
   async register(raw?: RegisterOptions): Promise<void> {
     const options = checkCallOptions('register()', raw, ['wait', 'signal']) as RegisterOptions
     // Only a boolean: 'no' or 0 meaning "wait" (or not) would be a guess.
-    if (options.wait !== undefined && typeof options.wait !== 'boolean') fail('register(): options.wait', 'must be true or false', options.wait)
+    if (options.wait !== undefined && typeof options.wait !== 'boolean') failOption('register(): options.wait', 'must be true or false', options.wait)
     this.#requireService('register()')
     this.#requireOpen('register()')
     options.signal?.throwIfAborted()
