@@ -46,7 +46,7 @@ export function objectOption(path: string, value: unknown, known: readonly strin
   if (value === undefined && spec.required !== true) return {}
   if (typeof value !== 'object' || value === null || Array.isArray(value)) failOption(path, `must be an object with the options ${known.join(', ')}`, value)
   for (const key of Object.keys(value)) {
-    if (!known.includes(key)) failOption(optionPath(path, key), `is not a known option (known: ${known.join(', ')})`, (value as Record<string, unknown>)[key])
+    if (!known.includes(key)) failOption(optionPath(path, key), `is not an option (known: ${known.join(', ')})`, (value as Record<string, unknown>)[key])
   }
   return value as Record<string, unknown>
 }

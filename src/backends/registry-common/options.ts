@@ -41,7 +41,7 @@ export const BASE_KEYS: readonly string[] = ['url', 'urls', 'tls', 'requestTimeo
  */
 export function resolveBaseOptions(backend: string, options: RegistryBaseOptions, known: readonly string[]): { base: ResolvedBaseOptions; raw: Record<string, unknown> } {
   const raw = objectOption(backend, options, [...BASE_KEYS, ...known], { required: true })
-  if ((raw.url === undefined) === (raw.urls === undefined)) failOption(`${backend}.url`, `or ${backend}.urls must be given, not both`, raw.url ?? raw.urls)
+  if ((raw.url === undefined) === (raw.urls === undefined)) failOption(`${backend}.url`, `must be given, or ${backend}.urls: exactly one of the two`, raw.url ?? raw.urls)
   const servers = raw.urls === undefined ? [parseServer(`${backend}.url`, raw.url).base] : list(`${backend}.urls`, raw.urls, (path, u) => parseServer(path, u).base)
   const base: ResolvedBaseOptions = {
     servers,
