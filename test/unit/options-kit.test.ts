@@ -1,6 +1,7 @@
 /** The options kit: each reader's rule, its default, and the one message format. */
 import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError } from '../../src/errors.js'
+import { thrown } from '../helpers/thrown.js'
 import {
   bool,
   count,
@@ -23,12 +24,7 @@ import {
 
 /** The error a reader throws, checked for its class and its `details.option`. */
 function refusal(read: () => unknown, path: string): string {
-  let error: unknown
-  try {
-    read()
-  } catch (e) {
-    error = e
-  }
+  const error = thrown(read)
   expect(error).toBeInstanceOf(InvalidArgumentError)
   expect((error as InvalidArgumentError).details).toEqual({ option: path })
   return (error as Error).message

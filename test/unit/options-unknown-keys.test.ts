@@ -18,6 +18,7 @@ import { resolveRegistryOptions } from '../../src/registry/options.js'
 import { createGovernanceServer } from '../../src/server/index.js'
 import { createMemoryBackend } from '../../src/testing/index.js'
 import { createTransport } from '../../src/transport/index.js'
+import { thrown } from '../helpers/thrown.js'
 
 const seed = { registry: 'http://r.test', monitor: 'http://m.test', config: 'http://c.test' }
 const client = { backend: createMemoryBackend(), logger: false as const }
@@ -46,12 +47,7 @@ const cases: [string, () => unknown, string][] = [
 
 describe('unknown option keys', () => {
   it.each(cases)('%s refuses a misspelt key, naming its path and value', (_name, make, path) => {
-    let error: unknown
-    try {
-      make()
-    } catch (e) {
-      error = e
-    }
+    const error = thrown(make)
     expect(error).toBeInstanceOf(InvalidArgumentError)
     expect((error as Error).message).toMatch(new RegExp(`^${path.replace(/\./g, '\\.')} is not an option \\(known: .+\\), got 7$`))
     expect((error as InvalidArgumentError).details).toEqual({ option: path })
