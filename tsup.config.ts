@@ -6,6 +6,8 @@ import { defineConfig } from 'tsup'
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    backend: 'src/backends/index.ts',
+    http: 'src/backends/http/index.ts',
     server: 'src/server/index.ts',
     etcd: 'src/backends/etcd/index.ts',
     seed: 'src/backends/seed/index.ts',

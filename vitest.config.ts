@@ -23,6 +23,8 @@ export default defineConfig({
     // The documentation's examples import the package as users do; these names point at the sources.
     alias: [
       { find: /^governance-client$/, replacement: src('index.ts') },
+      { find: /^governance-client\/backend$/, replacement: src('backends/index.ts') },
+      { find: /^governance-client\/http$/, replacement: src('backends/http/index.ts') },
       { find: /^governance-client\/server$/, replacement: src('server/index.ts') },
       { find: /^governance-client\/etcd$/, replacement: src('backends/etcd/index.ts') },
       { find: /^governance-client\/seed$/, replacement: src('backends/seed/index.ts') },

@@ -30,7 +30,7 @@ npm install --no-audit --no-fund --silent "$work/$tarball"
 # The msw subpath needs its optional peers, as a user of it has them.
 npm install --no-audit --no-fund --silent msw@3 @mswjs/interceptors@0.45
 node_bin="$root/node_modules/.bin/node"
-subpaths=("" "/server" "/etcd" "/seed" "/consul" "/nacos" "/eureka" "/testing" "/testing/msw")
+subpaths=("" "/backend" "/http" "/server" "/etcd" "/seed" "/consul" "/nacos" "/eureka" "/testing" "/testing/msw")
 for sub in "${subpaths[@]}"; do
   spec="governance-client$sub"
   "$node_bin" --input-type=module -e "const m = await import('$spec'); if (Object.keys(m).length === 0) throw new Error('$spec: no exports'); console.log('import  $spec:', Object.keys(m).length, 'exports')"

@@ -25,19 +25,18 @@ export interface CallContext {
   readonly timeoutMs?: number
 }
 
-/** What a backend's server can do; the core adapts (e.g. polls when there is no push). */
+/**
+ * What a backend's server can do, where the core adapts to it. What a method's presence
+ * already says is not repeated here: without `watchService` / `watchConfig` the core polls,
+ * without `deleteConfig` a delete is NotSupportedError. Extra keys are ignored.
+ */
 export interface BackendCapabilities {
   /** Explicit deregistration; without it an instance lingers until it expires (or forever). */
   readonly deregister: boolean
-  /** More than one instance per service name. */
-  readonly multipleInstances: boolean
   /** Registrations expire when not renewed. */
   readonly ttl: boolean
-  /** The server pushes changes; without it a backend's watches (or the core) poll. */
-  readonly push: boolean
   /** putConfig honours `ifVersion`. */
   readonly compareAndSet: boolean
-  readonly deleteConfig: boolean
 }
 
 export interface WatchMeta {

@@ -26,6 +26,7 @@ import type { SubsystemContext } from './internal/context.js'
 import type { Logger } from './internal/logger.js'
 import { settledWithin, systemClock } from './internal/timers.js'
 import { createMetrics, createUpstreamRecorder, resolveMetricsOptions, type Metrics } from './metrics/index.js'
+import { createRouting, resolveRoutingOptions, type RoutedRequestInit, type Routing } from './routing/index.js'
 import { resolveClientOptions, type GovernanceClientOptions } from './options.js'
 import {
   createRegistration,
@@ -52,6 +53,7 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
   readonly #requestTimeoutMs: number
   readonly #registration: Registration
   readonly #discovery: Discovery
+  readonly #routing: Routing
   readonly #uninstallSignals: (() => void) | undefined
   readonly #serviceName: string | undefined
   #closing: Promise<void> | undefined
@@ -61,6 +63,8 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
     const resolved = resolveClientOptions(options)
     const registryOptions = resolveRegistryOptions(options)
     const discoveryOptions = resolveDiscoveryOptions(options.discovery)
+    // The user-facing key stays `discovery.routing`; routing resolves it.
+    const routingOptions = resolveRoutingOptions(options.discovery?.routing)
     const configOptions = resolveConfigOptions(options.config)
     const metricsOptions = resolveMetricsOptions(options.metrics === false ? { enabled: false } : options.metrics)
 
@@ -90,6 +94,11 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
     this.#discovery = createDiscovery(discoveryOptions, {
       ...ctx,
       ...(registryOptions.service?.zone !== undefined && { localZone: registryOptions.service.zone }),
+    })
+    this.#routing = createRouting(routingOptions, {
+      source: this.#discovery.routingSource,
+      logger: resolved.logger,
+      requestTimeoutMs: resolved.requestTimeoutMs,
       ...(metricsOptions.enabled && metricsOptions.upstreamMetrics && { upstream: createUpstreamRecorder(this.metrics) }),
     })
     this.#uninstallSignals = registryOptions.handleSignals
@@ -203,8 +212,8 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
   }
 
   /** fetch() where a URL host that is a service name is resolved and balanced. */
-  fetch(input: string | URL, init?: Parameters<Discovery['fetch']>[1]): ReturnType<Discovery['fetch']> {
-    return this.#guard(() => this.#discovery.fetch(input, init))
+  fetch(input: string | URL, init?: RoutedRequestInit): ReturnType<Routing['fetch']> {
+    return this.#guard(() => this.#routing.fetch(input, init))
   }
 
   /**
@@ -241,7 +250,7 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
 
   /** The same routing as an undici Dispatcher (`undici.request(url, { dispatcher: gov.dispatcher })`). */
   get dispatcher(): Dispatcher {
-    return this.#discovery.dispatcher
+    return this.#routing.dispatcher
   }
 
   /**
@@ -262,7 +271,7 @@ export class GovernanceClient extends EventEmitter<EventListeners> {
     // Registration first: the drain needs the other subsystems (and metrics) still working.
     await this.#settle('registration', this.#registration.close())
     await this.#settle('metrics', this.metrics.close())
-    await Promise.all([this.#settle('config', this.config.close()), this.#settle('discovery', this.#discovery.close())])
+    await Promise.all([this.#settle('config', this.config.close()), this.#settle('discovery', this.#discovery.close()), this.#settle('routing', this.#routing.close())])
     // A backend is user-replaceable code: one whose close() never settles must not hang ours.
     const closing = this.#settle('backend', this.backend.close())
     if (!(await settledWithin(closing, this.#requestTimeoutMs))) {

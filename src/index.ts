@@ -8,7 +8,7 @@ import './node-guard.js'
 
 // The client and its options.
 export { GovernanceClient } from './client.js'
-export type { GovernanceBackendClientOptions, GovernanceClientCommonOptions, GovernanceClientOptions, GovernanceServerClientOptions } from './options.js'
+export type { GovernanceClientOptions } from './options.js'
 export type { RegistrationState, RegistryOptionsInput, ReadinessHandler } from './registry/index.js'
 export type { Logger } from './internal/logger.js'
 export type { TlsOptions } from './transport/types.js'
@@ -41,39 +41,14 @@ export type { GovernanceErrorCode, GovernanceErrorOptions } from './errors.js'
 // Events.
 export type { GovernanceEvents, GovernanceEventName, InstanceDiff, SnapshotSource } from './events.js'
 
-// The data model.
-export { compareRevisions, isRevision, INSTANCE_STATUSES } from './types.js'
-export type {
-  ConfigEntry,
-  Instance,
-  InstanceChange,
-  InstanceOverride,
-  InstanceSpec,
-  InstanceStatus,
-  Lease,
-  MetricBatch,
-  MetricKind,
-  MetricPoint,
-  RenewResult,
-  ServiceSnapshot,
-} from './types.js'
-
-// The Backend seam, and the protocol v1 backend the `server` option builds.
-export type {
-  Backend,
-  BackendCapabilities,
-  CallContext,
-  MetricExportContext,
-  MetricSink,
-  PutConfigOptions,
-  Unsubscribe,
-  WatchMeta,
-  WatchOptions,
-  Watcher,
-} from './backend.js'
-export { httpBackend, type HttpBackendOptions } from './backends/http/index.js'
-/** HttpBackendOptions.transport accepts one (tests, shared connections). */
-export type { Transport } from './transport/types.js'
+// The data model users read and write. The Backend seam (its contracts, leases, snapshots,
+// metric batches, revision helpers) has its own entry, `governance-client/backend`, and the
+// protocol v1 backend its own, `governance-client/http`: a service that only uses the client
+// never names them.
+export { INSTANCE_STATUSES } from './types.js'
+export type { Instance, InstanceChange, InstanceOverride, InstanceSpec, InstanceStatus } from './types.js'
+/** What `gov.subscribe()` and a watch return. */
+export type { Unsubscribe } from './backend.js'
 
 // Discovery, balancing and routing.
 export { diffInstances } from './discovery/index.js'
@@ -83,16 +58,14 @@ export type {
   DiscoveryOptions,
   DiscoveryResult,
   InstanceFilter,
-  OutlierOptions,
   PickOptions,
-  RoutedRequestInit,
-  RoutingOptions,
   ServiceChange,
   ServiceListener,
   ServicesOptions,
 } from './discovery/index.js'
-export { consistentHash, leastRequest, random, roundRobin, weighted } from './balancer/index.js'
-export type { Balancer, InstanceLoad, PickContext, Picker, PickerContext, Strategy } from './balancer/index.js'
+export type { RoutedRequestInit, RoutingOptions } from './routing/index.js'
+export { consistentHash, leastRequest, outlierEjection, random, roundRobin, weighted } from './balancer/index.js'
+export type { Balancer, InstanceLoad, OutlierOptions, PickContext, Picker, PickerContext, Strategy } from './balancer/index.js'
 
 // Config.
 export type {

@@ -63,6 +63,17 @@ export interface ServiceSnapshot {
   readonly revision: string
 }
 
+/**
+ * How one routed request to an instance ended, as routing reports it to the balancers'
+ * stats and to the upstream metrics: a status when response headers came, `error` otherwise.
+ */
+export interface UpstreamOutcome {
+  /** HTTP status of the answer, when one came. */
+  readonly status?: number
+  /** The call failed without an answer (connect, timeout, abort) or was otherwise an error. */
+  readonly error?: boolean
+}
+
 /** A config value and the version that compare-and-set matches against. */
 export interface ConfigEntry {
   readonly key: string

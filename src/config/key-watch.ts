@@ -1,17 +1,19 @@
 /**
- * The state of one watched key: one backend feed (push or polling) however many local
- * watchers, version ordering, validation against every watcher's schema, snapshot
- * fallback and persistence, and delivery. All state changes run through one serial queue,
- * so deliveries stay in order even when a schema validates asynchronously.
+ * The config domain over one followed key: however many local watchers, validation against
+ * every watcher's schema, snapshot fallback and persistence, and delivery. The feed engine
+ * (src/feed/) follows the key (watch or poll, revision order, outage and recovery); this file
+ * decides what its values mean. All state changes run through one serial queue, so
+ * deliveries stay in order even when a schema validates asynchronously.
  */
-import type { Unsubscribe, WatchMeta } from '../backend.js'
-import { toGovernanceError, type GovernanceError } from '../errors.js'
+import type { GovernanceError } from '../errors.js'
+import { DEFAULT_FEED_BACKOFF, Feed } from '../feed/feed.js'
+import type { FeedUpdate } from '../feed/types.js'
 import type { SubsystemContext } from '../internal/context.js'
-import { compareRevisions, type ConfigEntry } from '../types.js'
+import { holdProcessOpen } from '../internal/timers.js'
+import type { ConfigEntry } from '../types.js'
 import { checkEntry, reportCallbackError } from './answers.js'
 import { changedKeys, jsonEqual } from './json-diff.js'
 import type { ResolvedConfigOptions } from './options.js'
-import { pollConfig } from './poll-watch.js'
 import { isPromiseLike, runSchema, validationError, type Issue, type Outcome, type Schema } from './schema.js'
 import { SerialQueue } from './serial-queue.js'
 import type { SnapshotStore } from './snapshot-store.js'
@@ -68,17 +70,13 @@ export class KeyWatch {
   #state: State | undefined
   #stateSeq = 0
   #proposalSeq = 0
-  /** Highest feed revision seen (accepted or rejected): older deliveries are dropped. */
-  #feedRevision: string | undefined
-  #healthy = true
-  /** When the server last answered or confirmed the key (a snapshot: when it was written). */
-  #confirmedAt = Number.NEGATIVE_INFINITY
-  #feed: Unsubscribe | undefined
+  readonly #feed: Feed<ConfigEntry | undefined>
+  /** An active watch of a polled key holds the process open (docs/config.md); a watch's request does by itself. */
+  #release: (() => void) | undefined
   #snapshot: ConfigEntry | undefined
   #snapshotSavedAt: number | undefined
   #snapshotLoaded = false
   #snapshotWanted = false
-  #snapshotOffered = false
   #started = false
   #closed = false
 
@@ -86,6 +84,33 @@ export class KeyWatch {
     this.key = key
     this.#deps = deps
     this.#queue = new SerialQueue((error) => reportCallbackError(deps.ctx, key, error))
+    const { ctx, options } = deps
+    const backend = ctx.backend
+    const watchConfig = backend.watchConfig
+    this.#feed = new Feed<ConfigEntry | undefined>(
+      {
+        what: `config ${key}`,
+        read: (c) => backend.getConfig(key, c),
+        watch: watchConfig && ((watcher, o) => watchConfig.call(backend, key, watcher, o)),
+        check: (value) => checkEntry(key, value),
+        // Revision "0" stands for "absent": a read cannot learn the index of a deletion.
+        revisionOf: (entry) => entry?.version ?? '0',
+      },
+      {
+        value: (entry, update) => this.#onValue(entry, update),
+        outage: (error) => this.#onOutage(error),
+        failing: (error) => ctx.logger.debug(`config watch of ${key} still failing`, { key, error: error.message }),
+        recovered: () => ctx.logger.info(`config watch of ${key} recovered`, { key }),
+      },
+      {
+        logger: ctx.logger,
+        now: () => ctx.clock.now(),
+        requestTimeoutMs: ctx.requestTimeoutMs,
+        pollIntervalMs: options.pollIntervalMs,
+        backoff: DEFAULT_FEED_BACKOFF,
+        readFirst: false,
+      },
+    )
   }
 
   get started(): boolean {
@@ -95,7 +120,7 @@ export class KeyWatch {
   start(): void {
     if (this.#started || this.#closed) return
     this.#started = true
-    const { ctx, options, snapshots } = this.#deps
+    const { snapshots } = this.#deps
     if (snapshots) {
       void snapshots.read(this.key).then((stored) => {
         const { savedAt, ...entry } = stored ?? { savedAt: undefined }
@@ -105,20 +130,8 @@ export class KeyWatch {
         if (this.#snapshotWanted) this.#offerSnapshot()
       })
     }
-    const watcher = {
-      next: (value: ConfigEntry | undefined, meta: WatchMeta) => this.#onNext(value, meta),
-      error: (error: GovernanceError) => this.#onError(error),
-      confirmed: () => this.#onConfirmed(),
-    }
-    const backend = ctx.backend
-    const poll = { intervalMs: options.pollIntervalMs, timeoutMs: ctx.requestTimeoutMs }
-    try {
-      this.#feed = backend.watchConfig
-        ? backend.watchConfig(this.key, watcher)
-        : pollConfig((k, c) => backend.getConfig(k, c), this.key, watcher, poll)
-    } catch (error) {
-      this.#onError(toGovernanceError(error, `could not watch config ${this.key}`))
-    }
+    if (!this.#feed.watching) this.#release = holdProcessOpen()
+    this.#feed.start()
   }
 
   get hasState(): boolean {
@@ -140,7 +153,7 @@ export class KeyWatch {
 
   /** Since the server last answered or confirmed the key (Infinity before it ever did). */
   get ageMs(): number {
-    return Math.max(0, this.#deps.ctx.clock.now() - this.#confirmedAt)
+    return Math.max(0, this.#deps.ctx.clock.now() - this.#feed.confirmedAt)
   }
 
   /** The local copy, for get(); call only when hasState. Throws ValidationError when `schema` rejects it. */
@@ -161,54 +174,24 @@ export class KeyWatch {
     this.#closed = true
     this.#queue.clear()
     this.#subs.clear()
-    try {
-      this.#feed?.()
-    } catch (error) {
-      this.#deps.ctx.logger.warn('config watch unsubscribe threw', { key: this.key, error: (error as Error).message })
-    }
+    this.#feed.close()
+    this.#release?.()
+    this.#release = undefined
   }
 
   // ---- the feed ----
 
-  #onNext(value: ConfigEntry | undefined, meta: WatchMeta): void {
+  #onValue(entry: ConfigEntry | undefined, update: FeedUpdate): void {
     if (this.#closed) return
-    let entry: ConfigEntry | undefined
-    try {
-      entry = checkEntry(this.key, value)
-    } catch (error) {
-      this.#onError(toGovernanceError(error))
-      return
-    }
-    this.#onConfirmed()
-    if (!meta.reset && this.#feedRevision !== undefined && compareRevisions(meta.revision, this.#feedRevision) <= 0) return
-    this.#feedRevision = meta.revision
-    this.#propose({ entry, source: 'live', reset: meta.reset })
+    this.#propose({ entry, source: update.from === 'snapshot' ? 'snapshot' : 'live', reset: update.reset })
   }
 
-  #onError(error: GovernanceError): void {
+  #onOutage(error: GovernanceError): void {
     if (this.#closed) return
-    const { logger } = this.#deps.ctx
-    if (this.#healthy) {
-      // Once per outage: a backend retries with backoff and would repeat this many times.
-      this.#healthy = false
-      logger.warn(`config watch of ${this.key} failed; it keeps retrying and the last good value stays`, { key: this.key, error: error.message })
-      this.#deps.ctx.emit('error', error)
-    } else {
-      logger.debug(`config watch of ${this.key} still failing`, { key: this.key, error: error.message })
-    }
+    // Once per outage: the engine retries with backoff and would repeat this many times.
+    this.#deps.ctx.logger.warn(`config watch of ${this.key} failed; it keeps retrying and the last good value stays`, { key: this.key, error: error.message })
+    this.#deps.ctx.emit('error', error)
     if (!this.#state) this.#wantSnapshot()
-  }
-
-  #onConfirmed(): void {
-    if (this.#closed) return
-    this.#confirmedAt = this.#deps.ctx.clock.now()
-    this.#recovered()
-  }
-
-  #recovered(): void {
-    if (this.#healthy) return
-    this.#healthy = true
-    this.#deps.ctx.logger.info(`config watch of ${this.key} recovered`, { key: this.key })
   }
 
   #wantSnapshot(): void {
@@ -217,10 +200,10 @@ export class KeyWatch {
   }
 
   #offerSnapshot(): void {
-    if (this.#closed || this.#snapshotOffered || this.#state || !this.#snapshot) return
-    this.#snapshotOffered = true
-    if (this.#snapshotSavedAt !== undefined) this.#confirmedAt = this.#snapshotSavedAt
-    this.#propose({ entry: this.#snapshot, source: 'snapshot', reset: true })
+    if (this.#closed || this.#state || !this.#snapshot) return
+    const snapshot = this.#snapshot
+    this.#snapshot = undefined
+    this.#feed.offerSnapshot(snapshot, this.#snapshotSavedAt)
   }
 
   // ---- the state machine (runs on the queue) ----

@@ -1,22 +1,15 @@
 /**
  * The last good value of each watched key on disk, `${dataDir}/config/<key>.json`, so a
- * service that starts while the server is down still has its config. Writes are atomic
- * and coalesced per key: under a burst of changes at most one write runs and one waits,
- * and the waiting one is always the newest.
+ * service that starts while the server is down still has its config. The file format and
+ * name live here; writing goes through the shared coalescing writer (src/feed/snapshot-writer.ts).
  */
 import { createHash } from 'node:crypto'
-import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { toGovernanceError, type GovernanceError } from '../errors.js'
-import { readJsonFile, writeFileAtomic } from '../internal/atomic-file.js'
+import type { GovernanceError } from '../errors.js'
+import { SnapshotWriter } from '../feed/snapshot-writer.js'
+import { readJsonFile } from '../internal/atomic-file.js'
 import type { Logger } from '../internal/logger.js'
 import { isRevision, type ConfigEntry } from '../types.js'
-
-interface Slot {
-  /** The newest state waiting for the running write; `null` means "remove the file". */
-  next: ConfigEntry | null | undefined
-  done: Promise<void>
-}
 
 /** NAME_MAX is 255 bytes on common file systems; a 256-character key plus ".json" is not. */
 const MAX_PLAIN_KEY = 240
@@ -24,15 +17,17 @@ const MAX_PLAIN_KEY = 240
 export class SnapshotStore {
   readonly #dir: string
   readonly #logger: Logger
-  readonly #onError: (error: GovernanceError) => void
   readonly #now: () => number
-  #slots = new Map<string, Slot>()
+  readonly #writer: SnapshotWriter
 
   constructor(dataDir: string, logger: Logger, onError: (error: GovernanceError) => void, now: () => number = Date.now) {
     this.#dir = join(dataDir, 'config')
     this.#logger = logger
-    this.#onError = onError
     this.#now = now
+    this.#writer = new SnapshotWriter((error) => {
+      logger.warn(error.message)
+      onError(error)
+    })
   }
 
   pathOf(key: string): string {
@@ -62,41 +57,17 @@ export class SnapshotStore {
 
   /** Stores the entry, or removes the file when the key no longer exists (`null`). */
   save(key: string, entry: ConfigEntry | null): void {
-    const slot = this.#slots.get(key)
-    if (slot) {
-      slot.next = entry
-      return
-    }
-    const fresh: Slot = { next: undefined, done: Promise.resolve() }
-    this.#slots.set(key, fresh)
-    fresh.done = this.#drain(key, entry, fresh)
+    this.#writer.save(this.pathOf(key), () => this.#render(key, entry), `the config snapshot of ${key}`)
   }
 
   /** Resolves when every pending write has finished. */
-  async flush(): Promise<void> {
-    while (this.#slots.size > 0) await Promise.all([...this.#slots.values()].map((s) => s.done))
+  flush(): Promise<void> {
+    return this.#writer.flush()
   }
 
-  async #drain(key: string, first: ConfigEntry | null, slot: Slot): Promise<void> {
-    let entry: ConfigEntry | null | undefined = first
-    while (entry !== undefined) {
-      slot.next = undefined
-      try {
-        await this.#write(key, entry)
-      } catch (error) {
-        const wrapped = toGovernanceError(error, `could not write the config snapshot of ${key}`)
-        this.#logger.warn(wrapped.message, { key })
-        this.#onError(wrapped)
-      }
-      entry = slot.next
-    }
-    this.#slots.delete(key)
-  }
-
-  async #write(key: string, entry: ConfigEntry | null): Promise<void> {
-    const path = this.pathOf(key)
-    if (entry === null) return rm(path, { force: true })
+  #render(key: string, entry: ConfigEntry | null): string | null {
+    if (entry === null) return null
     const body = { key, version: entry.version, value: entry.value, savedAt: new Date(this.#now()).toISOString() }
-    await writeFileAtomic(path, `${JSON.stringify(body)}\n`)
+    return `${JSON.stringify(body)}\n`
   }
 }

@@ -1,10 +1,9 @@
 /**
  * createDiscovery: the cache of services (lru-cache, bounded), the hot paths discover() and
- * pickSync(), the idle sweep, and routing. Each cached service is a ServiceEntry kept fresh by
+ * pickSync(), the idle sweep, and the seam routing builds on. Each cached service is a ServiceEntry kept fresh by
  * its own Feed; this file only finds entries, enforces the staleness contract and wires parts.
  */
 import { LRUCache } from 'lru-cache'
-import type { Dispatcher, Response } from 'undici'
 import { ClientClosedError, InvalidArgumentError, NoAvailableInstanceError, ServerUnavailableError, toGovernanceError } from '../errors.js'
 import type { EmitFn } from '../events.js'
 import { readSnapshot, snapshotPath } from './disk.js'
@@ -14,14 +13,12 @@ import type { ResolvedDiscoveryOptions } from './options.js'
 import { SnapshotPersister } from './persister.js'
 import { buildSelection, hasSelection, type Selection } from './select.js'
 import { SelectionMemo } from './selection-memo.js'
-import { InstanceStats } from './stats.js'
-import { Tracker } from './tracker.js'
-import type { DiscoverOptions, Discovery, DiscoveryContext, DiscoveryResult, PickOptions, RoutedRequestInit } from './types.js'
-import { createRoutedFetch, RoutingDispatcher, type RoutedFetch, type RoutingSource } from '../routing/index.js'
+import { InstanceStats } from '../balancer/stats.js'
+import type { DiscoverOptions, Discovery, DiscoveryContext, DiscoveryResult, PickOptions } from './types.js'
+import type { RoutingSource } from '../routing/types.js'
 import type { Instance } from '../types.js'
 import type { PickContext } from '../balancer/types.js'
 import { withSignal } from './signal.js'
-import { settledWithin } from '../internal/timers.js'
 import { checkCallShape } from './select.js'
 import { SERVICE_NAME_PATTERN } from '../internal/names.js'
 import { describeValue } from '../internal/describe.js'
@@ -42,7 +39,7 @@ export function createDiscovery(options: ResolvedDiscoveryOptions, ctx: Discover
 }
 
 class ServiceDiscovery implements Discovery {
-  readonly dispatcher: Dispatcher
+  readonly routingSource: RoutingSource
   readonly #o: ResolvedDiscoveryOptions
   readonly #ctx: DiscoveryContext
   readonly #cache: LRUCache<string, Cached>
@@ -53,7 +50,6 @@ class ServiceDiscovery implements Discovery {
   readonly #pickMemo = new SelectionMemo()
   readonly #defaultPick: Selection
   readonly #emit: EmitFn
-  readonly #fetch: RoutedFetch
   readonly #writes = new Set<SnapshotPersister>()
   readonly #subscribers = new Set<Subscriber>()
   #sweeper: NodeJS.Timeout | undefined
@@ -68,8 +64,7 @@ class ServiceDiscovery implements Discovery {
       max: options.cacheSize,
       dispose: (cached, service) => this.#dispose(service, cached),
     })
-    this.dispatcher = new RoutingDispatcher({ source: this.#routingSource(), ...options.routing })
-    this.#fetch = createRoutedFetch(this.dispatcher)
+    this.routingSource = this.#routingSource()
     if (options.idleWatchMs > 0) {
       const every = Math.min(60_000, Math.max(1_000, Math.floor(options.idleWatchMs / 4)))
       this.#sweeper = setInterval(() => this.#sweep(), every)
@@ -92,7 +87,7 @@ class ServiceDiscovery implements Discovery {
     return this.#discoverWithOptions(service, options)
   }
 
-  /** `context` is routing's (a retry's excluded instances); the public surface passes none. */
+  /** `context` is routing's (a retry's excluded instances, a hash key); the public surface passes none. */
   pickSync(service: string, options?: PickOptions, context?: PickContext): Instance | undefined {
     const cached = this.#index.get(service)
     if (cached === undefined) return undefined
@@ -108,21 +103,17 @@ class ServiceDiscovery implements Discovery {
       this.#ctx.logger.warn('discovery: pickSync ignored bad options', { service, error })
       return undefined
     }
-    return entry.pick(selection, context)
+    // The options bag carries the call's hash key: it is a PickContext as it stands (no allocation).
+    return entry.pick(selection, context ?? (options.hashKey === undefined ? undefined : options))
   }
 
-  pick(service: string, options?: PickOptions): Promise<Instance> {
+  pick(service: string, options?: PickOptions, context?: PickContext): Promise<Instance> {
     // A signal that is aborted (or is no signal) takes the slow path, which rejects: api.md
     // has an abort rethrow its reason even when the cache could answer at once.
     const signal = options?.signal
-    if (signal !== undefined && (!(signal instanceof AbortSignal) || signal.aborted)) return this.#pickSlow(service, options)
-    const instance = this.pickSync(service, options)
-    return instance !== undefined ? Promise.resolve(instance) : this.#pickSlow(service, options)
-  }
-
-  fetch(input: string | URL, init?: RoutedRequestInit): Promise<Response> {
-    if (this.#closing) return Promise.reject(new ClientClosedError('discovery is closed'))
-    return this.#fetch(input, init)
+    if (signal !== undefined && (!(signal instanceof AbortSignal) || signal.aborted)) return this.#pickSlow(service, options, context)
+    const instance = this.pickSync(service, options, context)
+    return instance !== undefined ? Promise.resolve(instance) : this.#pickSlow(service, options, context)
   }
 
   close(): Promise<void> {
@@ -211,10 +202,10 @@ class ServiceDiscovery implements Discovery {
     return cached.entry.result(selection)
   }
 
-  async #pickSlow(service: string, options: PickOptions | undefined): Promise<Instance> {
+  async #pickSlow(service: string, options: PickOptions | undefined, context: PickContext | undefined): Promise<Instance> {
     const { cached, selection } = this.#prepare(service, options, true)
     await this.#ensureFresh(cached, options)
-    const instance = cached.entry.pick(selection)
+    const instance = cached.entry.pick(selection, context ?? (options?.hashKey === undefined ? undefined : options))
     if (instance !== undefined) return instance
     const total = cached.entry.view?.snapshot.instances.length ?? 0
     throw new NoAvailableInstanceError(`no available instance of service ${service} (${total} registered, none passes the filters)`, {
@@ -371,13 +362,9 @@ class ServiceDiscovery implements Discovery {
   #routingSource(): RoutingSource {
     return {
       pickSync: (service, context) => this.pickSync(service, undefined, context),
-      pick: (service) => this.pick(service),
-      begin: (service, instance) => {
-        const entry = this.#index.get(service)?.entry
-        // An entry evicted meanwhile: the request is still counted, on a record nobody keeps.
-        const stats = entry?.stats.of(instance) ?? new InstanceStats(instance)
-        return new Tracker(service, stats, entry?.outlier, this.#ctx.upstream, this.#ctx.logger)
-      },
+      pick: (service, context) => this.pick(service, undefined, context),
+      // An entry evicted meanwhile: the request is still counted, on a record nobody keeps.
+      statsOf: (service, instance) => this.#index.get(service)?.entry.stats.of(instance) ?? new InstanceStats(instance),
     }
   }
 
@@ -387,17 +374,6 @@ class ServiceDiscovery implements Discovery {
     // clear() disposes every entry: feeds and timers stop, pending disk writes are collected.
     this.#cache.clear()
     this.#index.clear()
-    await Promise.allSettled([this.#closeRouting(), ...[...this.#writes].map((p) => p.idle())])
-  }
-
-  /**
-   * undici's close() waits for every routed request in flight, which an instance that never
-   * answers holds for minutes: they get requestTimeoutMs to finish, then are cut.
-   */
-  async #closeRouting(): Promise<void> {
-    const closing = this.dispatcher.close()
-    if (await settledWithin(closing, this.#ctx.requestTimeoutMs)) return
-    this.#ctx.logger.warn(`discovery: routed requests still in flight after ${this.#ctx.requestTimeoutMs} ms at close(); aborting them`)
-    await this.dispatcher.destroy().catch(() => undefined)
+    await Promise.allSettled([...this.#writes].map((p) => p.idle()))
   }
 }

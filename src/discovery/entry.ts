@@ -1,9 +1,12 @@
 /**
  * One cached service: the snapshot served, how fresh it is, the per-selection results and
- * pickers built from it, and the per-instance stats. The Feed (feed.ts) feeds it; discovery
+ * pickers built from it, the per-instance stats and the ejection state of its balancers. The Feed (feed.ts) feeds it; discovery
  * reads it. Everything read on the hot path is a plain field.
  */
-import type { PickContext, Picker, PickerContext } from '../balancer/types.js'
+import { ejectionOf, OutlierDetector, withEjection, type EjectionHost } from '../balancer/outlier-ejection.js'
+import type { ResolvedOutlierOptions } from '../balancer/outlier-options.js'
+import { StatsTable } from '../balancer/stats.js'
+import type { Balancer, PickContext, Picker } from '../balancer/types.js'
 import { EMPTY_PICKER } from '../balancer/types.js'
 import type { GovernanceError } from '../errors.js'
 import type { EmitFn, SnapshotSource } from '../events.js'
@@ -12,10 +15,8 @@ import { unrefTimeout } from '../internal/timers.js'
 import { compareRevisions, type Instance, type ServiceSnapshot } from '../types.js'
 import { ChangeNotifier } from './notifier.js'
 import type { ResolvedDiscoveryOptions } from './options.js'
-import { OutlierDetector } from './outlier.js'
 import { freezeInstance, makeResult, type Freshness } from './result.js'
 import { applyFilter, matches, preferZone, type Selection } from './select.js'
-import { StatsTable } from './stats.js'
 import type { Subscriber } from './subscriptions.js'
 import type { DiscoveryResult } from './types.js'
 
@@ -95,8 +96,9 @@ export class ServiceEntry {
 
   readonly #d: EntryDeps
   readonly #notifier: ChangeNotifier
-  readonly #outlier: OutlierDetector | undefined
-  readonly #pickerContext: PickerContext
+  /** One detector per distinct ejection options in use (the `outlier` option's, a strategy's own). */
+  readonly #ejectors = new Map<ResolvedOutlierOptions, OutlierDetector>()
+  readonly #pickerContext: EjectionHost
   #confirmedAt = 0
   #staleEmitted = false
   #gen = 0
@@ -125,13 +127,9 @@ export class ServiceEntry {
         for (const subscriber of [...this.subscribers]) subscriber.offer(snapshot, reset)
       },
     })
-    const outlier = deps.options.outlier
-    this.#outlier = outlier && new OutlierDetector(outlier, this.stats, deps.now, () => this.view?.usable ?? 0, () => this.#invalidatePickers())
-    this.#pickerContext = { load: (i) => this.stats.of(i), random: deps.random }
-  }
-
-  get outlier(): OutlierDetector | undefined {
-    return this.#outlier
+    this.#pickerContext = { load: (i) => this.stats.of(i), random: deps.random, ejector: (options) => this.#ejector(options) }
+    // The `outlier` option's detector counts from the first routed request, before any picker is built.
+    if (deps.options.outlier !== undefined) this.#ejector(deps.options.outlier)
   }
 
   // ---- updates from the feed ----
@@ -264,7 +262,7 @@ export class ServiceEntry {
     this.#held = undefined
     clearTimeout(this.#holdTimer)
     this.#notifier.close()
-    this.#outlier?.close()
+    for (const detector of this.#ejectors.values()) detector.close()
   }
 
   // ---- internals ----
@@ -395,16 +393,29 @@ export class ServiceEntry {
   #buildPicker(selection: Selection): Picker {
     const view = this.view
     if (view === undefined) return EMPTY_PICKER
-    const allowed = applyFilter(view.snapshot.instances, selection.filter, this.#d.logger)
-    // Ejected instances leave the set, unless that would leave nothing.
-    const healthy = this.#outlier === undefined ? allowed : allowed.filter((i) => (this.stats.get(i.id)?.ejectedUntil ?? 0) === 0)
-    const candidates = preferZone(healthy.length > 0 ? healthy : allowed, selection.zone)
+    const outlier = this.#d.options.outlier
+    const balancer: Balancer = outlier === undefined ? selection.balancer : withEjection(selection.balancer, outlier)
     try {
-      return selection.balancer.build(Object.freeze(candidates), this.#pickerContext)
+      const allowed = applyFilter(view.snapshot.instances, selection.filter, this.#d.logger)
+      // Ejection before the zone: a zone whose instances are all ejected spills over to the others.
+      const ejecting = ejectionOf(balancer)
+      const healthy = ejecting === undefined ? allowed : [...ejecting.healthy(allowed, this.#pickerContext)]
+      const candidates = preferZone(healthy, selection.zone)
+      return (ejecting?.child ?? balancer).build(Object.freeze(candidates), this.#pickerContext)
     } catch (error) {
       this.#d.logger.warn('discovery: a balancer threw while building its picker', { service: this.service, balancer: selection.balancer.name, error })
       return EMPTY_PICKER
     }
+  }
+
+  #ejector(options: ResolvedOutlierOptions): OutlierDetector {
+    let detector = this.#ejectors.get(options)
+    if (detector === undefined) {
+      detector = new OutlierDetector(options, this.stats, this.#d.now, () => this.view?.usable ?? 0, () => this.#invalidatePickers())
+      this.#ejectors.set(options, detector)
+      if (this.#closed) detector.close()
+    }
+    return detector
   }
 
   #newSlot<T>(map: Map<string, T>, key: string, slot: T): T {

@@ -4,9 +4,7 @@ export {
   resolveDiscoveryOptions,
   DISCOVERY_DEFAULTS,
   type DiscoveryOptions,
-  type OutlierOptions,
   type ResolvedDiscoveryOptions,
-  type RoutingOptions,
 } from './options.js'
 export type {
   DiscoverOptions,
@@ -16,9 +14,6 @@ export type {
   DiscoveryResult,
   InstanceFilter,
   PickOptions,
-  RoutedRequestInit,
-  UpstreamOutcome,
-  UpstreamRecorder,
 } from './types.js'
 export { diffInstances } from './diff.js'
 export type { ServiceChange, ServiceListener } from './subscriptions.js'

@@ -2,51 +2,15 @@
  * Discovery options: defaults and eager validation. A wrong option fails at construction
  * with InvalidArgumentError naming `discovery.<option>` and the value, not later in a loop.
  */
-import type { Dispatcher } from 'undici'
+import { OUTLIER_DEFAULTS, resolveOutlierOptions, type OutlierOptions, type ResolvedOutlierOptions } from '../balancer/outlier-options.js'
 import { requireBalancer } from '../balancer/strategy.js'
 import type { Balancer, Strategy } from '../balancer/types.js'
 import { InvalidArgumentError } from '../errors.js'
 import type { BackoffOptions } from '../internal/backoff.js'
 import { INSTANCE_STATUSES, type Instance, type InstanceStatus } from '../types.js'
-import { defaultServiceHost } from '../routing/service-host.js'
+import { ROUTING_DEFAULTS, type RoutingOptions } from '../routing/options.js'
 import type { InstanceFilter } from './types.js'
 import { describeValue } from '../internal/describe.js'
-
-export interface OutlierOptions {
-  /** Consecutive failures (connect errors or 5xx answers) that eject an instance. Default 5. */
-  consecutiveFailures?: number
-  /** First ejection lasts this long; the n-th lasts n times as long. Default 30,000 ms. */
-  baseEjectionMs?: number
-  /** Cap of one ejection. Default 300,000 ms. */
-  maxEjectionMs?: number
-  /** At most this share of a service's instances is ejected at once (at least one, never all). Default 10. */
-  maxEjectionPercent?: number
-}
-
-export interface RoutingOptions {
-  /**
-   * Maps a URL's host (`url.host`, port included) to a service name, or undefined to pass the
-   * request through untouched. Default: a host without a port or a dot that is not
-   * `localhost`, taken as the service name (`http://payments/charge` → `payments`).
-   */
-  serviceHost?: (host: string) => string | undefined
-  /** Where requests to other hosts go. Default: undici's global dispatcher at request time. */
-  passthrough?: Dispatcher
-  /** Connect timeout towards instances. Default 3,000 ms. */
-  connectTimeoutMs?: number
-  /**
-   * Send a request once more to another instance when it failed before any byte left (connect
-   * refused, reset before the write; any method), or when an idempotent one failed on a
-   * broken connection. Default true.
-   */
-  retryConnectFailures?: boolean
-  /**
-   * A host that serviceHost maps to a name with no registered instance goes to the normal
-   * network (a Kubernetes Service, /etc/hosts, DNS) unless strict: then the request fails
-   * with NoAvailableInstanceError. Default false.
-   */
-  strict?: boolean
-}
 
 export interface DiscoveryOptions {
   /** Services kept in the cache, each with its watch; the least recently used beyond it are dropped. Default 1,000. */
@@ -77,25 +41,13 @@ export interface DiscoveryOptions {
   defaultFilter?: InstanceFilter
   /** Strategy of pick() and routing when a call names none. Default 'round-robin'. */
   defaultBalancer?: Strategy
-  /** Outlier ejection for routed requests; `false` turns it off. */
+  /**
+   * Outlier ejection for routed requests: every pick's balancer is wrapped in
+   * `outlierEjection(balancer, outlier)` (one already wrapped is kept); `false` turns it off.
+   */
   outlier?: OutlierOptions | false
-  /** gov.fetch / gov.dispatcher. */
+  /** gov.fetch / gov.dispatcher; resolved by routing (src/routing/options.ts). */
   routing?: RoutingOptions
-}
-
-export interface ResolvedOutlierOptions {
-  readonly consecutiveFailures: number
-  readonly baseEjectionMs: number
-  readonly maxEjectionMs: number
-  readonly maxEjectionPercent: number
-}
-
-export interface ResolvedRoutingOptions {
-  readonly serviceHost: (host: string) => string | undefined
-  readonly passthrough: Dispatcher | undefined
-  readonly connectTimeoutMs: number
-  readonly retryConnectFailures: boolean
-  readonly strict: boolean
 }
 
 export interface ResolvedFilter {
@@ -120,7 +72,6 @@ export interface ResolvedDiscoveryOptions {
   readonly defaultFilter: ResolvedFilter
   readonly defaultBalancer: Balancer
   readonly outlier: ResolvedOutlierOptions | undefined
-  readonly routing: ResolvedRoutingOptions
 }
 
 export const DISCOVERY_DEFAULTS = Object.freeze({
@@ -134,11 +85,8 @@ export const DISCOVERY_DEFAULTS = Object.freeze({
   recoveryBackoff: Object.freeze({ minDelayMs: 200, maxDelayMs: 5_000 }),
   /** About one registration TTL (the registry's default, DEFAULT_TTL_MS). */
   emptyProtectionMs: 15_000,
-  consecutiveFailures: 5,
-  baseEjectionMs: 30_000,
-  maxEjectionMs: 300_000,
-  maxEjectionPercent: 10,
-  connectTimeoutMs: 3_000,
+  ...OUTLIER_DEFAULTS,
+  ...ROUTING_DEFAULTS,
 })
 
 function fail(message: string): never {
@@ -220,40 +168,6 @@ export function resolveFilter(name: string, raw: InstanceFilter | undefined, bas
   }
 }
 
-function resolveOutlier(raw: OutlierOptions | false | undefined): ResolvedOutlierOptions | undefined {
-  if (raw === false) return undefined
-  const o = object('outlier', raw, ['consecutiveFailures', 'baseEjectionMs', 'maxEjectionMs', 'maxEjectionPercent']) ?? {}
-  const d = DISCOVERY_DEFAULTS
-  const baseEjectionMs = integer('outlier.baseEjectionMs', o.baseEjectionMs, d.baseEjectionMs, 1)
-  const maxEjectionMs = integer('outlier.maxEjectionMs', o.maxEjectionMs, Math.max(d.maxEjectionMs, baseEjectionMs), 1)
-  if (maxEjectionMs < baseEjectionMs) fail(`discovery.outlier.maxEjectionMs (${maxEjectionMs}) must not be below discovery.outlier.baseEjectionMs (${baseEjectionMs})`)
-  return {
-    consecutiveFailures: integer('outlier.consecutiveFailures', o.consecutiveFailures, d.consecutiveFailures, 1),
-    baseEjectionMs,
-    maxEjectionMs,
-    maxEjectionPercent: integer('outlier.maxEjectionPercent', o.maxEjectionPercent, d.maxEjectionPercent, 0, false, 100),
-  }
-}
-
-function resolveRouting(raw: RoutingOptions | undefined): ResolvedRoutingOptions {
-  const r = object('routing', raw, ['serviceHost', 'passthrough', 'connectTimeoutMs', 'retryConnectFailures', 'strict']) ?? {}
-  if (r.serviceHost !== undefined && typeof r.serviceHost !== 'function') fail(`discovery.routing.serviceHost must be a function, got ${show(r.serviceHost)}`)
-  if (r.passthrough !== undefined && typeof (r.passthrough as { dispatch?: unknown } | null)?.dispatch !== 'function') {
-    fail(`discovery.routing.passthrough must be an undici Dispatcher, got ${show(r.passthrough)}`)
-  }
-  if (r.retryConnectFailures !== undefined && typeof r.retryConnectFailures !== 'boolean') {
-    fail(`discovery.routing.retryConnectFailures must be a boolean, got ${show(r.retryConnectFailures)}`)
-  }
-  if (r.strict !== undefined && typeof r.strict !== 'boolean') fail(`discovery.routing.strict must be a boolean, got ${show(r.strict)}`)
-  return {
-    serviceHost: r.serviceHost ?? defaultServiceHost,
-    passthrough: r.passthrough,
-    connectTimeoutMs: integer('routing.connectTimeoutMs', r.connectTimeoutMs, DISCOVERY_DEFAULTS.connectTimeoutMs, 1),
-    retryConnectFailures: r.retryConnectFailures ?? true,
-    strict: r.strict ?? false,
-  }
-}
-
 function resolveEmptyProtection(raw: DiscoveryOptions['emptyProtection']): number {
   if (raw === undefined || raw === true) return DISCOVERY_DEFAULTS.emptyProtectionMs
   if (raw === false) return 0
@@ -292,7 +206,6 @@ export function resolveDiscoveryOptions(raw: DiscoveryOptions | undefined): Reso
       true,
     ),
     defaultBalancer: o.defaultBalancer === undefined ? requireBalancer('discovery.defaultBalancer', 'round-robin') : requireBalancer('discovery.defaultBalancer', o.defaultBalancer),
-    outlier: resolveOutlier(o.outlier),
-    routing: resolveRouting(o.routing),
+    outlier: o.outlier === false ? undefined : resolveOutlierOptions('discovery.outlier', o.outlier),
   })
 }

@@ -42,7 +42,7 @@ function idOf(value: object): number {
 }
 
 const DISCOVER_KEYS: readonly string[] = ['status', 'tags', 'metadata', 'filter', 'zone', 'maxStalenessMs', 'staleIfErrorMs', 'signal']
-const PICK_KEYS: readonly string[] = [...DISCOVER_KEYS, 'strategy']
+const PICK_KEYS: readonly string[] = [...DISCOVER_KEYS, 'strategy', 'hashKey']
 
 /**
  * The parts of a call's options that are not a selection: the bag itself, option names,
@@ -53,10 +53,12 @@ export function checkCallShape(what: string, options: DiscoverOptions | PickOpti
   checkCallOptions(what, options, forPick ? PICK_KEYS : DISCOVER_KEYS)
   checkMs(what, 'maxStalenessMs', options.maxStalenessMs)
   checkMs(what, 'staleIfErrorMs', options.staleIfErrorMs)
+  const hashKey = (options as PickOptions).hashKey
+  if (hashKey !== undefined && typeof hashKey !== 'string') throw new InvalidArgumentError(`${what}: options.hashKey must be a string, got ${describeValue(hashKey)}`)
 }
 
 /**
- * The common literal (`{ strategy: 'weighted' }`): an object of selection keys only, which
+ * The common literal (`{ strategy: 'weighted' }`): an object of selection keys only (and a string hashKey), which
  * buildSelection checks. A switch over its keys costs a few ns where the generic walk costs
  * twenty; anything else (staleness numbers, a signal, a stranger) takes the full check.
  */
@@ -72,6 +74,9 @@ function onlySelectionKeys(options: object, forPick: boolean): boolean {
         continue
       case 'strategy':
         if (forPick) continue
+        return false
+      case 'hashKey':
+        if (forPick && typeof (options as PickOptions).hashKey === 'string') continue
         return false
       default:
         return false

@@ -1,10 +1,10 @@
 /** Discovery's public types: call options, the result shape and the subsystem interface. */
-import type { Dispatcher, RequestInit, Response } from 'undici'
 import type { Strategy } from '../balancer/types.js'
 import type { SnapshotSource } from '../events.js'
 import type { SubsystemContext } from '../internal/context.js'
 import type { Instance, InstanceStatus } from '../types.js'
 import type { Unsubscribe } from '../backend.js'
+import type { RoutingSource } from '../routing/types.js'
 import type { ServiceChange, ServiceListener } from './subscriptions.js'
 import type { ServicesOptions } from './services.js'
 
@@ -36,6 +36,11 @@ export interface DiscoverOptions extends InstanceFilter {
 export interface PickOptions extends InstanceFilter {
   /** A built-in strategy name or a Balancer value; default `discovery.defaultBalancer`. */
   readonly strategy?: Strategy
+  /**
+   * The call's affinity key: `consistentHash()` answers equal keys with the same instance
+   * (while it stays); other balancers ignore it.
+   */
+  readonly hashKey?: string
   /** Preferred zone with spill-over; default the registered service's zone; `false` for none. */
   readonly zone?: string | false
   readonly maxStalenessMs?: number
@@ -68,25 +73,10 @@ export interface DiscoveryMeta {
  */
 export type DiscoveryResult = readonly Instance[] & DiscoveryMeta
 
-/** The outcome of one request to an instance, as routing reports it. */
-export interface UpstreamOutcome {
-  readonly status?: number
-  readonly error?: boolean
-}
-
-/** Where per-upstream request metrics go (src/metrics/upstream.ts provides one). */
-export interface UpstreamRecorder {
-  record(service: string, outcome: UpstreamOutcome, durationMs: number): void
-}
-
 export type DiscoveryContext = SubsystemContext & {
   /** This client's zone, preferred by pick() and routing. */
   readonly localZone?: string
-  readonly upstream?: UpstreamRecorder
 }
-
-/** gov.fetch's init: undici's RequestInit; the dispatcher is discovery's own. */
-export type RoutedRequestInit = Omit<RequestInit, 'dispatcher'>
 
 export interface Discovery {
   /** The instances of a service, from the cache kept fresh by a watch. */
@@ -95,16 +85,14 @@ export interface Discovery {
   pick(service: string, options?: PickOptions): Promise<Instance>
   /** pick() without waiting: undefined when the cache is cold (or nothing is available). */
   pickSync(service: string, options?: PickOptions): Instance | undefined
-  /** undici's fetch where a URL host that is a service name is resolved and balanced. */
-  fetch(input: string | URL, init?: RoutedRequestInit): Promise<Response>
   /** Calls back with the service's state now, then with every change, until unsubscribed (the watch is held). */
   subscribe(service: string, listener: ServiceListener): Unsubscribe
   /** The same deliveries as an async iterator; ends on abort, `break`, or close. */
   changes(service: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<ServiceChange>
   /** The names of the services the registry holds; NotSupportedError when the backend cannot list them. */
   services(options?: ServicesOptions): Promise<string[]>
-  /** The same routing as an undici Dispatcher. */
-  readonly dispatcher: Dispatcher
-  /** Stops every watch, poll and timer and closes routing's connections. Idempotent. */
+  /** The seam routing builds on (src/routing/): picks with a context, and the instances' live stats. */
+  readonly routingSource: RoutingSource
+  /** Stops every watch, poll and timer. Idempotent. */
   close(): Promise<void>
 }

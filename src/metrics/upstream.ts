@@ -3,7 +3,10 @@
  * they route. Handles are bound once per (service, status class), so a request costs a
  * Map.get and three cell updates, and allocates nothing.
  */
+import type { UpstreamOutcome } from '../types.js'
 import type { BoundCounter, BoundHistogram, Counter, Histogram, Metrics } from './types.js'
+
+export type { UpstreamOutcome }
 
 export const UPSTREAM_REQUESTS = 'governance_upstream_requests_total'
 export const UPSTREAM_ERRORS = 'governance_upstream_errors_total'
@@ -13,13 +16,6 @@ export const UPSTREAM_DURATION = 'governance_upstream_request_duration_seconds'
 const MAX_BOUND_SERVICES = 1_000
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'error'] as const
 type StatusClass = (typeof CLASSES)[number]
-
-export interface UpstreamOutcome {
-  /** HTTP status of the answer, when one came. */
-  readonly status?: number
-  /** The call failed without an answer (connect, timeout, abort) or was otherwise an error. */
-  readonly error?: boolean
-}
 
 export interface UpstreamRecorder {
   /** Never throws. Counted as an error: `error` set, no status, or a 5xx. */

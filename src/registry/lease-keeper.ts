@@ -1,21 +1,24 @@
 /**
  * The one loop that keeps this instance registered: register, renew every interval, push
  * status changes, re-register when the lease is lost, back off while the server is away.
- * One operation at a time (never two heartbeats in flight); every timer unref'd; stop()
- * ends it. It never throws into the application: failures become events and log lines.
+ * Where it stands is one KeeperState (keeper-state.ts), changed only through #enter(); the
+ * loop machinery is SerialLoop. Every timer unref'd; stop() ends it. It never throws into
+ * the application: failures become events and log lines.
  */
-import type { Backend, CallContext } from '../backend.js'
-import { ClientClosedError, LeaseLostError, isRetryableError, type GovernanceError } from '../errors.js'
+import type { Backend } from '../backend.js'
+import { ClientClosedError, LeaseLostError, toGovernanceError, type GovernanceError } from '../errors.js'
 import type { EmitFn } from '../events.js'
 import type { Logger } from '../internal/logger.js'
 import type { Clock } from '../internal/timers.js'
-import { unrefTimeout } from '../internal/timers.js'
-import type { Instance, InstanceOverride, InstanceSpec, Lease } from '../types.js'
-import { checkLease, checkRenewal } from './answers.js'
-import { asGovernanceError, guardedCall } from './guarded-call.js'
+import type { Instance, InstanceSpec, Lease } from '../types.js'
+import { registerCall, renewCall, statusUpdateCall } from './keeper-calls.js'
+import { LeaseDeadline } from './lease-deadline.js'
+import { IDLE, enter, failed, hold, lose, reschedule, startRegistering, type HeldState, type KeeperState, type LossReason, type RunningState } from './keeper-state.js'
+import { OverrideNotice, reportFailure, type ReportTarget } from './keeper-reports.js'
+import { PushRequests } from './push-requests.js'
+import { SerialLoop, type LoopStep } from './serial-loop.js'
 import { REREGISTER_MIN_INTERVAL_MS, heartbeatDelay, leaseTiming, retryDelay } from './timing.js'
 
-export type KeeperState = 'registering' | 'registered' | 'renewing-failed' | 'lost'
 type Action = 'register' | 'renew' | 'push' | 'wait'
 
 /** What the keeper asks of its owner. */
@@ -51,115 +54,103 @@ export interface KeeperDeps {
 
 export class LeaseKeeper {
   readonly #d: KeeperDeps
-  #state: KeeperState = 'registering'
-  #loop: Promise<void> | undefined
-  #loopController: AbortController | undefined
-  #opController: AbortController | undefined
-  #currentAction: Action | undefined
-  #lease: Lease | undefined
+  readonly #report: ReportTarget
+  readonly #loop: SerialLoop<Action>
+  readonly #pushes = new PushRequests()
+  readonly #overrides = new OverrideNotice()
+  #state: KeeperState = IDLE
+  /** The most recent lease obtained, kept after a loss or stop so that it can be deregistered. */
   #lastLease: Lease | undefined
-  #instance: Instance | undefined
   #epoch = 0
-  #failures = 0
-  #lastError: GovernanceError | undefined
   #appliedVersion = -1
-  #nextAt = 0
+  /** The heartbeat interval the last applied TTL allows (it outlives the lease: backoff scales with it). */
   #renewEveryMs: number
-  #deadlineTimer: NodeJS.Timeout | undefined
-  #lossRegisterPending = false
-  #lastLossRegisterAt = Number.NEGATIVE_INFINITY
+  readonly #deadline: LeaseDeadline
+  #lastReregisterAt = Number.NEGATIVE_INFINITY
+  /** Cleared by stopReregistering() for the rest of this run. */
   #reregister = true
-  #forcePush = false
-  #pushWaiters: ((ok: boolean) => void)[] = []
-  #wake: (() => void) | undefined
-  /** The override the last heartbeat answer reported, as JSON, to emit only on a change. */
-  #override = ''
-
-  readonly #emit: EmitFn
 
   constructor(deps: KeeperDeps) {
     this.#d = deps
-    this.#emit = deps.emit
+    this.#report = { logger: deps.logger, emit: deps.emit, service: deps.service, instanceId: deps.instanceId }
     this.#renewEveryMs = deps.intervalMs
+    this.#deadline = new LeaseDeadline(deps.deadline, () => this.#lose('deadline'))
+    this.#loop = new SerialLoop<Action>({
+      next: () => this.#next(),
+      perform: (action, signal) => this.#perform(action, signal),
+      performed: () => this.#d.host.changed(),
+      fault: (error) => {
+        // A bug here must not end the registration silently; log it and carry on.
+        this.#d.logger.error('registration loop fault', { error })
+        return this.#renewEveryMs
+      },
+    })
   }
 
   get running(): boolean {
-    return this.#loopController !== undefined
+    return this.#loop.running
   }
   get state(): KeeperState {
     return this.#state
   }
   /** The lease the server holds for us now, as far as we know. */
   get lease(): Lease | undefined {
-    return this.#lease
+    return this.#state.kind === 'held' ? this.#state.lease : undefined
   }
-  /** The most recent lease obtained, kept after a loss or stop so that it can be deregistered. */
   get lastLease(): Lease | undefined {
     return this.#lastLease
   }
   get instance(): Instance | undefined {
-    return this.#lease ? this.#instance : undefined
+    return this.#state.kind === 'held' ? this.#state.instance : undefined
   }
   get epoch(): number {
     return this.#epoch
   }
-  get failures(): number {
-    return this.#failures
-  }
   get lastError(): GovernanceError | undefined {
-    return this.#lastError
+    return this.#state.kind === 'idle' ? undefined : this.#state.lastError
   }
   get appliedStatusVersion(): number {
     return this.#appliedVersion
   }
 
   start(): void {
-    if (this.#loopController) return
-    this.#state = 'registering'
-    this.#failures = 0
-    this.#lastError = undefined
+    const from = this.#state
+    if (this.#loop.running || from.kind !== 'idle') return
     this.#reregister = true
-    this.#forcePush = false
-    this.#lossRegisterPending = false
-    this.#nextAt = this.#d.clock.now()
-    const controller = (this.#loopController = new AbortController())
-    this.#loop = this.#run(controller.signal)
+    this.#pushes.withdraw()
+    this.#enter(startRegistering(from, this.#d.clock.now()))
+    this.#loop.start()
   }
 
   /** Ends the loop and any call in flight; resolves once the loop has exited. */
   async stop(): Promise<void> {
-    const controller = this.#loopController
-    if (!controller) return
-    // Everything is cleared before waiting, so that a start() during the wait begins clean.
-    this.#loopController = undefined
-    this.#lease = undefined
-    controller.abort()
-    this.#opController?.abort(new ClientClosedError('registration stopped'))
-    this.#clearDeadline()
-    this.#wake?.()
-    this.#settlePush(false)
-    await this.#loop
+    if (!this.#loop.running) return
+    // Idle before waiting, so that a start() during the wait begins clean.
+    this.#enter(IDLE)
+    const exited = this.#loop.stop(new ClientClosedError('registration stopped'))
+    this.#deadline.clear()
+    this.#pushes.settle(false)
+    await exited
   }
 
   /** From now on a lost lease is not re-registered (the client is shutting down). */
   stopReregistering(): void {
     this.#reregister = false
-    this.#wake?.()
+    this.#loop.wake()
   }
 
   /** The status changed: push it at the next chance (at once unless backing off). */
   wake(): void {
-    this.#wake?.()
+    this.#loop.wake()
   }
 
   /** Pushes the current status now, backoff or not; resolves true when the server took it. */
   pushNow(): Promise<boolean> {
-    if (!this.#lease || !this.running) return Promise.resolve(false)
-    this.#forcePush = true
-    const result = new Promise<boolean>((resolve) => this.#pushWaiters.push(resolve))
+    if (this.#state.kind !== 'held' || !this.running) return Promise.resolve(false)
+    const result = this.#pushes.request()
     // A heartbeat stuck on a slow server must not hold up the shutdown's DOWN.
-    if (this.#currentAction === 'renew') this.#opController?.abort(new ClientClosedError('heartbeat superseded by a status push'))
-    this.#wake?.()
+    this.#loop.abortCurrent(new ClientClosedError('heartbeat superseded by a status push'), 'renew')
+    this.#loop.wake()
     return result
   }
 
@@ -168,168 +159,110 @@ export class LeaseKeeper {
     if (this.#lastLease === lease) this.#lastLease = undefined
   }
 
-  async #run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        const action = this.#nextAction()
-        const due = this.#dueIn(action)
-        if (due > 0) await this.#pause(due, signal)
-        else await this.#perform(action, signal)
-      } catch (error) {
-        // A bug here must not end the registration silently; log it and carry on.
-        this.#d.logger.error('registration loop fault', { error })
-        await this.#pause(this.#renewEveryMs, signal)
-      }
-    }
+  /** The only place the state changes: every transition is checked against keeper-state's table. */
+  #enter(next: KeeperState): void {
+    this.#state = enter(this.#state, next)
   }
 
-  #nextAction(): Action {
-    if (!this.#lease) return this.#reregister ? 'register' : 'wait'
-    if (this.#forcePush || this.#appliedVersion < this.#d.host.statusVersion()) return 'push'
-    return 'renew'
+  #next(): LoopStep<Action> {
+    const s = this.#state
+    if (s.kind === 'idle') return { action: 'wait', dueInMs: Number.POSITIVE_INFINITY }
+    const action: Action = s.kind !== 'held' ? (this.#reregister ? 'register' : 'wait') : this.#pushes.forced || this.#appliedVersion < this.#d.host.statusVersion() ? 'push' : 'renew'
+    return { action, dueInMs: this.#dueIn(action, s) }
   }
 
-  #dueIn(action: Action): number {
+  #dueIn(action: Action, s: RunningState): number {
     if (action === 'wait') return Number.POSITIVE_INFINITY
-    if (action === 'push' && (this.#forcePush || this.#failures === 0)) return 0
+    if (action === 'push' && (this.#pushes.forced || s.failures === 0)) return 0
     const now = this.#d.clock.now()
     // Repairs a wall clock that jumped backwards: no pause is ever longer than this.
     const longest = Math.max(this.#renewEveryMs, REREGISTER_MIN_INTERVAL_MS)
-    if (this.#nextAt - now > longest) this.#nextAt = now + longest
-    return Math.max(0, this.#nextAt - now)
+    if (s.nextAt - now > longest) this.#enter(reschedule(s, now + longest))
+    return Math.max(0, (this.#state as RunningState).nextAt - now)
   }
 
-  #pause(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', done)
-        if (this.#wake === done) this.#wake = undefined
-        resolve()
-      }
-      const timer = Number.isFinite(ms) ? unrefTimeout(done, ms) : undefined
-      signal.addEventListener('abort', done, { once: true })
-      this.#wake = done
-    })
+  #perform(action: Action, signal: AbortSignal): Promise<void> {
+    if (action === 'register') return this.#register(signal)
+    if (action === 'renew') return this.#renew(signal)
+    if (action === 'push') return this.#push(signal)
+    return Promise.resolve()
   }
 
-  async #perform(action: Action, loopSignal: AbortSignal): Promise<void> {
-    const op = (this.#opController = new AbortController())
-    this.#currentAction = action
-    const onStop = (): void => op.abort(loopSignal.reason)
-    loopSignal.addEventListener('abort', onStop, { once: true })
-    try {
-      if (action === 'register') await this.#register(op.signal)
-      else if (action === 'renew') await this.#renew(op.signal)
-      else if (action === 'push') await this.#push(op.signal)
-    } finally {
-      loopSignal.removeEventListener('abort', onStop)
-      if (this.#opController === op) {
-        this.#opController = undefined
-        this.#currentAction = undefined
-      }
-      this.#d.host.changed()
-    }
-  }
-
-  #call<T>(what: string, call: (ctx: { signal?: AbortSignal; timeoutMs?: number }) => Promise<T>, signal: AbortSignal): Promise<T> {
-    return guardedCall(`${what} of ${this.#d.service}/${this.#d.instanceId}`, call, this.#d.requestTimeoutMs, signal)
-  }
-
+  /** The first registration of a run, or a re-registration after the lease was lost. */
   async #register(signal: AbortSignal): Promise<void> {
-    if (this.#lossRegisterPending) this.#lastLossRegisterAt = this.#d.clock.now()
+    if (this.#state.kind === 'lost') this.#lastReregisterAt = this.#d.clock.now()
     const spec = this.#d.host.spec()
     const version = this.#d.host.statusVersion()
     const started = this.#d.clock.now()
     let lease: Lease
     try {
-      lease = checkLease(this.#d.backend.name, spec, await this.#call('register', (ctx) => this.#d.backend.register(spec, ctx), signal))
+      lease = await registerCall(this.#d, spec, signal)
     } catch (error) {
       if (!signal.aborted) this.#failed(error, 'register')
       return
     }
     this.#lastLease = lease
     if (signal.aborted) return
-    this.#lossRegisterPending = false
     this.#epoch++
-    this.#adopt(lease, spec, version)
-    this.#succeeded(started, lease.ttlMs)
+    this.#adopt(lease, spec, version, started)
     this.#d.logger.info('registered', { service: spec.service, instanceId: spec.id, epoch: this.#epoch, status: spec.status })
-    this.#emit('registry:registered', { service: spec.service, instanceId: spec.id, epoch: this.#epoch })
+    this.#d.emit('registry:registered', { service: spec.service, instanceId: spec.id, epoch: this.#epoch })
   }
 
   async #renew(signal: AbortSignal): Promise<void> {
-    const lease = this.#lease as Lease
+    const { lease, instance } = this.#state as HeldState
     const started = this.#d.clock.now()
     try {
-      const result = checkRenewal(this.#d.backend.name, lease, await this.#call('renew', (ctx) => this.#d.backend.renew(lease, ctx), signal))
-      if (signal.aborted || this.#lease !== lease) return
-      this.#succeeded(started, result.ttlMs)
-      this.#emit('registry:renewed', { service: this.#d.service, instanceId: this.#d.instanceId, ttlMs: result.ttlMs })
-      this.#noteOverride(result.override)
+      const result = await renewCall(this.#d, lease, signal)
+      if (signal.aborted || this.lease !== lease) return
+      this.#succeeded(lease, instance, started, result.ttlMs)
+      this.#d.emit('registry:renewed', { service: this.#d.service, instanceId: this.#d.instanceId, ttlMs: result.ttlMs })
+      this.#overrides.note(this.#report, result.override)
     } catch (error) {
-      if (signal.aborted || this.#lease !== lease) return
+      if (signal.aborted || this.lease !== lease) return
       if (error instanceof LeaseLostError) this.#lose('server')
       else this.#failed(error, 'renew')
     }
   }
 
-  /** Tells the application when an operator takes over (or hands back) this instance's status or weight. */
-  #noteOverride(override: InstanceOverride | undefined): void {
-    const seen = override === undefined ? '' : JSON.stringify([override.status, override.weight])
-    if (seen === this.#override) return
-    this.#override = seen
-    this.#d.logger.info(override ? 'an operator overrides this instance' : 'the operator override of this instance was cleared', { service: this.#d.service, instanceId: this.#d.instanceId, ...override })
-    this.#emit('registry:overridden', { service: this.#d.service, instanceId: this.#d.instanceId, override })
-  }
-
   /**
-   * A status change goes through `backend.update()` when the backend has it (the lease is
-   * kept), else it is a register (upsert) with the new status. A renew goes first: an
-   * upsert alone would silently recreate an instance the server had lost, and the epoch
-   * would not tell fencing code that ownership lapsed.
+   * A status change (statusUpdateCall keeps the lease where the backend can). A renew goes
+   * first: an upsert alone would silently recreate an instance the server had lost, and the
+   * epoch would not tell fencing code that ownership lapsed.
    */
   async #push(signal: AbortSignal): Promise<void> {
-    this.#forcePush = false
-    const lease = this.#lease as Lease
+    this.#pushes.taken()
+    const { lease } = this.#state as HeldState
     const started = this.#d.clock.now()
     try {
-      checkRenewal(this.#d.backend.name, lease, await this.#call('renew', (ctx) => this.#d.backend.renew(lease, ctx), signal))
-      if (signal.aborted || this.#lease !== lease) return
+      await renewCall(this.#d, lease, signal)
+      if (signal.aborted || this.lease !== lease) return
       const spec = this.#d.host.spec()
       const version = this.#d.host.statusVersion()
-      const next = checkLease(this.#d.backend.name, spec, await this.#call('status update', (ctx) => this.#sendChange(lease, spec, ctx), signal))
+      const next = await statusUpdateCall(this.#d, lease, spec, signal)
       this.#lastLease = next
-      if (signal.aborted || this.#lease !== lease) return
-      this.#adopt(next, spec, version)
-      this.#succeeded(started, next.ttlMs)
-      this.#settlePush(true)
+      if (signal.aborted || this.lease !== lease) return
+      this.#adopt(next, spec, version, started)
+      this.#pushes.settle(true)
     } catch (error) {
-      if (signal.aborted || this.#lease !== lease) return
+      if (signal.aborted || this.lease !== lease) return
       if (error instanceof LeaseLostError) this.#lose('server')
       else this.#failed(error, 'status update')
-      this.#settlePush(false)
+      this.#pushes.settle(false)
     }
   }
 
-  #sendChange(lease: Lease, spec: InstanceSpec, ctx: CallContext): Promise<Lease> {
-    const backend = this.#d.backend
-    return backend.update ? backend.update(lease, { status: spec.status, weight: spec.weight }, ctx) : backend.register(spec, ctx)
-  }
-
-  #adopt(lease: Lease, spec: InstanceSpec, version: number): void {
+  /** The server accepted `spec` (with status `version`) under `lease`. */
+  #adopt(lease: Lease, spec: InstanceSpec, version: number, started: number): void {
     const { ttlMs: _ttl, ...instance } = spec
-    this.#lease = lease
     this.#lastLease = lease
-    this.#instance = instance
     this.#appliedVersion = Math.max(this.#appliedVersion, version)
+    this.#succeeded(lease, instance, started, lease.ttlMs)
   }
 
-  #succeeded(started: number, appliedTtlMs: number): void {
-    if (this.#failures > 0) this.#d.logger.info('registration recovered', { service: this.#d.service, afterFailures: this.#failures })
-    this.#failures = 0
-    this.#lastError = undefined
-    this.#state = 'registered'
+  #succeeded(lease: Lease, instance: Instance, started: number, appliedTtlMs: number): void {
+    const from = this.#state as RunningState
+    if (from.failures > 0) this.#d.logger.info('registration recovered', { service: this.#d.service, afterFailures: from.failures })
     const timing = leaseTiming(appliedTtlMs, this.#d.intervalMs, this.#d.marginMs)
     if (timing.renewEveryMs !== this.#renewEveryMs && timing.renewEveryMs < this.#d.intervalMs) {
       this.#d.logger.warn('the server applied a TTL shorter than the heartbeat interval allows; heartbeating faster', {
@@ -341,65 +274,32 @@ export class LeaseKeeper {
     const now = this.#d.clock.now()
     // Cadence from the call's start; but a slow server still gets a gap between calls.
     const minGap = Math.ceil(this.#renewEveryMs / 10)
-    this.#nextAt = Math.max(started + heartbeatDelay(this.#renewEveryMs, this.#d.random), now + minGap)
-    this.#armDeadline(Math.max(0, timing.deadlineAfterMs - (now - started)))
+    this.#enter(hold(from, lease, instance, Math.max(started + heartbeatDelay(this.#renewEveryMs, this.#d.random), now + minGap)))
+    this.#deadline.arm(Math.max(0, timing.deadlineAfterMs - (now - started)))
   }
 
   #failed(error: unknown, what: string): void {
-    const err = asGovernanceError(error, what)
-    this.#failures++
-    this.#lastError = err
-    if (this.#lease) this.#state = 'renewing-failed'
-    this.#nextAt = this.#d.clock.now() + retryDelay(this.#failures, this.#renewEveryMs, this.#d.random)
-    const fields = { service: this.#d.service, instanceId: this.#d.instanceId, failures: this.#failures, error: err }
-    // The first failure and every tenth are warnings; the rest would only flood the log.
-    if (!isRetryableError(err)) this.#d.logger.error(refusalMessage(what, err, what === 'register' && !this.#lease && (this.#d.host.refusalEndsRegistration?.() ?? false)), fields)
-    else if (this.#failures === 1 || this.#failures % 10 === 0) this.#d.logger.warn(`${what} failed; retrying with backoff`, fields)
-    else this.#d.logger.debug(`${what} failed; retrying with backoff`, fields)
-    this.#emit('registry:renewFailed', { service: this.#d.service, instanceId: this.#d.instanceId, failures: this.#failures, error: err })
+    const err = toGovernanceError(error, `${what} failed`)
+    const from = this.#state as RunningState
+    const failures = from.failures + 1
+    this.#enter(failed(from, err, this.#d.clock.now() + retryDelay(failures, this.#renewEveryMs, this.#d.random)))
+    const final = what === 'register' && from.kind !== 'held' && (this.#d.host.refusalEndsRegistration?.() ?? false)
+    reportFailure(this.#report, what, err, failures, final)
   }
 
-  #lose(reason: 'server' | 'deadline'): void {
+  #lose(reason: LossReason): void {
+    const from = this.#state
+    if (from.kind !== 'held') return
     const epoch = this.#epoch
-    this.#lease = undefined
-    this.#clearDeadline()
-    this.#state = 'lost'
-    this.#lossRegisterPending = true
-    this.#forcePush = false
-    // The server answered, so it is reachable: no backoff, only the re-registration rate limit.
-    if (reason === 'server') this.#failures = 0
-    this.#nextAt = Math.max(this.#d.clock.now(), this.#lastLossRegisterAt + REREGISTER_MIN_INTERVAL_MS)
-    this.#opController?.abort(new ClientClosedError('lease lost'))
+    const now = this.#d.clock.now()
+    this.#deadline.clear()
+    this.#pushes.withdraw()
+    this.#enter(lose(from, reason, now, Math.max(now, this.#lastReregisterAt + REREGISTER_MIN_INTERVAL_MS)))
+    this.#loop.abortCurrent(new ClientClosedError('lease lost'))
     this.#d.logger.warn('lease lost; re-registering', { service: this.#d.service, instanceId: this.#d.instanceId, epoch, reason })
-    this.#emit('registry:leaseLost', { service: this.#d.service, instanceId: this.#d.instanceId, epoch, reason })
-    this.#settlePush(false)
+    this.#d.emit('registry:leaseLost', { service: this.#d.service, instanceId: this.#d.instanceId, epoch, reason })
+    this.#pushes.settle(false)
     this.#d.host.changed()
-    this.#wake?.()
+    this.#loop.wake()
   }
-
-  #armDeadline(ms: number): void {
-    this.#clearDeadline()
-    if (!this.#d.deadline) return
-    this.#deadlineTimer = unrefTimeout(() => {
-      this.#deadlineTimer = undefined
-      if (this.#lease) this.#lose('deadline')
-    }, ms)
-  }
-
-  #clearDeadline(): void {
-    clearTimeout(this.#deadlineTimer)
-    this.#deadlineTimer = undefined
-  }
-
-  #settlePush(ok: boolean): void {
-    const waiters = this.#pushWaiters
-    this.#pushWaiters = []
-    for (const resolve of waiters) resolve(ok)
-  }
-}
-
-/** A refusal is final when register() gives up on it; an auth refusal names the credentials. */
-function refusalMessage(what: string, error: GovernanceError, final: boolean): string {
-  const fix = error.code === 'GOV_AUTH_REFUSED' ? 'check the credentials (token, user, password)' : 'check the instance and the options'
-  return final ? `${what} rejected by the server (${error.code}); not retrying, register() rejects: ${fix}` : `${what} rejected by the server (${error.code}); will keep trying: ${fix}`
 }

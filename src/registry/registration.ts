@@ -7,13 +7,15 @@ import { ClientClosedError, InvalidArgumentError, TimeoutError, type GovernanceE
 import { checkCallOptions } from '../internal/call-options.js'
 import type { SubsystemContext } from '../internal/context.js'
 import type { EmitFn } from '../events.js'
-import type { Instance, InstanceSpec, InstanceStatus, Lease } from '../types.js'
-import { asGovernanceError, guardedCall } from './guarded-call.js'
+import type { Instance, InstanceSpec, InstanceStatus } from '../types.js'
+import { Deregistrar } from './deregistrar.js'
 import { HealthMonitor } from './health-monitor.js'
 import { generateInstanceId } from './host.js'
+import { keeperStatus } from './keeper-state.js'
 import { LeaseKeeper } from './lease-keeper.js'
 import type { ResolvedRegistryOptions, ResolvedServiceOptions } from './options.js'
 import { failOption } from '../internal/options-kit.js'
+import { IDLE_PHASE, enterPhase, type Phase } from './registration-phase.js'
 import { checkStatus } from './validate.js'
 import { Waiters } from './waiters.js'
 
@@ -73,24 +75,20 @@ class RegistrationImpl implements Registration {
   readonly #health: HealthMonitor | undefined
   readonly #waiters = new Waiters()
   readonly #pendingRegisters = new Set<Promise<void>>()
-  #phase: 'open' | 'closing' | 'closed' = 'open'
-  /** True from register() until deregister(), close() or a bounded register() giving up. */
-  #active = false
-  /** The loop exists only for register() callers still waiting: it stops when they give up. */
-  #bounded = false
-  #generation = 0
+  #phase: Phase = IDLE_PHASE
+  #runs = 0
   #manual: InstanceStatus
   #healthStatus: InstanceStatus | undefined
-  #closingDown = false
   #status: InstanceStatus
   #statusVersion = 0
   #closing: Promise<void> | undefined
   #deregistering: Promise<void> | undefined
-  #toldNoDeregister = false
+  readonly #deregistrar: Deregistrar
 
   constructor(options: ResolvedRegistryOptions, ctx: SubsystemContext, internals: RegistrationInternals) {
     this.#o = options
     this.#ctx = ctx
+    this.#deregistrar = new Deregistrar(ctx)
     this.#emit = ctx.emit
     this.instanceId = options.service?.id ?? generateInstanceId(options.service?.name)
     this.#manual = this.#status = options.service?.status ?? 'UP'
@@ -110,7 +108,7 @@ class RegistrationImpl implements Registration {
         spec: () => this.#spec(),
         statusVersion: () => this.#statusVersion,
         changed: () => this.#changed(),
-        refusalEndsRegistration: () => this.#bounded,
+        refusalEndsRegistration: () => this.#phase.kind === 'active' && this.#phase.bounded,
       },
     })
     this.#health = options.healthCheck
@@ -122,9 +120,9 @@ class RegistrationImpl implements Registration {
   }
 
   get state(): RegistrationState {
-    if (this.#phase !== 'open') return this.#phase
-    if (!this.#active) return 'idle'
-    return this.#keeper.running ? this.#keeper.state : 'registering'
+    const phase = this.#phase
+    if (phase.kind !== 'active') return phase.kind
+    return this.#keeper.running ? keeperStatus(this.#keeper.state) : 'registering'
   }
   get epoch(): number {
     return this.#keeper.epoch
@@ -150,8 +148,8 @@ class RegistrationImpl implements Registration {
     if (this.#deregistering) await this.#deregistering.catch(() => {})
     this.#requireOpen('register()')
     const wait = options.wait !== false
-    if (!this.#active) this.#begin(wait)
-    else if (!wait) this.#bounded = false
+    if (this.#phase.kind === 'idle') this.#begin(wait)
+    else if (!wait) this.#unbound()
     if (!wait) return
     const pending = this.#waiters.wait(() => this.#registeredOutcome(), {
       timeoutMs: this.#o.registerTimeoutMs,
@@ -176,7 +174,7 @@ class RegistrationImpl implements Registration {
     this.#manual = status
     this.#refreshStatus()
     const version = this.#statusVersion
-    await this.#waiters.wait(() => (!this.#active || this.#keeper.appliedStatusVersion >= version ? 'done' : undefined), {
+    await this.#waiters.wait(() => (this.#phase.kind !== 'active' || this.#keeper.appliedStatusVersion >= version ? 'done' : undefined), {
       timeoutMs: this.#o.registerTimeoutMs,
       signal: options.signal,
       onTimeout: () =>
@@ -193,7 +191,7 @@ class RegistrationImpl implements Registration {
     } catch (error) {
       return Promise.reject(error)
     }
-    if (this.#phase !== 'open') return this.#closing ?? Promise.resolve()
+    if (!this.#isOpen()) return this.#closing ?? Promise.resolve()
     this.#deregistering ??= this.#deregister(options).finally(() => (this.#deregistering = undefined))
     return this.#deregistering
   }
@@ -207,20 +205,28 @@ class RegistrationImpl implements Registration {
     return this.close()
   }
 
+  /** The only place the phase changes: every transition is checked against registration-phase's table. */
+  #enter(next: Phase): void {
+    this.#phase = enterPhase(this.#phase, next)
+  }
+
   #begin(bounded: boolean): void {
-    this.#active = true
-    this.#bounded = bounded
-    const generation = ++this.#generation
+    const run = ++this.#runs
+    this.#enter({ kind: 'active', run, bounded })
     if (!this.#health) return this.#keeper.start()
     // The first check runs before the first registration, so an unhealthy instance is never listed UP.
     void this.#health.start().then(() => {
-      if (generation === this.#generation && this.#active && this.#phase === 'open') this.#keeper.start()
+      if (this.#phase.kind === 'active' && this.#phase.run === run) this.#keeper.start()
     })
   }
 
+  /** No register() caller is bounding the loop any more: it keeps trying until deregister() or close(). */
+  #unbound(): void {
+    if (this.#phase.kind === 'active' && this.#phase.bounded) this.#enter({ ...this.#phase, bounded: false })
+  }
+
   async #halt(): Promise<void> {
-    this.#generation++
-    this.#active = false
+    if (this.#phase.kind === 'active') this.#enter(IDLE_PHASE)
     this.#health?.stop()
     await this.#keeper.stop()
     this.#waiters.recheck()
@@ -230,12 +236,12 @@ class RegistrationImpl implements Registration {
     if (this.#keeper.lease) return 'done'
     const error = this.#keeper.lastError
     // Waiting out the timeout on a refusal (auth, bad request) would only delay the same answer.
-    if (this.#bounded && error && !error.retryable) return error
+    if (this.#phase.kind === 'active' && this.#phase.bounded && error && !error.retryable) return error
     return undefined
   }
 
   #giveUpIfUnwanted(): void {
-    if (this.#bounded && this.#active && !this.#keeper.lease && this.#pendingRegisters.size === 0 && this.#phase === 'open') {
+    if (this.#phase.kind === 'active' && this.#phase.bounded && !this.#keeper.lease && this.#pendingRegisters.size === 0) {
       this.#ctx.logger.warn('register() gave up; not registered', { service: this.#o.service?.name, instanceId: this.instanceId })
       void this.#halt()
     }
@@ -253,25 +259,23 @@ class RegistrationImpl implements Registration {
     // A register() still waiting goes first: the calls take effect in the order they were made.
     await Promise.allSettled([...this.#pendingRegisters])
     await this.#halt()
-    const lease = this.#keeper.lastLease
-    if (lease) await this.#deregisterLease(lease, options.signal, true)
+    await this.#deregisterLast(options.signal, true)
   }
 
   async #close(): Promise<void> {
-    this.#phase = 'closing'
+    this.#enter({ kind: 'closing', markingDown: false })
     this.#waiters.rejectAll(() => new ClientClosedError('the client was closed before the registration finished'))
     this.#health?.stop()
     await this.#deregistering?.catch(() => {})
     if (this.#keeper.lease) await this.#markDownAndDrain()
     await this.#halt()
-    const lease = this.#keeper.lastLease
-    if (lease) await this.#deregisterLease(lease, undefined, false)
-    this.#phase = 'closed'
+    await this.#deregisterLast(undefined, false)
+    this.#enter({ kind: 'closed' })
   }
 
   async #markDownAndDrain(): Promise<void> {
     this.#keeper.stopReregistering()
-    this.#closingDown = true
+    this.#enter({ kind: 'closing', markingDown: true })
     this.#refreshStatus()
     if (this.#keeper.appliedStatusVersion < this.#statusVersion && !(await this.#keeper.pushNow())) {
       this.#ctx.logger.warn('could not mark the instance DOWN before draining', { instanceId: this.instanceId, error: this.#keeper.lastError })
@@ -280,25 +284,10 @@ class RegistrationImpl implements Registration {
     if (this.#o.drainMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#o.drainMs))
   }
 
-  async #deregisterLease(lease: Lease, signal: AbortSignal | undefined, rethrow: boolean): Promise<void> {
-    const { backend, requestTimeoutMs, logger } = this.#ctx
-    if (!backend.capabilities.deregister) {
-      if (!this.#toldNoDeregister) logger.info(`the ${backend.name} backend cannot deregister; the instance stays until it expires`)
-      this.#toldNoDeregister = true
-      return
-    }
-    try {
-      await guardedCall(`deregister of ${lease.service}/${lease.instanceId}`, (c) => backend.deregister(lease, c), requestTimeoutMs, signal)
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason
-      const err = asGovernanceError(error, 'deregister')
-      if (rethrow) throw err
-      logger.warn('deregister failed; the instance stays until its TTL runs out', { instanceId: lease.instanceId, error: err })
-      return
-    }
-    this.#keeper.forgetLease(lease)
-    logger.info('deregistered', { service: lease.service, instanceId: lease.instanceId })
-    this.#emit('registry:deregistered', { service: lease.service, instanceId: lease.instanceId })
+  /** Deregisters the last lease obtained, if any; the keeper forgets it once the server has. */
+  async #deregisterLast(signal: AbortSignal | undefined, rethrow: boolean): Promise<void> {
+    const lease = this.#keeper.lastLease
+    if (lease && (await this.#deregistrar.deregister(lease, signal, rethrow))) this.#keeper.forgetLease(lease)
   }
 
   #onHealth(status: InstanceStatus): void {
@@ -308,7 +297,7 @@ class RegistrationImpl implements Registration {
 
   /** Shutdown wins, then a status set by the application other than UP, then the health check. */
   #refreshStatus(): void {
-    const next = this.#closingDown ? 'DOWN' : this.#manual !== 'UP' ? this.#manual : (this.#healthStatus ?? 'UP')
+    const next = this.#phase.kind === 'closing' && this.#phase.markingDown ? 'DOWN' : this.#manual !== 'UP' ? this.#manual : (this.#healthStatus ?? 'UP')
     if (next === this.#status) return
     this.#status = next
     this.#statusVersion++
@@ -318,7 +307,7 @@ class RegistrationImpl implements Registration {
   }
 
   #changed(): void {
-    if (this.#keeper.lease) this.#bounded = false
+    if (this.#keeper.lease) this.#unbound()
     this.#waiters.recheck()
   }
 
@@ -342,7 +331,11 @@ class RegistrationImpl implements Registration {
     if (!this.#o.service) throw new InvalidArgumentError(`${what} needs the \`service\` option`)
   }
 
+  #isOpen(): boolean {
+    return this.#phase.kind === 'idle' || this.#phase.kind === 'active'
+  }
+
   #requireOpen(what: string): void {
-    if (this.#phase !== 'open') throw new ClientClosedError(`${what} was called after close()`)
+    if (!this.#isOpen()) throw new ClientClosedError(`${what} was called after close()`)
   }
 }

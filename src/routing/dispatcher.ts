@@ -8,11 +8,15 @@
  */
 import { Agent, Dispatcher, getGlobalDispatcher } from 'undici'
 import { ClientClosedError } from '../errors.js'
+import { headerValue } from './hash-header.js'
 import { RoutedRequest, type RouteSettings } from './routed-request.js'
-import type { RoutingSource } from './types.js'
+import type { RequestTracker, RoutingSource } from './types.js'
+import type { Instance } from '../types.js'
 
 export interface RoutingDispatcherOptions {
   readonly source: RoutingSource
+  /** Counts a request to `instance` as in flight until its tracker ends. */
+  readonly begin: (service: string, instance: Instance) => RequestTracker
   /** `url.host` → service name, or undefined for a pass-through. */
   readonly serviceHost: (host: string) => string | undefined
   /** Default: undici's global dispatcher, looked up per request. */
@@ -21,6 +25,8 @@ export interface RoutingDispatcherOptions {
   readonly retryConnectFailures: boolean
   /** A name with no registered instance fails instead of passing through. Default false. */
   readonly strict?: boolean | undefined
+  /** Lower-cased name of the header that carries a request's hash key. */
+  readonly hashHeader?: string | undefined
 }
 
 /** Origins seen, so that a URL is parsed once per origin, not per request; bounded. */
@@ -40,6 +46,7 @@ export class RoutingDispatcher extends Dispatcher {
     this.#agent = new Agent({ connect: { timeout: options.connectTimeoutMs } })
     this.#settings = {
       source: options.source,
+      begin: options.begin,
       agent: this.#agent,
       retryConnectFailures: options.retryConnectFailures,
       strict: options.strict ?? false,
@@ -49,13 +56,20 @@ export class RoutingDispatcher extends Dispatcher {
   }
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.dispatchKeyed(options, handler, undefined)
+  }
+
+  /** dispatch() with the request's hash key (gov.fetch's `hashKey`); without one, the `hashHeader`'s value. */
+  dispatchKeyed(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, hashKey: string | undefined): boolean {
     const target = this.#route(options.origin)
     if (target.service === NOT_A_SERVICE) return this.#passthrough().dispatch(options, handler)
     if (this.#closed) {
       handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, new ClientClosedError('gov.dispatcher is closed'))
       return true
     }
-    new RoutedRequest(this.#settings, target.service, target.protocol, options, handler).start()
+    const header = this.#options.hashHeader
+    const key = hashKey ?? (header === undefined ? undefined : headerValue(options.headers, header))
+    new RoutedRequest(this.#settings, target.service, target.protocol, options, handler, key).start()
     return true
   }
 

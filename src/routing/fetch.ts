@@ -1,9 +1,35 @@
 /** gov.fetch: undici's fetch over the routing dispatcher. */
-import { fetch, type Dispatcher, type RequestInit, type Response } from 'undici'
+import { Dispatcher, fetch, type RequestInit, type Response } from 'undici'
 import { InvalidArgumentError, UpstreamError, isGovernanceError } from '../errors.js'
 import { describeValue } from '../internal/describe.js'
+import type { RoutingDispatcher } from './dispatcher.js'
 
-export type RoutedFetch = (input: string | URL, init?: Omit<RequestInit, 'dispatcher'>) => Promise<Response>
+/** gov.fetch's init: undici's RequestInit (the dispatcher is routing's own) and the request's hash key. */
+export type RoutedRequestInit = Omit<RequestInit, 'dispatcher'> & {
+  /** Equal keys go to the same instance under `consistentHash()`; other balancers ignore it. */
+  readonly hashKey?: string
+}
+
+export type RoutedFetch = (input: string | URL, init?: RoutedRequestInit) => Promise<Response>
+
+/**
+ * The routing dispatcher with one request's hash key: undici's fetch hands the dispatcher
+ * only what it dispatches, so the key rides on a per-call view of it.
+ */
+class KeyedDispatcher extends Dispatcher {
+  readonly #target: RoutingDispatcher
+  readonly #hashKey: string
+
+  constructor(target: RoutingDispatcher, hashKey: string) {
+    super()
+    this.#target = target
+    this.#hashKey = hashKey
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.#target.dispatchKeyed(options, handler, this.#hashKey)
+  }
+}
 
 /**
  * Everything the client throws is a GovernanceError, gov.fetch included: undici's fetch
@@ -14,11 +40,17 @@ export type RoutedFetch = (input: string | URL, init?: Omit<RequestInit, 'dispat
  * reason. Arguments that are wrong before any request exists reject with
  * InvalidArgumentError naming them, as every other call of the client does.
  */
-export function createRoutedFetch(dispatcher: Dispatcher): RoutedFetch {
+export function createRoutedFetch(dispatcher: RoutingDispatcher): RoutedFetch {
   return (input, init) => {
     const problem = argumentProblem(input, init)
     if (problem !== undefined) return Promise.reject(new InvalidArgumentError(`gov.fetch: ${problem}`))
-    return fetch(input, { ...init, dispatcher }).catch((error: unknown) => {
+    const hashKey = init?.hashKey
+    let request: RequestInit = { ...init, dispatcher }
+    if (hashKey !== undefined) {
+      const { hashKey: _key, ...rest } = init!
+      request = { ...rest, dispatcher: new KeyedDispatcher(dispatcher, hashKey) }
+    }
+    return fetch(input, request).catch((error: unknown) => {
       throw unwrapFetchError(error, input)
     })
   }
@@ -42,6 +74,8 @@ function argumentProblem(input: unknown, init: unknown): string | undefined {
   if (typeof init !== 'object' || init === null || Array.isArray(init)) return `init must be an object (RequestInit), got ${describeValue(init)}`
   const signal = (init as { signal?: unknown }).signal
   if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) return `init.signal must be an AbortSignal, got ${describeValue(signal)}`
+  const hashKey = (init as { hashKey?: unknown }).hashKey
+  if (hashKey !== undefined && typeof hashKey !== 'string') return `init.hashKey must be a string, got ${describeValue(hashKey)}`
   return undefined
 }
 

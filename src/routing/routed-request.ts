@@ -16,6 +16,8 @@ type Controller = Dispatcher.DispatchController
 
 export interface RouteSettings {
   readonly source: RoutingSource
+  /** Counts a request to `instance` as in flight until its tracker ends. */
+  readonly begin: (service: string, instance: Instance) => RequestTracker
   /** Where instance-bound requests go (routing's own Agent). */
   readonly agent: Dispatcher
   readonly retryConnectFailures: boolean
@@ -37,6 +39,8 @@ export class RoutedRequest implements Handler {
   readonly #options: Dispatcher.DispatchOptions
   readonly #downstream: Handler
   readonly #proxy = new ControllerProxy()
+  /** The request's hash key (consistentHash()), or undefined. */
+  readonly #hashKey: string | undefined
   #instance: Instance | undefined
   #tracker: RequestTracker | undefined
   #attempts = 0
@@ -45,8 +49,9 @@ export class RoutedRequest implements Handler {
   #downstreamStarted = false
   #responded = false
 
-  constructor(settings: RouteSettings, service: string, protocol: string, options: Dispatcher.DispatchOptions, downstream: Handler) {
+  constructor(settings: RouteSettings, service: string, protocol: string, options: Dispatcher.DispatchOptions, downstream: Handler, hashKey?: string) {
     this.#settings = settings
+    this.#hashKey = hashKey
     this.#service = service
     this.#protocol = protocol
     this.#options = options
@@ -56,9 +61,10 @@ export class RoutedRequest implements Handler {
   /** Sends at once when the cache is warm, otherwise after discovery answers. */
   start(): void {
     this.#settings.live.add(this)
-    const instance = this.#settings.source.pickSync(this.#service)
+    const context = this.#hashKey === undefined ? undefined : { hashKey: this.#hashKey }
+    const instance = this.#settings.source.pickSync(this.#service, context)
     if (instance !== undefined) return this.#send(instance)
-    this.#settings.source.pick(this.#service).then(
+    this.#settings.source.pick(this.#service, context).then(
       (picked) => this.#send(picked),
       (error: unknown) => {
         if (!this.#settings.strict && isUnknownService(error)) return this.#passThrough()
@@ -81,7 +87,7 @@ export class RoutedRequest implements Handler {
   #send(instance: Instance): void {
     if (this.#proxy.abortReason !== null) return this.#fail(this.#proxy.abortReason)
     this.#instance = instance
-    this.#tracker = this.#settings.source.begin(this.#service, instance)
+    this.#tracker = this.#settings.begin(this.#service, instance)
     this.#attempts++
     this.#attemptStarted = false
     const options = { ...this.#options, origin: `${this.#protocol}//${this.#tracker.hostPort}` }
@@ -174,7 +180,8 @@ export class RoutedRequest implements Handler {
     if (!mayResend({ method: String(this.#options.method), body: this.#options.body, error, written: this.#attemptStarted })) return undefined
     // Exact for every balancer: the failed instance is excluded, not re-drawn and hoped against.
     if (this.#instance === undefined) return undefined
-    return this.#settings.source.pickSync(this.#service, { exclude: new Set([this.#instance.id]) })
+    const exclude = new Set([this.#instance.id])
+    return this.#settings.source.pickSync(this.#service, this.#hashKey === undefined ? { exclude } : { exclude, hashKey: this.#hashKey })
   }
 }
 

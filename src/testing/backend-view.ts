@@ -51,8 +51,7 @@ export function createBackendView(registry: MemoryBackend, options: TestBackendO
 function viewCapabilities(registry: MemoryBackend, options: TestBackendOptions): BackendCapabilities {
   return Object.freeze({
     ...registry.capabilities,
-    push: options.push ?? true,
-    ...(options.configWrites === false && { compareAndSet: false, deleteConfig: false }),
+    ...(options.configWrites === false && { compareAndSet: false }),
     ...options.capabilities,
   })
 }

@@ -26,11 +26,8 @@ interface StoredInstance {
 
 const FULL_CAPABILITIES: BackendCapabilities = {
   deregister: true,
-  multipleInstances: true,
   ttl: true,
-  push: true,
   compareAndSet: true,
-  deleteConfig: true,
 }
 
 const byId = (a: Instance, b: Instance): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)

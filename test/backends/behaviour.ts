@@ -1,8 +1,10 @@
 /**
  * The one behaviour suite every backend runs: the same tests, parameterised by a fixture
  * that starts the backend's server (reference server, real etcd, the seed centers' fake).
- * What a server cannot do is declared in the backend's capabilities, and the suite checks
- * the declared fallback instead (e.g. the seed's one-instance-per-name).
+ * What a server cannot do is declared in the backend's capabilities or the fixture's options,
+ * and the suite checks the declared fallback instead (e.g. the seed's one-instance-per-name).
+ * A backend without watch methods is watched through a client (client-watch.ts): the core
+ * polls it, and the same watch asserts hold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Backend, BackendCapabilities } from '../../src/backend.js'
@@ -15,6 +17,7 @@ import {
   NotSupportedError,
 } from '../../src/errors.js'
 import { compareRevisions, isRevision, type ConfigEntry, type InstanceSpec, type Lease, type ServiceSnapshot } from '../../src/types.js'
+import { clientWatches, type ClientWatches } from './client-watch.js'
 import { WatchRecorder, eventually, uniqueName } from './watch-recorder.js'
 
 export interface BackendFixture {
@@ -33,6 +36,10 @@ export interface BehaviourOptions {
   readonly name: string
   readonly capabilities: BackendCapabilities
   readonly setup: () => Promise<BackendFixture>
+  /** The server keeps one instance per service name (the seed registry). */
+  readonly singleInstance?: boolean
+  /** False for a config store that cannot delete (no `deleteConfig`). Default true. */
+  readonly configDeletes?: boolean
   /** Run nothing (with a notice printed by the caller), e.g. etcd not installed. */
   readonly skip?: boolean
   /**
@@ -64,17 +71,34 @@ const ids = (s: ServiceSnapshot): string[] => s.instances.map((i) => i.id)
 interface SuiteState {
   fixture: BackendFixture
   backend: Backend
+  /** Clients made to watch backends without watch methods; closed after the suite. */
+  clients: ClientWatches[]
+}
+
+/** The backend's own watch methods, or the client's polling watches when it has none. */
+function watchesOf(state: SuiteState, backend: Backend): Pick<ClientWatches, 'watchService' | 'watchConfig'> {
+  if (backend.watchService !== undefined && backend.watchConfig !== undefined) {
+    return { watchService: backend.watchService.bind(backend), watchConfig: backend.watchConfig.bind(backend) }
+  }
+  const client = clientWatches(backend)
+  state.clients.push(client)
+  return {
+    watchService: backend.watchService?.bind(backend) ?? client.watchService,
+    watchConfig: backend.watchConfig?.bind(backend) ?? client.watchConfig,
+  }
 }
 
 export function runBackendBehaviour(options: BehaviourOptions): void {
   const caps = options.capabilities
+  const traits = { singleInstance: options.singleInstance === true, configDeletes: options.configDeletes !== false }
   describe.skipIf(options.skip === true)(`Backend behaviour: ${options.name}`, () => {
-    const state = {} as SuiteState
+    const state = { clients: [] } as unknown as SuiteState
     beforeAll(async () => {
       state.fixture = await options.setup()
       state.backend = state.fixture.create()
     })
     afterAll(async () => {
+      await Promise.all(state.clients.splice(0).map((c) => c.close()))
       await state.backend?.close()
       await state.fixture?.close()
     })
@@ -84,16 +108,16 @@ export function runBackendBehaviour(options: BehaviourOptions): void {
       expect(typeof state.backend.name).toBe('string')
     })
 
-    describe('registry', () => registryBehaviour(state, caps))
-    describe('discovery watch', () => watchBehaviour(state, caps))
+    describe('registry', () => registryBehaviour(state, caps, traits))
+    describe('discovery watch', () => watchBehaviour(state, traits))
     const config = options.config !== false
-    if (config) describe('config', () => configBehaviour(state, caps))
+    if (config) describe('config', () => configBehaviour(state, caps, traits))
     else describe('config', () => noConfigBehaviour(state))
     describe('errors', () => errorBehaviour(state, config))
   })
 }
 
-function registryBehaviour(state: SuiteState, caps: BackendCapabilities): void {
+function registryBehaviour(state: SuiteState, caps: BackendCapabilities, traits: Traits): void {
   it('register stores the instance and resolve lists it with every field', async () => {
     const service = uniqueName('reg')
     const s = spec(service, 'i-1')
@@ -179,7 +203,7 @@ function registryBehaviour(state: SuiteState, caps: BackendCapabilities): void {
     await state.backend.deregister(lease, {})
   })
 
-  if (caps.multipleInstances) {
+  if (!traits.singleInstance) {
     it('keeps several instances of one service, sorted by id', async () => {
       const service = uniqueName('multi')
       await state.backend.register(spec(service, 'b', { port: 2 }), {})
@@ -203,11 +227,11 @@ function registryBehaviour(state: SuiteState, caps: BackendCapabilities): void {
   })
 }
 
-function watchBehaviour(state: SuiteState, caps: BackendCapabilities): void {
+function watchBehaviour(state: SuiteState, traits: Traits): void {
   it('delivers the current state, then every change, and stops on unsubscribe', async () => {
     const service = uniqueName('watch')
     const rec = new WatchRecorder<ServiceSnapshot>()
-    const stop = state.backend.watchService!(service, rec)
+    const stop = watchesOf(state, state.backend).watchService(service, rec)
     try {
       await rec.until((s) => s.instances.length === 0)
       const lease = await state.backend.register(spec(service, 'i-1'), {})
@@ -224,7 +248,7 @@ function watchBehaviour(state: SuiteState, caps: BackendCapabilities): void {
     const seen = rec.values.length
     // A second watcher seeing the next change proves the first had its chance to (and must not).
     const probe = new WatchRecorder<ServiceSnapshot>()
-    const stopProbe = state.backend.watchService!(service, probe)
+    const stopProbe = watchesOf(state, state.backend).watchService(service, probe)
     try {
       await probe.until(() => true)
       await state.backend.register(spec(service, 'i-2'), {})
@@ -240,11 +264,11 @@ function watchBehaviour(state: SuiteState, caps: BackendCapabilities): void {
     await state.backend.register(spec(service, 'i-1'), {})
     const snap = await state.backend.resolve(service, {})
     const rec = new WatchRecorder<ServiceSnapshot>()
-    const stop = state.backend.watchService!(service, rec, { afterRevision: snap.revision })
+    const stop = watchesOf(state, state.backend).watchService(service, rec, { afterRevision: snap.revision })
     try {
       await state.backend.register(spec(service, 'i-2', { port: 2 }), {})
       const hit = await rec.until((s) => s.instances.length > 0)
-      if (caps.multipleInstances) expect(ids(hit.value)).toEqual(['i-1', 'i-2'])
+      if (!traits.singleInstance) expect(ids(hit.value)).toEqual(['i-1', 'i-2'])
       else expect(ids(hit.value)).toEqual(['i-2'])
       expect(compareRevisions(hit.meta.revision, snap.revision)).toBeGreaterThan(0)
       expect(rec.values[0]).toBe(hit)
@@ -254,7 +278,7 @@ function watchBehaviour(state: SuiteState, caps: BackendCapabilities): void {
   })
 }
 
-function configBehaviour(state: SuiteState, caps: BackendCapabilities): void {
+function configBehaviour(state: SuiteState, caps: BackendCapabilities, traits: Traits): void {
   it('get of a missing key is undefined; put then get round-trips any JSON value', async () => {
     const key = uniqueName('cfg')
     expect(await state.backend.getConfig(key, {})).toBeUndefined()
@@ -283,7 +307,7 @@ function configBehaviour(state: SuiteState, caps: BackendCapabilities): void {
     })
   }
 
-  if (caps.deleteConfig) {
+  if (traits.configDeletes) {
     it('deleteConfig removes a key and answers false when there was none', async () => {
       const key = uniqueName('del')
       await state.backend.putConfig!(key, 'x', {}, {})
@@ -296,7 +320,7 @@ function configBehaviour(state: SuiteState, caps: BackendCapabilities): void {
   it('watchConfig delivers the current value, then every change, in order', async () => {
     const key = uniqueName('cfgwatch')
     const rec = new WatchRecorder<ConfigEntry | undefined>()
-    const stop = state.backend.watchConfig!(key, rec)
+    const stop = watchesOf(state, state.backend).watchConfig(key, rec)
     try {
       await rec.until((v) => v === undefined)
       for (let n = 1; n <= 3; n++) {
@@ -317,14 +341,20 @@ function noConfigBehaviour(state: SuiteState): void {
     expect(state.backend.putConfig).toBeUndefined()
     expect(state.backend.watchConfig).toBeUndefined()
     expect(state.backend.capabilities.compareAndSet).toBe(false)
-    expect(state.backend.capabilities.deleteConfig).toBe(false)
+    expect(state.backend.deleteConfig).toBeUndefined()
   })
 }
 
 /** A watch of whatever the backend can watch: config when it has config, else a service. */
-function watchSomething(backend: Backend, config: boolean, rec: WatchRecorder<unknown>): () => void {
+function watchSomething(state: SuiteState, backend: Backend, config: boolean, rec: WatchRecorder<unknown>): () => void {
   const name = uniqueName('watched')
-  return config ? backend.watchConfig!(name, rec as WatchRecorder<ConfigEntry | undefined>) : backend.watchService!(name, rec as WatchRecorder<ServiceSnapshot>)
+  const watches = watchesOf(state, backend)
+  return config ? watches.watchConfig(name, rec as WatchRecorder<ConfigEntry | undefined>) : watches.watchService(name, rec as WatchRecorder<ServiceSnapshot>)
+}
+
+interface Traits {
+  readonly singleInstance: boolean
+  readonly configDeletes: boolean
 }
 
 function errorBehaviour(state: SuiteState, config: boolean): void {
@@ -348,7 +378,7 @@ function errorBehaviour(state: SuiteState, config: boolean): void {
   it('a watch on an unreachable server reports errors and keeps trying until unsubscribed', async () => {
     const dead = state.fixture.createUnreachable()
     const rec = new WatchRecorder<unknown>()
-    const stop = watchSomething(dead, config, rec)
+    const stop = watchSomething(state, dead, config, rec)
     try {
       await eventually(() => rec.errors.length >= 2, 15_000, 'two watch errors')
       expect(rec.errors.every((e) => e instanceof GovernanceError)).toBe(true)
@@ -386,7 +416,7 @@ function errorBehaviour(state: SuiteState, config: boolean): void {
   it('close() is idempotent and later calls fail with ClientClosedError', async () => {
     const b = state.fixture.create()
     const rec = new WatchRecorder<unknown>()
-    watchSomething(b, config, rec)
+    watchSomething(state, b, config, rec)
     await rec.until(() => true)
     await b.close()
     await b.close()

@@ -6,7 +6,7 @@ import { runBackendBehaviour } from './behaviour.js'
 
 runBackendBehaviour({
   name: 'consul',
-  capabilities: { deregister: true, multipleInstances: true, ttl: true, push: true, compareAndSet: true, deleteConfig: true },
+  capabilities: { deregister: true, ttl: true, compareAndSet: true },
   async setup() {
     const consul = await startConsulFake({ aclToken: 'behaviour-token' })
     const dead = await startConsulFake()

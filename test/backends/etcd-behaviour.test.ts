@@ -7,7 +7,7 @@ import { runBackendBehaviour } from './behaviour.js'
 runBackendBehaviour({
   name: 'etcd',
   skip: !etcdAvailable('the etcd behaviour suite'),
-  capabilities: { deregister: true, multipleInstances: true, ttl: true, push: true, compareAndSet: true, deleteConfig: true },
+  capabilities: { deregister: true, ttl: true, compareAndSet: true },
   async setup() {
     const cluster = await startEtcdCluster({ size: 1 })
     const unreachable = `http://127.0.0.1:${await freePort()}`

@@ -7,7 +7,7 @@ import { runBackendBehaviour } from './behaviour.js'
 runBackendBehaviour({
   name: 'eureka',
   config: false,
-  capabilities: { deregister: true, multipleInstances: true, ttl: true, push: false, compareAndSet: false, deleteConfig: false },
+  capabilities: { deregister: true, ttl: true, compareAndSet: false },
   async setup() {
     const eureka = await startEurekaFake({ evictionIntervalMs: 100 })
     const dead = await startEurekaFake()

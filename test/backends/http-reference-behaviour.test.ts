@@ -6,7 +6,7 @@ import { runBackendBehaviour } from './behaviour.js'
 
 runBackendBehaviour({
   name: 'http (reference server)',
-  capabilities: { deregister: true, multipleInstances: true, ttl: true, push: true, compareAndSet: true, deleteConfig: true },
+  capabilities: { deregister: true, ttl: true, compareAndSet: true },
   async setup() {
     const server = await createGovernanceServer({ port: 0 })
     const unreachable = `http://127.0.0.1:${await freePort()}`

@@ -6,7 +6,7 @@ import { runBackendBehaviour } from './behaviour.js'
 
 runBackendBehaviour({
   name: 'nacos',
-  capabilities: { deregister: true, multipleInstances: true, ttl: true, push: false, compareAndSet: true, deleteConfig: true },
+  capabilities: { deregister: true, ttl: true, compareAndSet: true },
   async setup() {
     const nacos = await startNacosFake({ users: { nacos: 'secret' }, cacheMillis: 100, healthCheckIntervalMs: 50, maxHoldMs: 2_000 })
     const dead = await startNacosFake()

@@ -6,7 +6,9 @@ import { runBackendBehaviour } from './behaviour.js'
 
 runBackendBehaviour({
   name: 'seed',
-  capabilities: { deregister: true, multipleInstances: false, ttl: false, push: false, compareAndSet: false, deleteConfig: false },
+  capabilities: { deregister: true, ttl: false, compareAndSet: false },
+  singleInstance: true,
+  configDeletes: false,
   async setup() {
     const centers = createSeedCenters()
     const down = createSeedCenters({ registry: 'http://registry.down.test', monitor: 'http://monitor.down.test', config: 'http://config.down.test' })

@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from '../../src/internal/logger.js'
 import type { ConfigEntry, MetricBatch, ServiceSnapshot } from '../../src/types.js'
 import { createSeedCenters, interceptNetwork, SEED_URLS } from '../helpers/seed-centers.js'
 import { spec } from './behaviour.js'
+import { clientWatches } from './client-watch.js'
 import { WatchRecorder } from './watch-recorder.js'
 
 const centers = createSeedCenters()
@@ -148,10 +149,13 @@ describe('seed backend', () => {
     await b.close()
   })
 
-  it('watches poll, and notify only when the content changed', async () => {
+  it('has no watch methods: the client polls it, and notifies only when the content changed', async () => {
     const b = backend()
+    expect(b).not.toHaveProperty('watchService')
+    expect(b).not.toHaveProperty('watchConfig')
+    const watches = clientWatches(b)
     const rec = new WatchRecorder<ServiceSnapshot>()
-    const stop = b.watchService!('polled', rec)
+    const stop = watches.watchService('polled', rec)
     await rec.until((s) => s.instances.length === 0)
     const queries = () => centers.requests.filter((r) => r.path === '/query').length
     const before = queries()
@@ -162,18 +166,21 @@ describe('seed backend', () => {
     await rec.until((s) => s.instances.length === 1)
     stop()
     expect(rec.values).toHaveLength(2)
+    await watches.close()
     await b.close()
   })
 
-  it('config watch sees writes by other writers', async () => {
+  it('config watch (through the client) sees writes by other writers', async () => {
     const b = backend()
+    const watches = clientWatches(b)
     const rec = new WatchRecorder<ConfigEntry | undefined>()
-    const stop = b.watchConfig!('shared-cfg', rec)
+    const stop = watches.watchConfig('shared-cfg', rec)
     await rec.until((v) => v === undefined)
     centers.config.set('shared-cfg', { rps: 5 })
     const hit = await rec.until((v) => v !== undefined)
     expect(hit.value?.value).toEqual({ rps: 5 })
     stop()
+    await watches.close()
     await b.close()
   })
 

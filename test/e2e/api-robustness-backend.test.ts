@@ -13,10 +13,10 @@ import {
   InvalidArgumentError,
   ProtocolError,
   TimeoutError,
-  type Backend,
-  type GovernanceClientCommonOptions,
   type GovernanceClientOptions,
 } from '../../src/index.js'
+import type { Backend } from '../../src/backends/index.js'
+import type { GovernanceClientCommonOptions } from '../../src/options.js'
 import { createTestRegistry, type TestRegistry } from '../../src/testing/index.js'
 import { captureProcessFailures, describeShort, expectFailure, failureOf, recordingLogger, TimerTracker } from './api-robustness-helpers.js'
 

@@ -7,7 +7,8 @@
 import type { LookupFunction } from 'node:net'
 import { Agent } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createDiscovery, resolveDiscoveryOptions, type Discovery } from '../../src/discovery/index.js'
+import type { DiscoveryOptions } from '../../src/discovery/index.js'
+import { createRoutedDiscovery, type RoutedDiscovery as Discovery } from '../helpers/routed-discovery.js'
 import { NoAvailableInstanceError } from '../../src/errors.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
@@ -31,7 +32,7 @@ async function setup(strict: boolean | undefined, port: number): Promise<{ disco
   cleanup.push(() => passthrough.close())
   const backend = createMemoryBackend()
   const rewrite = { serviceHost: (host: string) => (host === `web-frontend:${port}` ? 'web-frontend' : /^[a-z-]+$/.test(host) ? host : undefined) }
-  const discovery = createDiscovery(resolveDiscoveryOptions({ routing: { passthrough, ...rewrite, ...(strict === undefined ? {} : { strict }) } }), {
+  const discovery = createRoutedDiscovery({ routing: { passthrough, ...rewrite, ...(strict === undefined ? {} : { strict }) } }, {
     backend,
     emit: () => {},
     logger: silentLogger,

@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createDiscovery, resolveDiscoveryOptions, type Discovery, type DiscoveryOptions } from '../../src/discovery/index.js'
+import type { DiscoveryOptions } from '../../src/discovery/index.js'
+import { createRoutedDiscovery, type RoutedDiscovery as Discovery } from '../helpers/routed-discovery.js'
 import { GovernanceError, ServerUnavailableError, UpstreamError } from '../../src/errors.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
@@ -56,7 +57,7 @@ async function setup(names: readonly string[], routing: DiscoveryOptions['routin
     children.set(name, child)
     backend.addInstance({ service: 'payments', id: name, address: '127.0.0.1', port })
   }
-  const discovery = createDiscovery(resolveDiscoveryOptions({ routing }), {
+  const discovery = createRoutedDiscovery({ routing }, {
     backend,
     emit: () => {},
     logger: silentLogger,

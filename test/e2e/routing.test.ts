@@ -7,7 +7,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createDiscovery, resolveDiscoveryOptions, type Discovery, type UpstreamOutcome } from '../../src/discovery/index.js'
+import type { UpstreamOutcome } from '../../src/types.js'
+import type { DiscoveryOptions } from '../../src/discovery/index.js'
+import { createRoutedDiscovery, type RoutedDiscovery as Discovery } from '../helpers/routed-discovery.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
 import { createMemoryBackend } from '../../src/testing/index.js'
@@ -38,7 +40,7 @@ describe('routing by service name', () => {
     const backend = createMemoryBackend()
     for (const [id, i] of [['a', a], ['b', b], ['c', c]] as const) backend.addInstance({ service: 'pay', id, address: '127.0.0.1', port: i.port })
     const records: { outcome: UpstreamOutcome }[] = []
-    const discovery: Discovery = createDiscovery(resolveDiscoveryOptions({}), {
+    const discovery: Discovery = createRoutedDiscovery({}, {
       backend,
       emit: () => {},
       logger: silentLogger,

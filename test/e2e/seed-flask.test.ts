@@ -22,8 +22,9 @@ describe.skipIf(!available)('seed backend on the real Flask centers', () => {
   // policy (docs/discovery.md), not the backend's; this test is about the tombstone.
   const client = (withService: boolean, discovery: { emptyProtection?: boolean } = {}): GovernanceClient =>
     new GovernanceClient({
-      discovery,
-      backend: seedBackend({ registry: centers.registry, monitor: centers.monitor, config: centers.config, pollIntervalMs: 100, logger: silentLogger }),
+      // The centers cannot push: the client polls them, every 100 ms here.
+      discovery: { pollIntervalMs: 100, ...discovery },
+      backend: seedBackend({ registry: centers.registry, monitor: centers.monitor, config: centers.config, logger: silentLogger }),
       ...(withService && { service: { name: 'payments', port: 9000, address: '127.0.0.1', id: 'pay-1' } }),
       logger: false,
       metrics: false,

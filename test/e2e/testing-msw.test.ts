@@ -4,7 +4,8 @@
  * faults as in memory, seen through the wire.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { GovernanceClient, ProtocolError, ServerUnavailableError, type GovernanceClientCommonOptions } from '../../src/index.js'
+import { GovernanceClient, ProtocolError, ServerUnavailableError } from '../../src/index.js'
+import type { GovernanceClientCommonOptions } from '../../src/options.js'
 import type { GovernanceEventName, GovernanceEvents } from '../../src/events.js'
 import { createTestRegistry, type TestRegistry } from '../../src/testing/index.js'
 import { protocolV1Handlers, setupGovernanceMsw, type GovernanceMsw } from '../../src/testing/msw/index.js'

@@ -4,7 +4,8 @@
  * a malformed answer is a body that is not JSON, errors for the next calls are 503s.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { GovernanceClient, ProtocolError, type GovernanceClientCommonOptions } from '../../src/index.js'
+import { GovernanceClient, ProtocolError } from '../../src/index.js'
+import type { GovernanceClientCommonOptions } from '../../src/options.js'
 import type { GovernanceEventName, GovernanceEvents } from '../../src/events.js'
 import { createTestRegistry, startTestServer, type TestRegistry, type TestServer } from '../../src/testing/index.js'
 

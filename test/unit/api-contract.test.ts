@@ -21,25 +21,20 @@ import {
   LeaseLostError,
   NoAvailableInstanceError,
   NotFoundError,
+  NotSupportedError,
   ProtocolError,
   ServerError,
   ServerUnavailableError,
   UpstreamError,
   TimeoutError,
-  type Backend,
-  type CallContext,
-  type ConfigEntry,
   type GovernanceClientOptions,
   type GovernanceEventName,
   type GovernanceEvents,
   type Instance,
   type InstanceSpec,
-  type Lease,
   type Logger,
-  type MetricSink,
-  type RenewResult,
-  type ServiceSnapshot,
 } from 'governance-client'
+import type { Backend, CallContext, ConfigEntry, Lease, MetricSink, RenewResult, ServiceSnapshot } from 'governance-client/backend'
 import { etcdBackend } from 'governance-client/etcd'
 import { seedBackend } from 'governance-client/seed'
 import { createGovernanceServer, type GovernanceServer } from 'governance-client/server'
@@ -587,7 +582,7 @@ describe('Backend interface', () => {
     let revision = 1
     return {
       name: 'minimal',
-      capabilities: { deregister: true, multipleInstances: true, ttl: true, push: false, compareAndSet: true, deleteConfig: false },
+      capabilities: { deregister: true, ttl: true, compareAndSet: true },
       store,
       config,
       async register(spec: InstanceSpec, _ctx: CallContext): Promise<Lease> {
@@ -636,6 +631,24 @@ describe('Backend interface', () => {
       await gov.config.put('k', 2, { ifVersion: version })
       await gov.deregister()
       expect(backend.store.size).toBe(0)
+    } finally {
+      await gov.close()
+    }
+  })
+
+  it('a Backend written for the older interface, still declaring push, multipleInstances and deleteConfig, works (extra keys ignored)', async () => {
+    const backend = { ...minimalBackend(), capabilities: { deregister: true, multipleInstances: true, ttl: true, push: true, compareAndSet: true, deleteConfig: true } }
+    const gov = new GovernanceClient({ backend, service: { name: 'orders', port: 8080, address: '10.0.0.1' }, logger: false, metrics: false, config: { pollIntervalMs: 20 } })
+    try {
+      await gov.register()
+      // push: true without watchService: the method's absence decides, so the core polls.
+      expect((await gov.discover('orders')).map((i) => i.id)).toEqual([gov.instanceId])
+      const seen: unknown[] = []
+      gov.config.watch('k', (value) => seen.push(value))
+      await gov.config.put('k', 1)
+      await until(() => seen.at(-1) === 1)
+      // deleteConfig: true without the method: a delete is still NotSupportedError.
+      await expect(gov.config.delete('k')).rejects.toBeInstanceOf(NotSupportedError)
     } finally {
       await gov.close()
     }

@@ -4,10 +4,10 @@ import {
   GovernanceClient,
   GovernanceError,
   InvalidArgumentError,
-  type GovernanceClientCommonOptions,
   type GovernanceClientOptions,
   type Logger,
 } from '../../src/index.js'
+import type { GovernanceClientCommonOptions } from '../../src/options.js'
 import { createMemoryBackend } from '../../src/testing/index.js'
 
 function recordingLogger(): Logger & { lines: string[] } {

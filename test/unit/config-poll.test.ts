@@ -15,6 +15,7 @@ beforeEach(() => {
 })
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()))
+  vi.restoreAllMocks()
   vi.useRealTimers()
 })
 
@@ -82,7 +83,9 @@ describe('config polling (backend without watchConfig)', () => {
     expect(seen).toEqual(['a2', 'zz'])
   })
 
-  it('keeps the last good value through failed reads, backs off, and stops when unwatched', async () => {
+  it('keeps the last good value through failed reads, backs off (the one feed backoff, never past the interval), and stops when unwatched', async () => {
+    // The ceiling of each full-jitter delay: 200 ms, 400 ms, 800 ms… capped at the 500 ms interval.
+    vi.spyOn(Math, 'random').mockReturnValue(1)
     const memory = createTestRegistry()
     memory.setConfig('app', 'good')
     const { config, events } = setup(polled(memory))
@@ -90,11 +93,11 @@ describe('config polling (backend without watchConfig)', () => {
     const off = config.watch('app', (v) => void seen.push(v))
     await vi.advanceTimersByTimeAsync(0)
     memory.faults.failNext('getConfig', new ProtocolError('malformed answer'), 3)
-    await vi.advanceTimersByTimeAsync(500) // fail 1, next in 1 s
-    await vi.advanceTimersByTimeAsync(1_000) // fail 2, next in 2 s
+    await vi.advanceTimersByTimeAsync(500) // fail 1, next in 200 ms
+    await vi.advanceTimersByTimeAsync(200) // fail 2, next in 400 ms
     expect(memory.count('getConfig')).toBe(3)
-    await vi.advanceTimersByTimeAsync(2_000) // fail 3, next in 4 s
-    await vi.advanceTimersByTimeAsync(3_999)
+    await vi.advanceTimersByTimeAsync(400) // fail 3, next in 500 ms (800 capped at the interval)
+    await vi.advanceTimersByTimeAsync(499)
     expect(memory.count('getConfig')).toBe(4)
     expect(await config.get('app')).toMatchObject({ value: 'good', source: 'memory' })
     expect(events.filter((e) => e.event === 'error')).toHaveLength(1)

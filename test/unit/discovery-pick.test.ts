@@ -1,8 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { weighted, type Balancer } from '../../src/balancer/index.js'
 import { createDiscovery, resolveDiscoveryOptions, type Discovery, type DiscoveryOptions } from '../../src/discovery/index.js'
-import { OutlierDetector } from '../../src/discovery/outlier.js'
-import { StatsTable } from '../../src/discovery/stats.js'
 import { InvalidArgumentError, NoAvailableInstanceError } from '../../src/errors.js'
 import { silentLogger } from '../../src/internal/logger.js'
 import { systemClock } from '../../src/internal/timers.js'
@@ -106,74 +104,5 @@ describe('zones', () => {
     // …and comes back when they do.
     add(backend, 'a2', { zone: 'eu-1a' })
     expect(Object.keys(tally(() => discovery.pickSync('pay'), 100))).toEqual(['a2'])
-  })
-})
-
-describe('outlier detector', () => {
-  const instances = ['x', 'y', 'z', 'w'].map((id, i): Instance => ({ id, service: 's', address: '10.0.0.1', port: 9000 + i, status: 'UP', metadata: {}, tags: [], weight: 1 }))
-
-  function detector(options: Partial<{ consecutiveFailures: number; maxEjectionPercent: number }> = {}) {
-    let now = 0
-    let changes = 0
-    const table = new StatsTable()
-    for (const i of instances) table.of(i)
-    const d = new OutlierDetector(
-      { consecutiveFailures: 3, baseEjectionMs: 1_000, maxEjectionMs: 2_500, maxEjectionPercent: 50, ...options },
-      table,
-      () => now,
-      () => instances.length,
-      () => changes++,
-    )
-    return { d, table, advance: (ms: number) => (now += ms), changes: () => changes, stats: (id: string) => table.get(id)! }
-  }
-
-  beforeEach(() => {
-    vi.useFakeTimers({ now: 0 })
-  })
-  afterEach(() => {
-    vi.useRealTimers()
-  })
-
-  it('ejects after consecutive failures; a success resets the count', () => {
-    const { d, stats, changes } = detector()
-    const x = stats('x')
-    d.failure(x)
-    d.failure(x)
-    d.success(x)
-    d.failure(x)
-    d.failure(x)
-    expect(x.ejectedUntil).toBe(0)
-    d.failure(x)
-    expect(x.ejectedUntil).toBe(1_000)
-    expect(changes()).toBe(1)
-  })
-
-  it('ejects for a growing time, capped, and returns the instance when it is over', () => {
-    const { d, stats, advance } = detector()
-    const x = stats('x')
-    const fail = (n: number) => Array.from({ length: n }, () => d.failure(x))
-    fail(3)
-    expect(x.ejectedUntil).toBe(1_000)
-    advance(1_000)
-    vi.advanceTimersByTime(1_000)
-    expect(x.ejectedUntil).toBe(0)
-    fail(3)
-    expect(x.ejectedUntil).toBe(1_000 + 2_000)
-    advance(2_000)
-    vi.advanceTimersByTime(2_000)
-    fail(3)
-    expect(x.ejectedUntil - 3_000).toBe(2_500) // capped at maxEjectionMs
-    d.close()
-  })
-
-  it('never ejects more than maxEjectionPercent, and never the last instance', () => {
-    const { d, stats } = detector({ maxEjectionPercent: 50 })
-    for (const id of ['x', 'y', 'z']) for (let i = 0; i < 3; i++) d.failure(stats(id))
-    expect(['x', 'y', 'z'].filter((id) => stats(id).ejectedUntil !== 0)).toEqual(['x', 'y'])
-    const all = detector({ maxEjectionPercent: 100 })
-    for (const id of ['x', 'y', 'z', 'w']) for (let i = 0; i < 3; i++) all.d.failure(all.stats(id))
-    expect(['x', 'y', 'z', 'w'].filter((id) => all.stats(id).ejectedUntil !== 0)).toHaveLength(3)
-    d.close()
-    all.d.close()
   })
 })

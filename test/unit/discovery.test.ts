@@ -2,6 +2,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { resolveDiscoveryOptions, type Discovery } from '../../src/discovery/index.js'
 import { ClientClosedError, InvalidArgumentError } from '../../src/errors.js'
+import { resolveRoutingOptions } from '../../src/routing/index.js'
 import { createMemoryBackend, type MemoryBackend } from '../../src/testing/index.js'
 import { add, inst, open, scripted, setup, fakeTimersPerTest } from '../fixtures/scripted-discovery-backend.js'
 
@@ -226,7 +227,8 @@ describe('arguments, options and close', () => {
     expect(() => resolveDiscoveryOptions({ defaultBalancer: 'fastest' as 'random' })).toThrow(/discovery\.defaultBalancer.*"fastest"/)
     expect(() => resolveDiscoveryOptions({ outlier: { maxEjectionPercent: 101 } })).toThrow(/discovery\.outlier\.maxEjectionPercent/)
     expect(() => resolveDiscoveryOptions({ defaultFilter: { status: ['UP', 'UPP' as 'UP'] } })).toThrow(/defaultFilter\.status/)
-    expect(() => resolveDiscoveryOptions({ routing: { serviceHost: 'x' as unknown as () => undefined } })).toThrow(/discovery\.routing\.serviceHost/)
+    // `discovery.routing` is resolved by routing, as the client does.
+    expect(() => resolveRoutingOptions({ serviceHost: 'x' as unknown as () => undefined })).toThrow(/discovery\.routing\.serviceHost/)
     const d = resolveDiscoveryOptions(undefined)
     expect(d).toMatchObject({ cacheSize: 1_000, maxStalenessMs: 30_000, staleIfErrorMs: 300_000, minNotifyIntervalMs: 250, emptyProtectionMs: 15_000 })
     expect(resolveDiscoveryOptions({ staleIfErrorMs: Infinity, emptyProtection: false }).emptyProtectionMs).toBe(0)

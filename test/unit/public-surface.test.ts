@@ -6,6 +6,8 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import * as entry from 'governance-client'
+import * as backendEntry from 'governance-client/backend'
+import * as httpEntry from 'governance-client/http'
 
 const ROOT = new URL('../../', import.meta.url)
 const read = (path: string): Promise<string> => readFile(new URL(path, ROOT), 'utf8')
@@ -62,5 +64,33 @@ describe('the main entry', async () => {
     const all = new Set([...listed.values, ...listed.types])
     expect([...wiring, ...wiringTypes].filter((name) => all.has(name))).toEqual([])
     expect(wiring.filter((name) => name in entry)).toEqual([])
+  })
+})
+
+describe('the entries beside the main one', () => {
+  it('keeps the main entry within its budget: issue 17 took it from 127 names to at most 117', async () => {
+    const listed = exportLists(await read('src/index.ts'))
+    expect(listed.values.length + listed.types.length).toBeLessThanOrEqual(117)
+  })
+
+  it('gives backend authors the seam and the revision helpers at governance-client/backend', async () => {
+    expect(Object.keys(backendEntry).sort()).toEqual(['compareRevisions', 'isRevision'])
+    const listed = exportLists(await read('src/backends/index.ts'))
+    for (const name of ['Backend', 'Watcher', 'WatchMeta', 'Lease', 'ServiceSnapshot', 'ConfigEntry', 'MetricBatch']) expect(listed.types).toContain(name)
+    expect(backendEntry.compareRevisions('10', '9')).toBeGreaterThan(0)
+  })
+
+  it('has the protocol v1 backend at governance-client/http', () => {
+    expect(typeof httpEntry.httpBackend).toBe('function')
+    expect('httpBackend' in entry).toBe(false)
+  })
+
+  it('documents every subpath of package.json in docs/api.md', async () => {
+    const pkg = JSON.parse(await read('package.json')) as { exports: Record<string, unknown> }
+    const doc = await read('docs/api.md')
+    const missing = Object.keys(pkg.exports)
+      .filter((sub) => sub !== '.' && sub !== './package.json')
+      .filter((sub) => !doc.includes(`\`governance-client${sub.slice(1)}\``) && !doc.includes(`\`/${sub.split('/').pop()}\``))
+    expect(missing).toEqual([])
   })
 })

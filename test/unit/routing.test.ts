@@ -2,7 +2,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createDiscovery, resolveDiscoveryOptions, type Discovery, type DiscoveryOptions, type UpstreamOutcome } from '../../src/discovery/index.js'
+import type { UpstreamOutcome } from '../../src/types.js'
+import type { DiscoveryOptions } from '../../src/discovery/index.js'
+import { createRoutedDiscovery, type RoutedDiscovery as Discovery } from '../helpers/routed-discovery.js'
 import type { Balancer } from '../../src/balancer/index.js'
 import { ClientClosedError, NoAvailableInstanceError, UpstreamError } from '../../src/errors.js'
 import { silentLogger } from '../../src/internal/logger.js'
@@ -25,7 +27,7 @@ async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ se
 
 function setup(backend: MemoryBackend, options: DiscoveryOptions = {}) {
   const records: { service: string; outcome: UpstreamOutcome; ms: number }[] = []
-  const discovery: Discovery = createDiscovery(resolveDiscoveryOptions(options), {
+  const discovery: Discovery = createRoutedDiscovery(options, {
     backend,
     emit: () => {},
     logger: silentLogger,

@@ -20,11 +20,8 @@ import { resolveConsulOptions, type ConsulBackendOptions, type ResolvedConsulOpt
 
 const CAPABILITIES: BackendCapabilities = Object.freeze({
   deregister: true,
-  multipleInstances: true,
   ttl: true,
-  push: true,
   compareAndSet: true,
-  deleteConfig: true,
 })
 
 /** A Backend with every optional part Consul has (no metric sink: Consul stores no metrics). */

@@ -33,11 +33,8 @@ import { startRangeWatch } from './watch-stream.js'
 
 const CAPABILITIES: BackendCapabilities = Object.freeze({
   deregister: true,
-  multipleInstances: true,
   ttl: true,
-  push: true,
   compareAndSet: true,
-  deleteConfig: true,
 })
 
 /**

@@ -21,11 +21,8 @@ import { resolveEurekaOptions, type EurekaBackendOptions, type ResolvedEurekaOpt
 
 const CAPABILITIES: BackendCapabilities = Object.freeze({
   deregister: true,
-  multipleInstances: true,
   ttl: true,
-  push: false,
   compareAndSet: false,
-  deleteConfig: false,
 })
 
 /** A Backend with the optional parts Eureka has: a (delta-polling) service watch. No config. */

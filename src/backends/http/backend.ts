@@ -27,11 +27,8 @@ import { ConfigWatchEntry, ServiceEntry, type MuxEntry } from './mux-entry.js'
 
 const CAPABILITIES: BackendCapabilities = Object.freeze({
   deregister: true,
-  multipleInstances: true,
   ttl: true,
-  push: true,
   compareAndSet: true,
-  deleteConfig: true,
 })
 
 const seg = encodeURIComponent

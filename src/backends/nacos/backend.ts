@@ -24,11 +24,8 @@ import { resolveNacosOptions, type NacosBackendOptions, type ResolvedNacosOption
 
 const CAPABILITIES: BackendCapabilities = Object.freeze({
   deregister: true,
-  multipleInstances: true,
   ttl: true,
-  push: false,
   compareAndSet: true,
-  deleteConfig: true,
 })
 
 /** Nacos's code for "no such instance" in a beat answer (NamingResponseCode.RESOURCE_NOT_FOUND). */

@@ -10,19 +10,14 @@ import type {
   CallContext,
   MetricSink,
   PutConfigOptions,
-  Unsubscribe,
-  Watcher,
-  WatchOptions,
 } from '../../backend.js'
 import { ClientClosedError, ConflictError, InvalidArgumentError, LeaseLostError } from '../../errors.js'
 import { replaceLogger, type Logger } from '../../internal/logger.js'
-import { holdProcessOpen } from '../../internal/timers.js'
 import { createTransport } from '../../transport/index.js'
 import { isRevision, type ConfigEntry, type InstanceSpec, type Lease, type RenewResult, type ServiceSnapshot } from '../../types.js'
 import { SeedCenter, isAbsent, preview } from './center.js'
 import { createMonitorSink } from './metrics.js'
 import { resolveSeedOptions, type ResolvedSeedOptions, type SeedBackendOptions } from './options.js'
-import { startPollWatch, type PollRead } from './poll.js'
 import { LocalRevisions, canonicalJson } from './revisions.js'
 import { decodeServiceInfo, encodeServiceInfo, tombstone } from './service-info.js'
 
@@ -30,11 +25,8 @@ import { decodeServiceInfo, encodeServiceInfo, tombstone } from './service-info.
 // every reader of this client (discovery skips it), so the core calls it on close().
 const CAPABILITIES: BackendCapabilities = Object.freeze({
   deregister: true,
-  multipleInstances: false,
   ttl: false,
-  push: false,
   compareAndSet: false,
-  deleteConfig: false,
 })
 
 /** What the protocol cannot do, logged once per backend when it first matters. */
@@ -48,14 +40,18 @@ const NOTICES = {
 /**
  * Creates a Backend for the seed document's three centers.
  * @example
- * seedBackend({ registry: 'http://reg:8080', monitor: 'http://mon:8081', config: 'http://cfg:8082', pollIntervalMs: 1000 })
+ * seedBackend({ registry: 'http://reg:8080', monitor: 'http://mon:8081', config: 'http://cfg:8082' })
  */
 export function seedBackend(options: SeedBackendOptions): SeedBackend {
   return new SeedBackendImpl(resolveSeedOptions(options))
 }
 
-/** A Backend with the optional parts the seed backend has (polling watches, config writes, a metric sink). */
-export type SeedBackend = Backend & Required<Pick<Backend, 'watchService' | 'watchConfig' | 'putConfig' | 'createMetricSink'>>
+/**
+ * A Backend with the optional parts the seed backend has (config writes, a metric sink). It
+ * has no watch methods: the centers cannot push, so the client's feed engine polls resolve()
+ * and getConfig(), which stay cheap and revision answers by their canonical JSON.
+ */
+export type SeedBackend = Backend & Required<Pick<Backend, 'putConfig' | 'createMetricSink'>>
 
 class SeedBackendImpl implements SeedBackend {
   readonly name = 'seed'
@@ -68,7 +64,6 @@ class SeedBackendImpl implements SeedBackend {
   private readonly registered = new Map<string, Record<string, unknown>>()
   private readonly revisions = new LocalRevisions()
   private readonly noticed = new Set<keyof typeof NOTICES>()
-  private readonly watches = new Set<Unsubscribe>()
   private closing: Promise<void> | undefined
 
   constructor(private readonly o: ResolvedSeedOptions) {
@@ -118,24 +113,12 @@ class SeedBackendImpl implements SeedBackend {
 
   async resolve(service: string, ctx: CallContext): Promise<ServiceSnapshot> {
     this.checkOpen()
-    return (await this.readService(checkName('service', service), ctx)).value
-  }
-
-  watchService(service: string, watcher: Watcher<ServiceSnapshot>, options?: WatchOptions): Unsubscribe {
-    checkName('service', service)
-    return this.poll(`seed watch service ${service}`, (ctx) => this.readService(service, ctx), watcher, options)
+    return this.readService(checkName('service', service), ctx)
   }
 
   async getConfig(key: string, ctx: CallContext): Promise<ConfigEntry | undefined> {
     this.checkOpen()
-    return (await this.readConfig(checkName('config key', key), ctx)).value
-  }
-
-  watchConfig(key: string, watcher: Watcher<ConfigEntry | undefined>, options?: WatchOptions): Unsubscribe {
-    checkName('config key', key)
-    // Like the http backend's blocking read, an active config watch keeps the process alive
-    // (docs/config.md); discovery's polls do not.
-    return this.poll(`seed watch config ${key}`, (ctx) => this.readConfig(key, ctx), watcher, options, true)
+    return this.readConfig(checkName('config key', key), ctx)
   }
 
   async putConfig(key: string, value: unknown, options: PutConfigOptions, ctx: CallContext): Promise<ConfigEntry> {
@@ -159,61 +142,36 @@ class SeedBackendImpl implements SeedBackend {
   }
 
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      for (const stop of [...this.watches]) stop()
-      this.watches.clear()
-      await this.closeTransports()
-    })()
+    this.closing ??= this.closeTransports()
     return this.closing
   }
 
-  private async readService(service: string, ctx: CallContext): Promise<PollRead<ServiceSnapshot>> {
+  private async readService(service: string, ctx: CallContext): Promise<ServiceSnapshot> {
     const instance = decodeServiceInfo(service, await this.registry.query(service, ctx))
     const revision = this.revisions.observe(`service:${service}`, instance ?? null)
-    return { value: { service, instances: instance === undefined ? [] : [instance], revision }, revision }
+    return { service, instances: instance === undefined ? [] : [instance], revision }
   }
 
-  private async readConfig(key: string, ctx: CallContext): Promise<PollRead<ConfigEntry | undefined>> {
+  private async readConfig(key: string, ctx: CallContext): Promise<ConfigEntry | undefined> {
     const body = await this.config.query(key, ctx)
-    const absent = isAbsent(body)
-    const revision = this.revisions.observe(`config:${key}`, absent ? null : body)
-    return { value: absent ? undefined : { key, value: body, version: revision }, revision }
+    if (isAbsent(body)) {
+      this.revisions.observe(`config:${key}`, null)
+      return undefined
+    }
+    return { key, value: body, version: this.revisions.observe(`config:${key}`, body) }
   }
 
   /** ifVersion against this backend's local versions; see NOTICES.casNotAtomic. */
   private async checkVersion(key: string, ifVersion: string, ctx: CallContext): Promise<void> {
     if (!isRevision(ifVersion)) throw new InvalidArgumentError(`ifVersion must be a decimal version string, got ${preview(ifVersion)}`)
     this.notice('casNotAtomic')
-    const current = (await this.readConfig(key, ctx)).value
+    const current = await this.readConfig(key, ctx)
     const version = current?.version ?? '0'
     if (version !== ifVersion) {
       throw new ConflictError(`config "${key}" is at version ${version}, not ${ifVersion}`, {
         details: { key, currentVersion: version, expectedVersion: ifVersion },
       })
     }
-  }
-
-  private poll<T>(name: string, read: (ctx: CallContext) => Promise<PollRead<T>>, watcher: Watcher<T>, options: WatchOptions | undefined, keepAlive = false): Unsubscribe {
-    this.checkOpen()
-    const after = options?.afterRevision
-    if (after !== undefined && !isRevision(after)) throw new InvalidArgumentError(`afterRevision must be a decimal string, got ${preview(after)}`)
-    const stop = startPollWatch({
-      name,
-      read,
-      watcher,
-      afterRevision: after,
-      pollIntervalMs: this.o.pollIntervalMs,
-      requestTimeoutMs: this.o.requestTimeoutMs,
-      logger: this.o.logger,
-    })
-    const release = keepAlive ? holdProcessOpen() : undefined
-    const unsubscribe = (): void => {
-      this.watches.delete(unsubscribe)
-      release?.()
-      stop()
-    }
-    this.watches.add(unsubscribe)
-    return unsubscribe
   }
 
   private notice(which: keyof typeof NOTICES): void {

@@ -18,7 +18,10 @@ export interface SeedBackendOptions {
    * @example 'http://config.internal:8080'
    */
   readonly config: string
-  /** How often watches poll, since the centers cannot push. Default 1,000 ms, at least 50. */
+  /**
+   * @deprecated Ignored: the backend has no watch methods, so the client polls it at
+   * `discovery.pollIntervalMs` and `config.pollIntervalMs`. Still validated (at least 50).
+   */
   readonly pollIntervalMs?: number
   /** Deadline of each call. Default 5,000 ms. */
   readonly requestTimeoutMs?: number

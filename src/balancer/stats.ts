@@ -1,13 +1,17 @@
 /**
  * Per-instance live state: the load least-request reads and the failure record outlier
  * ejection keeps. One mutable record per instance id, kept across snapshots while the
- * instance stays, so a new picker sees the same numbers.
+ * instance stays, so a new picker sees the same numbers. Routing writes it (in flight,
+ * latency, outcomes); balancers read it.
  */
-import type { InstanceLoad } from '../balancer/types.js'
 import type { Instance } from '../types.js'
+import type { InstanceLoad } from './types.js'
 
 /** Weight of a new latency sample in the moving average. */
 const EWMA_ALPHA = 0.3
+
+/** Told of every outcome of a service's instances (outlier ejection listens). */
+export type OutcomeListener = (stats: InstanceStats, failed: boolean) => void
 
 export class InstanceStats implements InstanceLoad {
   inflight = 0
@@ -22,14 +26,22 @@ export class InstanceStats implements InstanceLoad {
   returnedAt = 0
   /** scheme-less `host:port` for routing, computed once. */
   readonly hostPort: string
+  readonly #listeners: ReadonlySet<OutcomeListener> | undefined
 
-  constructor(instance: Instance) {
+  constructor(instance: Instance, listeners?: ReadonlySet<OutcomeListener>) {
     this.hostPort = hostPortOf(instance)
+    this.#listeners = listeners
   }
 
   /** Records time to response headers. */
   sample(durationMs: number): void {
     this.latencyMs = this.latencyMs === 0 ? durationMs : this.latencyMs + EWMA_ALPHA * (durationMs - this.latencyMs)
+  }
+
+  /** Counts one request's outcome (a success resets the run of failures) and tells the listeners. */
+  outcome(failed: boolean): void {
+    this.failures = failed ? this.failures + 1 : 0
+    if (this.#listeners !== undefined) for (const listener of this.#listeners) listener(this, failed)
   }
 }
 
@@ -41,15 +53,22 @@ export function hostPortOf(instance: Instance): string {
 /** The stats of one service's instances, by id. */
 export class StatsTable {
   readonly #byId = new Map<string, InstanceStats>()
+  readonly #listeners = new Set<OutcomeListener>()
 
   of(instance: Instance): InstanceStats {
     let stats = this.#byId.get(instance.id)
-    if (stats === undefined) this.#byId.set(instance.id, (stats = new InstanceStats(instance)))
+    if (stats === undefined) this.#byId.set(instance.id, (stats = new InstanceStats(instance, this.#listeners)))
     return stats
   }
 
   get(id: string): InstanceStats | undefined {
     return this.#byId.get(id)
+  }
+
+  /** Calls `listener` with every outcome recorded on this table's instances, until the returned function is called. */
+  onOutcome(listener: OutcomeListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
   }
 
   /** Drops the records of instances that left; a changed address starts a fresh record. */

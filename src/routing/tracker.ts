@@ -1,24 +1,22 @@
-/** Routing's per-request record: in-flight count, latency, outlier outcome and upstream metrics. */
+/** Routing's per-request record: in-flight count, latency, the outcome for ejection and upstream metrics. */
+import type { InstanceStats } from '../balancer/stats.js'
 import type { Logger } from '../internal/logger.js'
-import type { RequestTracker } from '../routing/types.js'
-import type { OutlierDetector } from './outlier.js'
-import type { InstanceStats } from './stats.js'
-import type { UpstreamOutcome, UpstreamRecorder } from './types.js'
+import type { UpstreamRecorder } from '../metrics/upstream.js'
+import type { UpstreamOutcome } from '../types.js'
+import type { RequestTracker } from './types.js'
 
 export class Tracker implements RequestTracker {
   readonly hostPort: string
   readonly #service: string
   readonly #stats: InstanceStats
-  readonly #outlier: OutlierDetector | undefined
   readonly #upstream: UpstreamRecorder | undefined
   readonly #logger: Logger
   readonly #startedAt = performance.now()
   #ended = false
 
-  constructor(service: string, stats: InstanceStats, outlier: OutlierDetector | undefined, upstream: UpstreamRecorder | undefined, logger: Logger) {
+  constructor(service: string, stats: InstanceStats, upstream: UpstreamRecorder | undefined, logger: Logger) {
     this.#service = service
     this.#stats = stats
-    this.#outlier = outlier
     this.#upstream = upstream
     this.#logger = logger
     this.hostPort = stats.hostPort
@@ -32,13 +30,11 @@ export class Tracker implements RequestTracker {
     const stats = this.#stats
     stats.inflight--
     if (outcome.status !== undefined) stats.sample(durationMs)
-    const failed = outcome.error === true || (outcome.status !== undefined && outcome.status >= 500)
-    if (failed) this.#outlier?.failure(stats)
-    else this.#outlier?.success(stats)
+    stats.outcome(outcome.error === true || (outcome.status !== undefined && outcome.status >= 500))
     try {
       this.#upstream?.record(this.#service, outcome, durationMs)
     } catch (error) {
-      this.#logger.warn('discovery: the upstream recorder threw', { service: this.#service, error })
+      this.#logger.warn('routing: the upstream recorder threw', { service: this.#service, error })
     }
   }
 }
