@@ -44,7 +44,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  */
 export function objectOption(path: string, value: unknown, known: readonly string[], spec: { required?: boolean } = {}): Record<string, unknown> {
   if (value === undefined && spec.required !== true) return {}
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) failOption(path, `must be an object with the options ${known.join(', ')}`, value)
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) failOption(path, 'must be an object', value)
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) failOption(optionPath(path, key), `is not an option (known: ${known.join(', ')})`, (value as Record<string, unknown>)[key])
   }

@@ -12,13 +12,20 @@ import { httpBackend } from '../../src/backends/http/index.js'
 import { nacosBackend } from '../../src/backends/nacos/index.js'
 import { seedBackend } from '../../src/backends/seed/index.js'
 import { InvalidArgumentError } from '../../src/errors.js'
+import { outlierEjection } from '../../src/balancer/index.js'
+import { resolveConfigOptions } from '../../src/config/index.js'
+import { resolveDiscoveryOptions } from '../../src/discovery/index.js'
 import { resolveMetricsOptions } from '../../src/metrics/index.js'
+import { resolveRoutingOptions } from '../../src/routing/options.js'
 import { pushgatewaySink } from '../../src/metrics/pushgateway.js'
 import { resolveRegistryOptions } from '../../src/registry/options.js'
 import { createGovernanceServer } from '../../src/server/index.js'
 import { createMemoryBackend } from '../../src/testing/index.js'
 import { createTransport } from '../../src/transport/index.js'
 import { thrown } from '../helpers/thrown.js'
+
+/** `path` as a literal inside a RegExp. */
+const escaped = (path: string): string => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 const seed = { registry: 'http://r.test', monitor: 'http://m.test', config: 'http://c.test' }
 const client = { backend: createMemoryBackend(), logger: false as const }
@@ -28,6 +35,15 @@ const cases: [string, () => unknown, string][] = [
   ['GovernanceClient', () => new GovernanceClient({ ...client, requestTimeoutMss: 7 } as never), 'requestTimeoutMss'],
   ['GovernanceClient service', () => new GovernanceClient({ ...client, service: { name: 's', port: 1, address: 'h', portt: 7 } } as never), 'service.portt'],
   ['GovernanceClient metrics', () => new GovernanceClient({ ...client, metrics: { flushIntervalMss: 7 } } as never), 'metrics.flushIntervalMss'],
+  ['GovernanceClient discovery', () => new GovernanceClient({ ...client, discovery: { cacheSise: 7 } } as never), 'discovery.cacheSise'],
+  ['GovernanceClient config', () => new GovernanceClient({ ...client, config: { pollInterval: 7 } } as never), 'config.pollInterval'],
+  ['discovery recoveryBackoff', () => resolveDiscoveryOptions({ recoveryBackoff: { min: 7 } } as never), 'discovery.recoveryBackoff.min'],
+  ['discovery emptyProtection', () => resolveDiscoveryOptions({ emptyProtection: { hold: 7 } } as never), 'discovery.emptyProtection.hold'],
+  ['discovery defaultFilter', () => resolveDiscoveryOptions({ defaultFilter: { tag: 7 } } as never), 'discovery.defaultFilter.tag'],
+  ['discovery outlier', () => resolveDiscoveryOptions({ outlier: { consecutive: 7 } } as never), 'discovery.outlier.consecutive'],
+  ['routing', () => resolveRoutingOptions({ strictt: 7 } as never), 'discovery.routing.strictt'],
+  ['config', () => resolveConfigOptions({ snapshots: 7 } as never), 'config.snapshots'],
+  ['outlierEjection', () => outlierEjection('round-robin', { maxEjection: 7 } as never), 'outlierEjection() options.maxEjection'],
   ['metrics', () => resolveMetricsOptions({ retry: { minDelay: 7 } } as never), 'metrics.retry.minDelay'],
   ['registry', () => resolveRegistryOptions({ service: { name: 's', port: 1, address: 'h', zon: 7 } } as never), 'service.zon'],
   ['httpBackend', () => httpBackend({ server: 'http://gov.test', watchWaitMss: 7 } as never), 'http.watchWaitMss'],
@@ -49,7 +65,7 @@ describe('unknown option keys', () => {
   it.each(cases)('%s refuses a misspelt key, naming its path and value', (_name, make, path) => {
     const error = thrown(make)
     expect(error).toBeInstanceOf(InvalidArgumentError)
-    expect((error as Error).message).toMatch(new RegExp(`^${path.replace(/\./g, '\\.')} is not an option \\(known: .+\\), got 7$`))
+    expect((error as Error).message).toMatch(new RegExp(`^${escaped(path)} is not an option \\(known: .+\\), got 7$`))
     expect((error as InvalidArgumentError).details).toEqual({ option: path })
   })
 
@@ -60,6 +76,6 @@ describe('unknown option keys', () => {
   ])('createGovernanceServer(%j) refuses it, naming %s', async (options, path) => {
     const attempt = createGovernanceServer(options as never)
     await expect(attempt).rejects.toBeInstanceOf(InvalidArgumentError)
-    await expect(attempt).rejects.toThrow(new RegExp(`^${path.replace(/\./g, '\\.')} is not an option \\(known: .+\\), got 7$`))
+    await expect(attempt).rejects.toThrow(new RegExp(`^${escaped(path)} is not an option \\(known: .+\\), got 7$`))
   })
 })
