@@ -13,7 +13,7 @@ import { createConsoleLogger, resolveLoggerOption, type Logger } from './interna
 import type { MetricsOptions } from './metrics/index.js'
 import { REGISTRY_OPTION_KEYS, type RegistryOptionsInput } from './registry/index.js'
 import type { TlsOptions } from './transport/types.js'
-import { describeValue } from './internal/describe.js'
+import { durationMs, failOption, objectOption, string } from './internal/options-kit.js'
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
 
@@ -63,7 +63,7 @@ export interface ResolvedClientOptions {
 }
 
 /** Every top-level option; anything else is a typo that would otherwise be ignored in silence. */
-const CLIENT_OPTION_KEYS: ReadonlySet<string> = new Set([
+const CLIENT_OPTION_KEYS: readonly string[] = Object.freeze([
   'server',
   'backend',
   'token',
@@ -78,22 +78,13 @@ const CLIENT_OPTION_KEYS: ReadonlySet<string> = new Set([
 ])
 
 export function resolveClientOptions(options: GovernanceClientOptions): ResolvedClientOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError(`GovernanceClient options must be an object, got ${describe(options)}`)
-  }
-  for (const key of Object.keys(options)) {
-    if (!CLIENT_OPTION_KEYS.has(key)) {
-      throw new InvalidArgumentError(`${key} is not a GovernanceClient option (known: ${[...CLIENT_OPTION_KEYS].join(', ')})`, {
-        details: { option: key },
-      })
-    }
-  }
-  const requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS)
+  // The client's own options have bare paths (`requestTimeoutMs`); subsystems prefix theirs.
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) failOption('GovernanceClient options', 'must be an object', options)
+  objectOption('', options, CLIENT_OPTION_KEYS)
+  const requestTimeoutMs = durationMs('requestTimeoutMs', options.requestTimeoutMs, { default: DEFAULT_REQUEST_TIMEOUT_MS })
   const logger = limitLogger(resolveLogger(options.logger))
-  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) {
-    throw new InvalidArgumentError(`dataDir must be a non-empty path, got ${describe(options.dataDir)}`)
-  }
-  return { backend: resolveBackend(options, requestTimeoutMs, logger), logger, requestTimeoutMs, dataDir: options.dataDir }
+  const dataDir = string('dataDir', options.dataDir, { rule: 'must be a non-empty path' })
+  return { backend: resolveBackend(options, requestTimeoutMs, logger), logger, requestTimeoutMs, dataDir }
 }
 
 function resolveBackend(options: GovernanceClientOptions, requestTimeoutMs: number, logger: Logger): Backend {
@@ -134,13 +125,3 @@ function isBackend(value: unknown): value is Backend {
 function resolveLogger(logger: Logger | false | undefined): Logger {
   return resolveLoggerOption(logger) ?? createConsoleLogger()
 }
-
-export function positiveInteger(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new InvalidArgumentError(`${name} must be a positive integer (ms), got ${describe(value)}`)
-  }
-  return value
-}
-
-export const describe = describeValue

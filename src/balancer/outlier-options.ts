@@ -2,8 +2,7 @@
  * Outlier ejection's options: defaults and eager validation, shared by `discovery.outlier`
  * and `outlierEjection(child, options)`; `path` names the option in messages.
  */
-import { InvalidArgumentError } from '../errors.js'
-import { describeValue } from '../internal/describe.js'
+import { count, durationMs, failOption, objectOption, positiveInt } from '../internal/options-kit.js'
 
 export interface OutlierOptions {
   /** Consecutive failures (connect errors or 5xx answers) that eject an instance. Default 5. */
@@ -32,33 +31,17 @@ export const OUTLIER_DEFAULTS: ResolvedOutlierOptions = Object.freeze({
 
 const OUTLIER_KEYS: readonly string[] = ['consecutiveFailures', 'baseEjectionMs', 'maxEjectionMs', 'maxEjectionPercent']
 
-function fail(message: string): never {
-  throw new InvalidArgumentError(message)
-}
-
-function integer(path: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`
-    fail(`${path} must be an integer ${range}, got ${describeValue(value)}`)
-  }
-  return value
-}
-
 /** Throws InvalidArgumentError naming `${path}.<option>` and the value. */
 export function resolveOutlierOptions(path: string, raw: OutlierOptions | undefined): ResolvedOutlierOptions {
-  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) fail(`${path} must be an object, got ${describeValue(raw)}`)
-  const o = raw ?? {}
-  // A misspelt option would otherwise be ignored in silence, and its default used instead.
-  for (const key of Object.keys(o)) if (!OUTLIER_KEYS.includes(key)) fail(`${path}.${key} is not an option (known: ${OUTLIER_KEYS.join(', ')})`)
+  const o = objectOption(path, raw, OUTLIER_KEYS)
   const d = OUTLIER_DEFAULTS
-  const baseEjectionMs = integer(`${path}.baseEjectionMs`, o.baseEjectionMs, d.baseEjectionMs, 1)
-  const maxEjectionMs = integer(`${path}.maxEjectionMs`, o.maxEjectionMs, Math.max(d.maxEjectionMs, baseEjectionMs), 1)
-  if (maxEjectionMs < baseEjectionMs) fail(`${path}.maxEjectionMs (${maxEjectionMs}) must not be below ${path}.baseEjectionMs (${baseEjectionMs})`)
+  const baseEjectionMs = durationMs(`${path}.baseEjectionMs`, o.baseEjectionMs, { default: d.baseEjectionMs })
+  const maxEjectionMs = durationMs(`${path}.maxEjectionMs`, o.maxEjectionMs, { default: Math.max(d.maxEjectionMs, baseEjectionMs) })
+  if (maxEjectionMs < baseEjectionMs) failOption(`${path}.maxEjectionMs`, `must not be below ${path}.baseEjectionMs (${baseEjectionMs})`, maxEjectionMs)
   return Object.freeze({
-    consecutiveFailures: integer(`${path}.consecutiveFailures`, o.consecutiveFailures, d.consecutiveFailures, 1),
+    consecutiveFailures: positiveInt(`${path}.consecutiveFailures`, o.consecutiveFailures, { default: d.consecutiveFailures }),
     baseEjectionMs,
     maxEjectionMs,
-    maxEjectionPercent: integer(`${path}.maxEjectionPercent`, o.maxEjectionPercent, d.maxEjectionPercent, 0, 100),
+    maxEjectionPercent: count(`${path}.maxEjectionPercent`, o.maxEjectionPercent, { default: d.maxEjectionPercent, min: 0, max: 100 }),
   })
 }

@@ -1,6 +1,5 @@
 /** Options of the config subsystem: defaults and eager validation naming `config.<option>`. */
-import { InvalidArgumentError } from '../errors.js'
-import { show } from './arguments.js'
+import { bool, count, durationMs, objectOption } from '../internal/options-kit.js'
 
 export interface ConfigOptions {
   /**
@@ -37,30 +36,14 @@ export const DEFAULT_CONFIG_OPTIONS: ResolvedConfigOptions = {
   changesBufferSize: 16,
 }
 
-const KNOWN = new Set(Object.keys(DEFAULT_CONFIG_OPTIONS))
-
-function fail(message: string): never {
-  throw new InvalidArgumentError(message)
-}
-
-function integer(name: string, value: unknown, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    fail(`config.${name} must be an integer from ${min} to ${max}, got ${show(value)}`)
-  }
-  return value
-}
+const KNOWN: readonly string[] = Object.keys(DEFAULT_CONFIG_OPTIONS)
 
 export function resolveConfigOptions(raw: ConfigOptions | undefined): ResolvedConfigOptions {
   if (raw === undefined) return DEFAULT_CONFIG_OPTIONS
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`config must be an object, got ${show(raw)}`)
-  for (const name of Object.keys(raw)) {
-    if (!KNOWN.has(name)) fail(`config.${name} is not an option (known: ${[...KNOWN].join(', ')})`)
-  }
-  if (raw.snapshot !== undefined && typeof raw.snapshot !== 'boolean') fail(`config.snapshot must be a boolean, got ${show(raw.snapshot)}`)
+  const o = objectOption('config', raw, KNOWN)
   return {
-    pollIntervalMs: integer('pollIntervalMs', raw.pollIntervalMs, 10, 3_600_000, DEFAULT_CONFIG_OPTIONS.pollIntervalMs),
-    snapshot: raw.snapshot ?? DEFAULT_CONFIG_OPTIONS.snapshot,
-    changesBufferSize: integer('changesBufferSize', raw.changesBufferSize, 1, 10_000, DEFAULT_CONFIG_OPTIONS.changesBufferSize),
+    pollIntervalMs: durationMs('config.pollIntervalMs', o.pollIntervalMs, { default: DEFAULT_CONFIG_OPTIONS.pollIntervalMs, min: 10, max: 3_600_000 }),
+    snapshot: bool('config.snapshot', o.snapshot, DEFAULT_CONFIG_OPTIONS.snapshot),
+    changesBufferSize: count('config.changesBufferSize', o.changesBufferSize, { default: DEFAULT_CONFIG_OPTIONS.changesBufferSize, min: 1, max: 10_000 }),
   }
 }

@@ -5,12 +5,11 @@
 import { OUTLIER_DEFAULTS, resolveOutlierOptions, type OutlierOptions, type ResolvedOutlierOptions } from '../balancer/outlier-options.js'
 import { requireBalancer } from '../balancer/strategy.js'
 import type { Balancer, Strategy } from '../balancer/types.js'
-import { InvalidArgumentError } from '../errors.js'
 import type { BackoffOptions } from '../internal/backoff.js'
 import { INSTANCE_STATUSES, type Instance, type InstanceStatus } from '../types.js'
 import { ROUTING_DEFAULTS, type RoutingOptions } from '../routing/options.js'
 import type { InstanceFilter } from './types.js'
-import { describeValue } from '../internal/describe.js'
+import { delayRange, durationMs, failOption, objectOption, positiveInt } from '../internal/options-kit.js'
 
 export interface DiscoveryOptions {
   /** Services kept in the cache, each with its watch; the least recently used beyond it are dropped. Default 1,000. */
@@ -89,40 +88,8 @@ export const DISCOVERY_DEFAULTS = Object.freeze({
   ...ROUTING_DEFAULTS,
 })
 
-function fail(message: string): never {
-  throw new InvalidArgumentError(message)
-}
-
-const show = describeValue
-
-/** An integer number of ms (or a count) within [min, max]; `infinite` also allows Infinity. */
-function integer(name: string, value: unknown, fallback: number, min: number, infinite = false, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback
-  if (infinite && value === Number.POSITIVE_INFINITY) return value
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`
-    fail(`discovery.${name} must be an integer ${range}${infinite ? ' or Infinity' : ''}, got ${show(value)}`)
-  }
-  return value
-}
-
-function object<T>(name: string, value: T | undefined, known?: readonly string[]): T | undefined {
-  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
-    fail(`discovery.${name} must be an object, got ${show(value)}`)
-  }
-  if (value !== undefined && known !== undefined) checkKnown(`discovery.${name}`, value as object, known)
-  return value
-}
-
-/** A misspelt option would otherwise be ignored in silence, and its default used instead. */
-function checkKnown(path: string, value: object, known: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) fail(`${path}.${key} is not an option (known: ${known.join(', ')})`)
-  }
-}
-
-const FILTER_KEYS = ['status', 'tags', 'metadata', 'filter'] as const
-const DISCOVERY_KEYS = [
+const FILTER_KEYS: readonly string[] = ['status', 'tags', 'metadata', 'filter']
+const DISCOVERY_KEYS: readonly string[] = [
   'cacheSize',
   'maxStalenessMs',
   'refreshAheadMs',
@@ -136,30 +103,31 @@ const DISCOVERY_KEYS = [
   'defaultBalancer',
   'outlier',
   'routing',
-] as const
+]
 
 /** Validates a filter (used for defaultFilter and, cheaply, by calls); `name` prefixes messages. */
 export function resolveFilter(name: string, raw: InstanceFilter | undefined, base?: ResolvedFilter, strictKeys = false): ResolvedFilter {
-  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) fail(`${name} must be an object, got ${show(raw)}`)
-  if (raw !== undefined && strictKeys) checkKnown(name, raw, FILTER_KEYS)
+  // Calls pass their options here on every discover(): the key check is for defaultFilter only.
+  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) failOption(name, 'must be an object', raw)
+  if (raw !== undefined && strictKeys) objectOption(name, raw, FILTER_KEYS)
   const f: InstanceFilter = raw ?? {}
   let status = base?.status
   if (f.status === 'any') status = undefined
   else if (f.status !== undefined) {
     if (!Array.isArray(f.status) || f.status.some((s) => !(INSTANCE_STATUSES as readonly string[]).includes(s))) {
-      fail(`${name}.status must be 'any' or an array of ${INSTANCE_STATUSES.join(', ')}, got ${show(f.status)}`)
+      failOption(`${name}.status`, `must be 'any' or an array of ${INSTANCE_STATUSES.join(', ')}`, f.status)
     }
     status = Object.freeze([...f.status])
   }
   if (f.tags !== undefined && (!Array.isArray(f.tags) || f.tags.some((t) => typeof t !== 'string'))) {
-    fail(`${name}.tags must be an array of strings, got ${show(f.tags)}`)
+    failOption(`${name}.tags`, 'must be an array of strings', f.tags)
   }
   if (f.metadata !== undefined) {
     if (typeof f.metadata !== 'object' || f.metadata === null || Array.isArray(f.metadata) || Object.values(f.metadata).some((v) => typeof v !== 'string')) {
-      fail(`${name}.metadata must be an object of strings, got ${show(f.metadata)}`)
+      failOption(`${name}.metadata`, 'must be an object of strings', f.metadata)
     }
   }
-  if (f.filter !== undefined && typeof f.filter !== 'function') fail(`${name}.filter must be a function, got ${show(f.filter)}`)
+  if (f.filter !== undefined && typeof f.filter !== 'function') failOption(`${name}.filter`, 'must be a function', f.filter)
   return {
     status,
     tags: f.tags !== undefined ? Object.freeze([...f.tags]) : base?.tags,
@@ -168,44 +136,35 @@ export function resolveFilter(name: string, raw: InstanceFilter | undefined, bas
   }
 }
 
-function resolveEmptyProtection(raw: DiscoveryOptions['emptyProtection']): number {
+function resolveEmptyProtection(raw: unknown): number {
   if (raw === undefined || raw === true) return DISCOVERY_DEFAULTS.emptyProtectionMs
   if (raw === false) return 0
-  const o = object('emptyProtection', raw, ['holdMs']) ?? {}
-  return integer('emptyProtection.holdMs', o.holdMs, DISCOVERY_DEFAULTS.emptyProtectionMs, 0, true)
-}
-
-function resolveBackoff(raw: DiscoveryOptions['recoveryBackoff']): BackoffOptions {
-  const o = object('recoveryBackoff', raw, ['minDelayMs', 'maxDelayMs']) ?? {}
-  const d = DISCOVERY_DEFAULTS.recoveryBackoff
-  const minDelayMs = integer('recoveryBackoff.minDelayMs', o.minDelayMs, d.minDelayMs, 1)
-  const maxDelayMs = integer('recoveryBackoff.maxDelayMs', o.maxDelayMs, Math.max(d.maxDelayMs, minDelayMs), 1)
-  if (maxDelayMs < minDelayMs) fail(`discovery.recoveryBackoff.maxDelayMs (${maxDelayMs}) must not be below minDelayMs (${minDelayMs})`)
-  return { minDelayMs, maxDelayMs }
+  const o = objectOption('discovery.emptyProtection', raw, ['holdMs'])
+  return durationMs('discovery.emptyProtection.holdMs', o.holdMs, { default: DISCOVERY_DEFAULTS.emptyProtectionMs, min: 0, infinite: true })
 }
 
 export function resolveDiscoveryOptions(raw: DiscoveryOptions | undefined): ResolvedDiscoveryOptions {
-  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) fail(`discovery must be an object, got ${show(raw)}`)
-  if (raw !== undefined) checkKnown('discovery', raw, DISCOVERY_KEYS)
-  const o: DiscoveryOptions = raw ?? {}
+  const o = objectOption('discovery', raw, DISCOVERY_KEYS)
   const d = DISCOVERY_DEFAULTS
+  const ms = (key: keyof typeof d & keyof DiscoveryOptions, spec: { min: number; infinite?: boolean }): number =>
+    durationMs(`discovery.${key}`, o[key], { default: d[key] as number, ...spec })
   return Object.freeze({
-    cacheSize: integer('cacheSize', o.cacheSize, d.cacheSize, 1),
-    maxStalenessMs: integer('maxStalenessMs', o.maxStalenessMs, d.maxStalenessMs, 0, true),
-    refreshAheadMs: integer('refreshAheadMs', o.refreshAheadMs, d.refreshAheadMs, 0),
-    staleIfErrorMs: integer('staleIfErrorMs', o.staleIfErrorMs, d.staleIfErrorMs, 0, true),
-    minNotifyIntervalMs: integer('minNotifyIntervalMs', o.minNotifyIntervalMs, d.minNotifyIntervalMs, 0),
-    idleWatchMs: integer('idleWatchMs', o.idleWatchMs, d.idleWatchMs, 0),
-    pollIntervalMs: integer('pollIntervalMs', o.pollIntervalMs, d.pollIntervalMs, 1),
-    recoveryBackoff: resolveBackoff(o.recoveryBackoff),
+    cacheSize: positiveInt('discovery.cacheSize', o.cacheSize, { default: d.cacheSize }),
+    maxStalenessMs: ms('maxStalenessMs', { min: 0, infinite: true }),
+    refreshAheadMs: ms('refreshAheadMs', { min: 0 }),
+    staleIfErrorMs: ms('staleIfErrorMs', { min: 0, infinite: true }),
+    minNotifyIntervalMs: ms('minNotifyIntervalMs', { min: 0 }),
+    idleWatchMs: ms('idleWatchMs', { min: 0 }),
+    pollIntervalMs: ms('pollIntervalMs', { min: 1 }),
+    recoveryBackoff: delayRange('discovery.recoveryBackoff', o.recoveryBackoff, d.recoveryBackoff),
     emptyProtectionMs: resolveEmptyProtection(o.emptyProtection),
     defaultFilter: resolveFilter(
       'discovery.defaultFilter',
-      o.defaultFilter,
+      o.defaultFilter as InstanceFilter | undefined,
       { status: Object.freeze(['UP'] as const), tags: undefined, metadata: undefined, filter: undefined },
       true,
     ),
-    defaultBalancer: o.defaultBalancer === undefined ? requireBalancer('discovery.defaultBalancer', 'round-robin') : requireBalancer('discovery.defaultBalancer', o.defaultBalancer),
-    outlier: o.outlier === false ? undefined : resolveOutlierOptions('discovery.outlier', o.outlier),
+    defaultBalancer: requireBalancer('discovery.defaultBalancer', (o.defaultBalancer as Strategy | undefined) ?? 'round-robin'),
+    outlier: o.outlier === false ? undefined : resolveOutlierOptions('discovery.outlier', o.outlier as OutlierOptions | undefined),
   })
 }

@@ -1,6 +1,5 @@
 /** The logger the client writes to: console-compatible, so `console` or pino fit. */
-import { InvalidArgumentError } from '../errors.js'
-import { describeValue } from './describe.js'
+import { failOption } from './options-kit.js'
 
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void
@@ -84,13 +83,11 @@ export function resolveLoggerOption(value: unknown, option = 'logger'): Logger |
   if (value === undefined) return undefined
   if (value === false) return silentLogger
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
-    throw new InvalidArgumentError(`${option} must be an object with debug, info, warn and error methods, or false; got ${describeValue(value)}`, {
-      details: { option },
-    })
+    failOption(option, 'must be an object with debug, info, warn and error methods, or false', value)
   }
   const candidate = value as Record<string, unknown>
   for (const level of LEVELS) {
-    if (typeof candidate[level] !== 'function') throw new InvalidArgumentError(`${option}.${level} must be a function`, { details: { option } })
+    if (typeof candidate[level] !== 'function') failOption(`${option}.${level}`, 'must be a function', candidate[level])
   }
   // The library calls warn(message, fields); pino and bunyan take (fields, message).
   return isFieldsFirstLogger(value) ? fieldsFirstLogger(value as unknown as FieldsFirstLogger) : (value as Logger)

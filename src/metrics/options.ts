@@ -1,7 +1,7 @@
 /** Metrics options, their defaults and eager validation (messages name `metrics.<option>`). */
 import type { MetricSink } from '../backend.js'
-import { InvalidArgumentError } from '../errors.js'
-import { checkBuckets, describe } from './names.js'
+import { bool, delayRange, durationMs, failOption, objectOption, positiveInt } from '../internal/options-kit.js'
+import { checkBuckets } from './names.js'
 
 /** Latency buckets in seconds (Prometheus' base unit): 1 ms to 10 s. The default. */
 export const DEFAULT_LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
@@ -55,37 +55,21 @@ export interface ResolvedMetricsOptions {
   readonly retry: { readonly minDelayMs: number; readonly maxDelayMs: number }
 }
 
-function fail(option: string, rule: string, value: unknown): never {
-  throw new InvalidArgumentError(`metrics.${option} ${rule}, got ${describe(value)}`, { details: { option: `metrics.${option}` } })
-}
-
-function bool(option: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') fail(option, 'must be a boolean', value)
-  return value
-}
-
-function int(option: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) fail(option, `must be an integer >= ${min}`, value)
-  return value
-}
-
 function sinksOf(value: unknown): readonly MetricSink[] | undefined {
   if (value === undefined) return undefined
-  if (!Array.isArray(value)) fail('sinks', 'must be an array of metric sinks', value)
+  if (!Array.isArray(value)) failOption('metrics.sinks', 'must be an array of metric sinks', value)
   const names = new Set<string>()
   value.forEach((sink: unknown, i) => {
     const s = sink as Partial<MetricSink> | null
-    if (typeof s !== 'object' || s === null || typeof s.export !== 'function') fail(`sinks[${i}]`, 'must have an export(batch, ctx) method', sink)
-    if (typeof s.name !== 'string' || s.name.length === 0) fail(`sinks[${i}].name`, 'must be a non-empty string', s.name)
-    if (names.has(s.name)) fail(`sinks[${i}].name`, 'must be unique among the sinks', s.name)
+    if (typeof s !== 'object' || s === null || typeof s.export !== 'function') failOption(`metrics.sinks[${i}]`, 'must have an export(batch, ctx) method', sink)
+    if (typeof s.name !== 'string' || s.name.length === 0) failOption(`metrics.sinks[${i}].name`, 'must be a non-empty string', s.name)
+    if (names.has(s.name)) failOption(`metrics.sinks[${i}].name`, 'must be unique among the sinks', s.name)
     names.add(s.name)
   })
   return Object.freeze([...(value as MetricSink[])])
 }
 
-const METRICS_KEYS = [
+const METRICS_KEYS: readonly string[] = [
   'enabled',
   'flushIntervalMs',
   'maxPendingBatches',
@@ -96,37 +80,24 @@ const METRICS_KEYS = [
   'sinks',
   'exportTimeoutMs',
   'retry',
-] as const
-
-function checkKnown(prefix: string, value: object, known: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) fail(`${prefix}${key}`, `is not an option (known: ${known.join(', ')})`, (value as Record<string, unknown>)[key])
-  }
-}
+]
 
 export function resolveMetricsOptions(options: MetricsOptions | undefined): ResolvedMetricsOptions {
   // Only undefined means "defaults": a null or a misspelt option is reported, not ignored.
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-    throw new InvalidArgumentError(`metrics must be an object (or false to turn metrics off), got ${describe(options)}`)
+    failOption('metrics', 'must be an object (or false to turn metrics off)', options)
   }
-  const o: MetricsOptions = options ?? {}
-  checkKnown('', o, METRICS_KEYS)
-  const retry = o.retry === undefined ? {} : o.retry
-  if (typeof retry !== 'object' || retry === null || Array.isArray(retry)) fail('retry', 'must be an object', retry)
-  checkKnown('retry.', retry, ['minDelayMs', 'maxDelayMs'])
-  const minDelayMs = int('retry.minDelayMs', retry.minDelayMs, 1_000, 1)
-  const maxDelayMs = int('retry.maxDelayMs', retry.maxDelayMs, Math.max(30_000, minDelayMs), 1)
-  if (minDelayMs > maxDelayMs) fail('retry.minDelayMs', `must not exceed metrics.retry.maxDelayMs (${maxDelayMs})`, minDelayMs)
+  const o = objectOption('metrics', options, METRICS_KEYS)
   return {
-    enabled: bool('enabled', o.enabled, true),
-    flushIntervalMs: int('flushIntervalMs', o.flushIntervalMs, 10_000, 1),
-    maxPendingBatches: int('maxPendingBatches', o.maxPendingBatches, 100, 1),
-    maxSeriesPerInstrument: int('maxSeriesPerInstrument', o.maxSeriesPerInstrument, 2_000, 1),
-    processMetrics: bool('processMetrics', o.processMetrics, true),
-    upstreamMetrics: bool('upstreamMetrics', o.upstreamMetrics, true),
+    enabled: bool('metrics.enabled', o.enabled, true),
+    flushIntervalMs: durationMs('metrics.flushIntervalMs', o.flushIntervalMs, { default: 10_000 }),
+    maxPendingBatches: positiveInt('metrics.maxPendingBatches', o.maxPendingBatches, { default: 100 }),
+    maxSeriesPerInstrument: positiveInt('metrics.maxSeriesPerInstrument', o.maxSeriesPerInstrument, { default: 2_000 }),
+    processMetrics: bool('metrics.processMetrics', o.processMetrics, true),
+    upstreamMetrics: bool('metrics.upstreamMetrics', o.upstreamMetrics, true),
     defaultBuckets: o.defaultBuckets === undefined ? DEFAULT_LATENCY_BUCKETS_SECONDS : checkBuckets('metrics.defaultBuckets', o.defaultBuckets),
     sinks: sinksOf(o.sinks),
-    exportTimeoutMs: int('exportTimeoutMs', o.exportTimeoutMs, 10_000, 1),
-    retry: { minDelayMs, maxDelayMs },
+    exportTimeoutMs: durationMs('metrics.exportTimeoutMs', o.exportTimeoutMs, { default: 10_000 }),
+    retry: delayRange('metrics.retry', o.retry, { minDelayMs: 1_000, maxDelayMs: 30_000 }),
   }
 }

@@ -6,12 +6,13 @@
  * push does not count it twice.
  */
 import type { MetricExportContext, MetricSink } from '../backend.js'
-import { InvalidArgumentError, RequestRejectedError } from '../errors.js'
+import { RequestRejectedError } from '../errors.js'
+import { bool, durationMs, failOption, httpUrl, isPlainObject, objectOption, string } from '../internal/options-kit.js'
 import type { MetricBatch } from '../types.js'
-import { createTransport } from '../transport/index.js'
+import { createTransportFor } from '../transport/index.js'
 import type { TlsOptions, Transport } from '../transport/types.js'
 import { EXPOSITION_CONTENT_TYPE } from './exposition.js'
-import { describe, isUserLabelName } from './names.js'
+import { isUserLabelName } from './names.js'
 import { applyPoints, renderFamilies, type Families } from './pushgateway-group.js'
 
 export interface PushgatewaySinkOptions {
@@ -50,7 +51,7 @@ const REMEMBERED_BATCHES = 4_096
 export function pushgatewaySink(options: PushgatewaySinkOptions): MetricSink {
   const base = checkOptions(options)
   // Retries belong to the metrics queue (with its own backoff and Retry-After), not to each push.
-  const transport: Transport = createTransport({
+  const transport: Transport = createTransportFor('pushgateway', {
     servers: [base],
     requestTimeoutMs: options.timeoutMs ?? 10_000,
     retry: { retries: 0 },
@@ -134,27 +135,21 @@ async function findRefused(group: Group, allowed: (metric: string) => boolean, p
   return refused
 }
 
+const KNOWN_KEYS = ['url', 'job', 'grouping', 'name', 'headers', 'tls', 'timeoutMs', 'deleteOnClose']
+
+/** Options are named `pushgateway.<option>`; headers and tls are checked by the transport. */
 function checkOptions(options: PushgatewaySinkOptions): string {
-  const fail = (what: string, value: unknown): never => {
-    throw new InvalidArgumentError(`pushgatewaySink: ${what}, got ${describe(value)}`)
+  const o = objectOption('pushgateway', options, KNOWN_KEYS, { required: true })
+  const url = httpUrl('pushgateway.url', o.url)
+  string('pushgateway.job', o.job)
+  if (o.grouping !== undefined && !isPlainObject(o.grouping)) failOption('pushgateway.grouping', 'must be an object of label values', o.grouping)
+  for (const [k, v] of Object.entries(o.grouping ?? {})) {
+    if (!isUserLabelName(k) || k === 'job') failOption('pushgateway.grouping', 'must have valid label names other than "job"', k)
+    if (typeof v !== 'string') failOption(`pushgateway.grouping.${k}`, 'must be a string', v)
   }
-  if (typeof options !== 'object' || options === null) fail('options must be an object', options)
-  let url: URL
-  try {
-    url = new URL(options.url)
-  } catch {
-    return fail('url must be an http or https URL', options.url)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('url must be an http or https URL', options.url)
-  if (url.username !== '' || url.password !== '') fail('url must not carry credentials (use headers.authorization)', url.origin)
-  if (options.job !== undefined && (typeof options.job !== 'string' || options.job === '')) fail('job must be a non-empty string', options.job)
-  for (const [k, v] of Object.entries(options.grouping ?? {})) {
-    if (!isUserLabelName(k) || k === 'job') fail(`grouping label ${JSON.stringify(k)} is not a valid label name (or is "job")`, k)
-    if (typeof v !== 'string') fail(`grouping.${k} must be a string`, v)
-  }
-  if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) fail('name must be a non-empty string', options.name)
-  if (options.deleteOnClose !== undefined && typeof options.deleteOnClose !== 'boolean') fail('deleteOnClose must be a boolean', options.deleteOnClose)
-  if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) fail('timeoutMs must be a positive number', options.timeoutMs)
+  string('pushgateway.name', o.name)
+  bool('pushgateway.deleteOnClose', o.deleteOnClose, true)
+  durationMs('pushgateway.timeoutMs', o.timeoutMs, {})
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
 }
 

@@ -7,7 +7,7 @@ import type { Logger } from '../internal/logger.js'
 import { unrefTimeout } from '../internal/timers.js'
 import { INSTANCE_STATUSES, type InstanceStatus } from '../types.js'
 import type { HealthCheck } from './options.js'
-import { show } from './validate.js'
+import { describeValue } from '../internal/describe.js'
 
 export class HealthMonitor {
   readonly #check: HealthCheck
@@ -58,7 +58,7 @@ export class HealthMonitor {
       if (result === true) return 'UP'
       if (result === false) return 'DOWN'
       if ((INSTANCE_STATUSES as readonly unknown[]).includes(result)) return result
-      return this.#unhealthy(`answered ${show(result)}, not a status or a boolean`)
+      return this.#unhealthy(`answered ${describeValue(result)}, not a status or a boolean`)
     } catch (error) {
       return this.#unhealthy('threw', error)
     } finally {

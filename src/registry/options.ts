@@ -4,20 +4,8 @@
  */
 import type { InstanceStatus } from '../types.js'
 import { advertisedAddress, type AddressSource } from './host.js'
-import {
-  checkAddress,
-  checkInstanceId,
-  checkInteger,
-  checkMetadata,
-  checkPort,
-  checkServiceName,
-  checkStatus,
-  checkTags,
-  checkWeight,
-  checkZone,
-  fail,
-  isPlainObject,
-} from './validate.js'
+import { bool, durationMs, failOption, func, isPlainObject, objectOption } from '../internal/options-kit.js'
+import { checkAddress, checkInstanceId, checkMetadata, checkPort, checkServiceName, checkStatus, checkTags, checkWeight, checkZone } from './validate.js'
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000
 /** The default TTL is this, or three heartbeat intervals when that is longer. */
@@ -116,49 +104,39 @@ export const REGISTRY_OPTION_KEYS: readonly string[] = Object.freeze([
   'handleSignals',
 ])
 
-const SERVICE_KEYS = new Set(['name', 'port', 'address', 'id', 'metadata', 'tags', 'zone', 'weight', 'status'])
+const SERVICE_KEYS = ['name', 'port', 'address', 'id', 'metadata', 'tags', 'zone', 'weight', 'status']
 
 /** Validates and completes the registration options; throws InvalidArgumentError naming the bad option. */
 export function resolveRegistryOptions(raw: RegistryOptionsInput): ResolvedRegistryOptions {
-  // `=== undefined`, not `??`: a null is a mistake to report, not a request for the default.
-  const heartbeatIntervalMs = checkInteger('heartbeatIntervalMs', orDefault(raw.heartbeatIntervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS), 1)
-  const ttlMs = checkInteger('ttlMs', orDefault(raw.ttlMs, Math.max(DEFAULT_TTL_MS, 3 * heartbeatIntervalMs)), 1)
-  if (ttlMs <= heartbeatIntervalMs) fail('ttlMs', `must exceed heartbeatIntervalMs (${heartbeatIntervalMs})`, ttlMs)
-  const leaseSafetyMarginMs = resolveMargin(raw.leaseSafetyMarginMs, ttlMs, heartbeatIntervalMs)
-  if (raw.healthCheck !== undefined && typeof raw.healthCheck !== 'function') fail('healthCheck', 'must be a function', raw.healthCheck)
-  if (raw.handleSignals !== undefined && typeof raw.handleSignals !== 'boolean') fail('handleSignals', 'must be a boolean', raw.handleSignals)
+  const heartbeatIntervalMs = durationMs('heartbeatIntervalMs', raw.heartbeatIntervalMs, { default: DEFAULT_HEARTBEAT_INTERVAL_MS })
+  const ttlMs = durationMs('ttlMs', raw.ttlMs, { default: Math.max(DEFAULT_TTL_MS, 3 * heartbeatIntervalMs) })
+  if (ttlMs <= heartbeatIntervalMs) failOption('ttlMs', `must exceed heartbeatIntervalMs (${heartbeatIntervalMs})`, ttlMs)
   return {
     service: raw.service === undefined ? undefined : resolveService(raw.service),
     heartbeatIntervalMs,
     ttlMs,
-    registerTimeoutMs: checkInteger('registerTimeoutMs', orDefault(raw.registerTimeoutMs, DEFAULT_REGISTER_TIMEOUT_MS), 1),
-    drainMs: checkInteger('drainMs', orDefault(raw.drainMs, DEFAULT_DRAIN_MS), 0),
-    leaseSafetyMarginMs,
-    healthCheck: raw.healthCheck,
-    healthCheckIntervalMs: checkInteger('healthCheckIntervalMs', orDefault(raw.healthCheckIntervalMs, heartbeatIntervalMs), 1),
-    handleSignals: raw.handleSignals ?? false,
+    registerTimeoutMs: durationMs('registerTimeoutMs', raw.registerTimeoutMs, { default: DEFAULT_REGISTER_TIMEOUT_MS }),
+    drainMs: durationMs('drainMs', raw.drainMs, { default: DEFAULT_DRAIN_MS, min: 0 }),
+    leaseSafetyMarginMs: resolveMargin(raw.leaseSafetyMarginMs, ttlMs, heartbeatIntervalMs),
+    healthCheck: func<HealthCheck>('healthCheck', raw.healthCheck),
+    healthCheckIntervalMs: durationMs('healthCheckIntervalMs', raw.healthCheckIntervalMs, { default: heartbeatIntervalMs }),
+    handleSignals: bool('handleSignals', raw.handleSignals, false),
   }
 }
 
-function orDefault(value: unknown, fallback: number): unknown {
-  return value === undefined ? fallback : value
-}
-
 function resolveMargin(raw: number | undefined, ttlMs: number, intervalMs: number): number {
-  if (raw === undefined) return Math.min(Math.max(500, Math.round(ttlMs / 10)), Math.floor((ttlMs - intervalMs) / 2))
-  const margin = checkInteger('leaseSafetyMarginMs', raw, 0)
+  const fallback = Math.min(Math.max(500, Math.round(ttlMs / 10)), Math.floor((ttlMs - intervalMs) / 2))
+  const margin = durationMs('leaseSafetyMarginMs', raw, { default: fallback, min: 0 })
   // A deadline before the first heartbeat would declare every lease lost at once.
-  if (ttlMs - margin <= intervalMs) {
-    fail('leaseSafetyMarginMs', `must leave ttlMs minus the margin above heartbeatIntervalMs (${intervalMs}), i.e. be below ${ttlMs - intervalMs}`, margin)
+  if (raw !== undefined && ttlMs - margin <= intervalMs) {
+    failOption('leaseSafetyMarginMs', `must leave ttlMs minus the margin above heartbeatIntervalMs (${intervalMs}), i.e. be below ${ttlMs - intervalMs}`, margin)
   }
   return margin
 }
 
-function resolveService(raw: unknown): ResolvedServiceOptions {
-  if (!isPlainObject(raw)) fail('service', 'must be an object such as { name, port }', raw)
-  for (const key of Object.keys(raw)) {
-    if (!SERVICE_KEYS.has(key)) fail(`service.${key}`, `is not a known option (known: ${[...SERVICE_KEYS].join(', ')})`, raw[key])
-  }
+function resolveService(value: unknown): ResolvedServiceOptions {
+  if (!isPlainObject(value)) failOption('service', 'must be an object such as { name, port }', value)
+  const raw = objectOption('service', value, SERVICE_KEYS)
   const found = raw.address === undefined ? advertisedAddress() : undefined
   return {
     name: checkServiceName('service.name', raw.name),

@@ -14,8 +14,9 @@ import { generateInstanceId } from './host.js'
 import { keeperStatus } from './keeper-state.js'
 import { LeaseKeeper } from './lease-keeper.js'
 import type { ResolvedRegistryOptions, ResolvedServiceOptions } from './options.js'
+import { failOption } from '../internal/options-kit.js'
 import { IDLE_PHASE, enterPhase, type Phase } from './registration-phase.js'
-import { checkStatus, fail } from './validate.js'
+import { checkStatus } from './validate.js'
 import { Waiters } from './waiters.js'
 
 /**
@@ -140,7 +141,7 @@ class RegistrationImpl implements Registration {
   async register(raw?: RegisterOptions): Promise<void> {
     const options = checkCallOptions('register()', raw, ['wait', 'signal']) as RegisterOptions
     // Only a boolean: 'no' or 0 meaning "wait" (or not) would be a guess.
-    if (options.wait !== undefined && typeof options.wait !== 'boolean') fail('register(): options.wait', 'must be true or false', options.wait)
+    if (options.wait !== undefined && typeof options.wait !== 'boolean') failOption('register(): options.wait', 'must be true or false', options.wait)
     this.#requireService('register()')
     this.#requireOpen('register()')
     options.signal?.throwIfAborted()

@@ -3,10 +3,9 @@
  * Each check throws an InvalidArgumentError whose message names the option path and the
  * bad value, so a typo fails at construction instead of as a 400 inside a background loop.
  */
-import { InvalidArgumentError } from '../errors.js'
 import { INSTANCE_STATUSES, type InstanceStatus } from '../types.js'
 import { INSTANCE_ID_PATTERN, SERVICE_NAME_PATTERN } from '../internal/names.js'
-import { describeValue } from '../internal/describe.js'
+import { count, failOption as fail, isPlainObject } from '../internal/options-kit.js'
 
 export { SERVICE_NAME_PATTERN, INSTANCE_ID_PATTERN }
 // Whitespace and C0/C1 controls would corrupt logs and URLs; the protocol forbids them.
@@ -20,18 +19,6 @@ const MAX_TAG = 128
 const MAX_ZONE = 128
 const MAX_ADDRESS = 253
 const MAX_WEIGHT = 1_000
-
-export const show = describeValue
-
-export function fail(path: string, rule: string, value: unknown): never {
-  throw new InvalidArgumentError(`${path} ${rule}, got ${show(value)}`, { details: { option: path } })
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
-  const proto = Object.getPrototypeOf(value) as unknown
-  return proto === Object.prototype || proto === null
-}
 
 export function checkServiceName(path: string, value: unknown): string {
   if (typeof value !== 'string' || !SERVICE_NAME_PATTERN.test(value)) {
@@ -48,10 +35,7 @@ export function checkInstanceId(path: string, value: unknown): string {
 }
 
 export function checkPort(path: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65_535) {
-    fail(path, 'must be an integer from 1 to 65535', value)
-  }
-  return value
+  return count(path, value, { min: 1, max: 65_535, required: true })
 }
 
 export function checkAddress(path: string, value: unknown): string {
@@ -91,10 +75,7 @@ export function checkZone(path: string, value: unknown): string {
 }
 
 export function checkWeight(path: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_WEIGHT) {
-    fail(path, `must be an integer from 0 to ${MAX_WEIGHT}`, value)
-  }
-  return value
+  return count(path, value, { min: 0, max: MAX_WEIGHT, required: true })
 }
 
 export function checkStatus(path: string, value: unknown): InstanceStatus {
@@ -102,11 +83,4 @@ export function checkStatus(path: string, value: unknown): InstanceStatus {
     fail(path, `must be one of ${INSTANCE_STATUSES.join(', ')}`, value)
   }
   return value as InstanceStatus
-}
-
-export function checkInteger(path: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    fail(path, max === Number.MAX_SAFE_INTEGER ? `must be an integer >= ${min}` : `must be an integer from ${min} to ${max}`, value)
-  }
-  return value
 }

@@ -3,8 +3,7 @@
  * defaults and eager validation, with messages naming `discovery.routing.<option>`.
  */
 import type { Dispatcher } from 'undici'
-import { InvalidArgumentError } from '../errors.js'
-import { describeValue } from '../internal/describe.js'
+import { bool, durationMs, failOption, func, objectOption, string } from '../internal/options-kit.js'
 import { defaultServiceHost } from './service-host.js'
 
 export interface RoutingOptions {
@@ -53,38 +52,18 @@ export const ROUTING_DEFAULTS = Object.freeze({ connectTimeoutMs: 3_000 })
 const ROUTING_KEYS: readonly string[] = ['serviceHost', 'passthrough', 'connectTimeoutMs', 'retryConnectFailures', 'strict', 'hashHeader']
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
-function fail(message: string): never {
-  throw new InvalidArgumentError(message)
-}
-
-const show = describeValue
-
 export function resolveRoutingOptions(raw: RoutingOptions | undefined): ResolvedRoutingOptions {
-  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) fail(`discovery.routing must be an object, got ${show(raw)}`)
-  const r: RoutingOptions = raw ?? {}
-  // A misspelt option would otherwise be ignored in silence, and its default used instead.
-  for (const key of Object.keys(r)) if (!ROUTING_KEYS.includes(key)) fail(`discovery.routing.${key} is not an option (known: ${ROUTING_KEYS.join(', ')})`)
-  if (r.serviceHost !== undefined && typeof r.serviceHost !== 'function') fail(`discovery.routing.serviceHost must be a function, got ${show(r.serviceHost)}`)
+  const r = objectOption('discovery.routing', raw, ROUTING_KEYS)
   if (r.passthrough !== undefined && typeof (r.passthrough as { dispatch?: unknown } | null)?.dispatch !== 'function') {
-    fail(`discovery.routing.passthrough must be an undici Dispatcher, got ${show(r.passthrough)}`)
+    failOption('discovery.routing.passthrough', 'must be an undici Dispatcher', r.passthrough)
   }
-  if (r.retryConnectFailures !== undefined && typeof r.retryConnectFailures !== 'boolean') {
-    fail(`discovery.routing.retryConnectFailures must be a boolean, got ${show(r.retryConnectFailures)}`)
-  }
-  if (r.strict !== undefined && typeof r.strict !== 'boolean') fail(`discovery.routing.strict must be a boolean, got ${show(r.strict)}`)
-  if (r.hashHeader !== undefined && (typeof r.hashHeader !== 'string' || !HEADER_NAME.test(r.hashHeader))) {
-    fail(`discovery.routing.hashHeader must be an HTTP header name, got ${show(r.hashHeader)}`)
-  }
-  const timeout = r.connectTimeoutMs
-  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isSafeInteger(timeout) || timeout < 1)) {
-    fail(`discovery.routing.connectTimeoutMs must be an integer >= 1, got ${show(timeout)}`)
-  }
+  const hashHeader = string('discovery.routing.hashHeader', r.hashHeader, { pattern: HEADER_NAME, rule: 'must be an HTTP header name' })
   return Object.freeze({
-    serviceHost: r.serviceHost ?? defaultServiceHost,
-    passthrough: r.passthrough,
-    connectTimeoutMs: timeout ?? ROUTING_DEFAULTS.connectTimeoutMs,
-    retryConnectFailures: r.retryConnectFailures ?? true,
-    strict: r.strict ?? false,
-    hashHeader: r.hashHeader?.toLowerCase(),
+    serviceHost: func<(host: string) => string | undefined>('discovery.routing.serviceHost', r.serviceHost) ?? defaultServiceHost,
+    passthrough: r.passthrough as Dispatcher | undefined,
+    connectTimeoutMs: durationMs('discovery.routing.connectTimeoutMs', r.connectTimeoutMs, { default: ROUTING_DEFAULTS.connectTimeoutMs }),
+    retryConnectFailures: bool('discovery.routing.retryConnectFailures', r.retryConnectFailures, true),
+    strict: bool('discovery.routing.strict', r.strict, false),
+    hashHeader: hashHeader?.toLowerCase(),
   })
 }

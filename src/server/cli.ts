@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     server = await createGovernanceServer({ ...options, logger })
   } catch (error) {
     // Option messages use the API's names; the flag a user typed is the same word in kebab case.
-    const message = (error as Error).message.replace(/^server option (\w+)/, (_m, name: string) => `--${kebab(name)}`)
+    const message = (error as Error).message.replace(/^server\.(\w+)/, (_m, name: string) => `--${kebab(name)}`)
     process.stderr.write(`governance-server: ${message}\n`)
     process.exit((error as { code?: string }).code === 'GOV_INVALID_ARGUMENT' ? 2 : 1)
   }

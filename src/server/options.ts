@@ -1,6 +1,6 @@
 /** The reference server's options, checked eagerly with messages naming the option. */
-import { InvalidArgumentError } from '../errors.js'
 import { silentLogger, type Logger } from '../internal/logger.js'
+import { count, durationMs, failOption, failSecret, list, objectOption, string } from '../internal/options-kit.js'
 import { LIMIT_NAMES, resolveLimits, type ServerLimits } from './limits.js'
 
 /**
@@ -59,83 +59,63 @@ export interface ResolvedServerOptions {
   readonly metricHistory: Required<MetricHistoryLimits>
 }
 
-const KNOWN = new Set<string>(['port', 'host', 'dataDir', 'token', 'readToken', 'tokens', 'maxBodyBytes', 'logger', 'metricsRetentionMs', 'closeGraceMs', 'configHistory', 'metricHistory', ...LIMIT_NAMES])
+const KNOWN = ['port', 'host', 'dataDir', 'token', 'readToken', 'tokens', 'maxBodyBytes', 'logger', 'metricsRetentionMs', 'closeGraceMs', 'configHistory', 'metricHistory', ...LIMIT_NAMES]
 
-const fail = (option: string, value: unknown, rule: string): never => {
-  const shown = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value) : String(value)
-  throw new InvalidArgumentError(`server option ${option} must be ${rule}, not ${shown}`, { details: { option } })
-}
-
+/** Server options are named `server.<option>`; bounds are inclusive, `…Ms` ones are durations. */
 function integer(option: string, value: unknown, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    return fail(option, value, `an integer from ${min} to ${max}`)
-  }
-  return value
-}
-
-function nonEmpty(option: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string' || value.length === 0) return fail(option, value, 'a non-empty string')
-  return value
+  const read = option.endsWith('Ms') ? durationMs : count
+  return read(`server.${option}`, value, { min, max, default: fallback })
 }
 
 /** A token must fit an Authorization header as one word: visible ASCII only. */
-function token(option: string, value: unknown): string {
-  if (typeof value !== 'string' || !/^[\x21-\x7e]{1,4096}$/.test(value)) {
-    return fail(option, typeof value === 'string' ? '(hidden)' : value, 'a string of 1-4096 visible ASCII characters')
-  }
+function token(path: string, value: unknown): string {
+  if (typeof value !== 'string' || !/^[\x21-\x7e]{1,4096}$/.test(value)) failSecret(path, 'must be a string of 1-4096 visible ASCII characters', value)
   return value
 }
 
-function tokenList(option: string, value: unknown): string[] {
+function tokenList(path: string, value: unknown): string[] {
   if (value === undefined) return []
-  if (!Array.isArray(value)) return fail(option, value, 'an array of tokens')
-  return value.map((t, i) => token(`${option}[${i}]`, t))
+  if (Array.isArray(value) && value.length === 0) return []
+  return list(path, value, token)
 }
 
 function logger(value: unknown): Logger {
   if (value === undefined) return silentLogger
   const ok = typeof value === 'object' && value !== null && ['debug', 'info', 'warn', 'error'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
-  return ok ? (value as Logger) : fail('logger', value, 'an object with debug, info, warn and error methods')
+  return ok ? (value as Logger) : failOption('server.logger', 'must be an object with debug, info, warn and error methods', value)
 }
 
 export function resolveServerOptions(options: GovernanceServerOptions = {}): ResolvedServerOptions {
-  if (typeof options !== 'object' || options === null) fail('options', options, 'an object')
-  // A misspelt option would otherwise be ignored in silence, and its default used instead.
-  for (const name of Object.keys(options)) {
-    if (!KNOWN.has(name)) throw new InvalidArgumentError(`server option ${name} is not an option (known: ${[...KNOWN].join(', ')})`, { details: { option: name } })
-  }
-  const tokens = options.tokens
-  if (tokens !== undefined && (typeof tokens !== 'object' || tokens === null)) fail('tokens', tokens, 'an object { read?, write? }')
-  const write = [...(options.token === undefined ? [] : [token('token', options.token)]), ...tokenList('tokens.write', tokens?.write)]
-  const read = [...(options.readToken === undefined ? [] : [token('readToken', options.readToken)]), ...tokenList('tokens.read', tokens?.read)]
-  if (read.length > 0 && write.length === 0) fail('token', undefined, 'set when read tokens are (otherwise nothing could write)')
+  const o = objectOption('server', options, KNOWN, { required: true })
+  const tokens = objectOption('server.tokens', o.tokens, ['read', 'write'])
+  const write = [...(o.token === undefined ? [] : [token('server.token', o.token)]), ...tokenList('server.tokens.write', tokens.write)]
+  const read = [...(o.readToken === undefined ? [] : [token('server.readToken', o.readToken)]), ...tokenList('server.tokens.read', tokens.read)]
+  if (read.length > 0 && write.length === 0) failOption('server.token', 'must be set when read tokens are (otherwise nothing could write)', undefined)
   return {
-    port: integer('port', options.port, 0, 65_535, 0),
-    host: nonEmpty('host', options.host) ?? '127.0.0.1',
-    dataDir: nonEmpty('dataDir', options.dataDir),
+    port: integer('port', o.port, 0, 65_535, 0),
+    host: string('server.host', o.host, { default: '127.0.0.1' }),
+    dataDir: string('server.dataDir', o.dataDir),
     tokens: { read, write },
-    maxBodyBytes: integer('maxBodyBytes', options.maxBodyBytes, 1_024, 1_073_741_824, 1_048_576),
-    logger: logger(options.logger),
-    metricsRetentionMs: integer('metricsRetentionMs', options.metricsRetentionMs, 1_000, 2_147_483_647, 3_600_000),
-    closeGraceMs: integer('closeGraceMs', options.closeGraceMs, 0, 600_000, 5_000),
-    configHistory: integer('configHistory', options.configHistory, 1, 1_000, 50),
+    maxBodyBytes: integer('maxBodyBytes', o.maxBodyBytes, 1_024, 1_073_741_824, 1_048_576),
+    logger: logger(o.logger),
+    metricsRetentionMs: integer('metricsRetentionMs', o.metricsRetentionMs, 1_000, 2_147_483_647, 3_600_000),
+    closeGraceMs: integer('closeGraceMs', o.closeGraceMs, 0, 600_000, 5_000),
+    configHistory: integer('configHistory', o.configHistory, 1, 1_000, 50),
     limits: resolveLimits(options, (name, value, min, max) => integer(name, value, min, max, min)),
-    metricHistory: historyLimits(options.metricHistory),
+    metricHistory: historyLimits(o.metricHistory),
   }
 }
 
-function historyLimits(value: MetricHistoryLimits | undefined): Required<MetricHistoryLimits> {
-  if (value !== undefined && (typeof value !== 'object' || value === null)) fail('metricHistory', value, 'an object')
-  const resolutionMs = integer('metricHistory.resolutionMs', value?.resolutionMs, 100, 86_400_000, 10_000)
-  const durationMs = integer('metricHistory.durationMs', value?.durationMs, resolutionMs, 604_800_000, 3_600_000)
+function historyLimits(value: unknown): Required<MetricHistoryLimits> {
+  const v = objectOption('server.metricHistory', value, ['resolutionMs', 'durationMs', 'maxSeries', 'maxBytes'])
+  const resolutionMs = integer('metricHistory.resolutionMs', v.resolutionMs, 100, 86_400_000, 10_000)
+  const durationMs = integer('metricHistory.durationMs', v.durationMs, resolutionMs, 604_800_000, 3_600_000)
   // Slots per ring are duration / resolution: cap them so one series cannot take megabytes.
-  if (durationMs / resolutionMs > 100_000) fail('metricHistory.durationMs', durationMs, `at most 100,000 times resolutionMs (${resolutionMs})`)
+  if (durationMs / resolutionMs > 100_000) failOption('server.metricHistory.durationMs', `must be at most 100,000 times resolutionMs (${resolutionMs})`, durationMs)
   return {
     resolutionMs,
     durationMs,
-    maxSeries: integer('metricHistory.maxSeries', value?.maxSeries, 0, 10_000_000, 20_000),
-    maxBytes: integer('metricHistory.maxBytes', value?.maxBytes, 0, 2 ** 40, 128 * 1024 * 1024),
+    maxSeries: integer('metricHistory.maxSeries', v.maxSeries, 0, 10_000_000, 20_000),
+    maxBytes: integer('metricHistory.maxBytes', v.maxBytes, 0, 2 ** 40, 128 * 1024 * 1024),
   }
 }

@@ -1,5 +1,5 @@
 /** The package's HTTP transport (undici). The only module that imports undici's client. */
-export { createTransport } from './transport.js'
+export { createTransport, createTransportFor } from './transport.js'
 export {
   DEFAULT_CONNECTIONS,
   DEFAULT_MAX_RESPONSE_BYTES,

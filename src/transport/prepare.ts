@@ -3,7 +3,9 @@
  * transport's, the call's, the authorization) and the JSON body, encoded once per call.
  */
 import { InvalidArgumentError, isGovernanceError, toGovernanceError } from '../errors.js'
-import { checkHeaderValue, show, type ResolvedTransportOptions } from './options.js'
+import { describeValue } from '../internal/describe.js'
+import { failOption } from '../internal/options-kit.js'
+import { checkHeaderValue, type ResolvedTransportOptions } from './options.js'
 import type { HttpMethod, RequestOptions } from './types.js'
 
 export interface PreparedRequest {
@@ -21,7 +23,7 @@ export function encodeQuery(query: RequestOptions['query']): string {
     const value = query[key]
     if (value === undefined) continue
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      throw new InvalidArgumentError(`query.${key} must be a string, number or boolean, got ${show(value)}`)
+      failOption(`query.${key}`, 'must be a string, number or boolean', value)
     }
     out += `${out === '' ? '?' : '&'}${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`
   }
@@ -35,7 +37,7 @@ function encodeBody(body: unknown): string {
   } catch (cause) {
     throw new InvalidArgumentError(`request body is not JSON-serialisable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
   }
-  if (text === undefined) throw new InvalidArgumentError(`request body is not JSON-serialisable: ${show(body)}`)
+  if (text === undefined) throw new InvalidArgumentError(`request body is not JSON-serialisable: ${describeValue(body)}`)
   return text
 }
 

@@ -18,13 +18,13 @@ import { Connections } from './connections.js'
 import { failureInfo, mapStatus, parseRetryAfter, parseServerError, type CallTarget } from './error-map.js'
 import { failure, withFailover, type ExchangeEnv, type FailoverPlan } from './exchange.js'
 import {
-  checkPositive,
   checkRequestShape,
   resolveRetryPolicy,
   resolveTransportOptions,
   type ResolvedTransportOptions,
   type ServerTarget,
 } from './options.js'
+import { positiveNumber } from '../internal/options-kit.js'
 import { prepareRequest, type PreparedRequest } from './prepare.js'
 import { openStream } from './stream.js'
 import type { JsonStream, RequestOptions, RetryPolicy, StreamOptions, Transport, TransportOptions, TransportResponse } from './types.js'
@@ -32,6 +32,11 @@ import type { JsonStream, RequestOptions, RetryPolicy, StreamOptions, Transport,
 /** Creates a transport. Options are validated now; no connection is opened until the first call. */
 export function createTransport(options: TransportOptions): Transport {
   return new UndiciTransport(resolveTransportOptions(options))
+}
+
+/** createTransport() for a backend: messages name the backend's own options (`etcd.tls.cert`). */
+export function createTransportFor(root: string, options: TransportOptions): Transport {
+  return new UndiciTransport(resolveTransportOptions(options, root))
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | undefined> {
@@ -181,7 +186,7 @@ class UndiciTransport implements Transport {
   async stream(options: StreamOptions): Promise<JsonStream> {
     if (this.closing) throw new ClientClosedError(`${String(options?.method)} ${String(options?.path)}: the transport is closed`)
     checkRequestShape(options)
-    if (options.maxFrameBytes !== undefined) checkPositive('maxFrameBytes', options.maxFrameBytes)
+    if (options.maxFrameBytes !== undefined) positiveNumber('maxFrameBytes', options.maxFrameBytes)
     return openStream({ connections: this.connections, isClosed: this.isClosed, options: this.options, track: this.streams }, options)
   }
 

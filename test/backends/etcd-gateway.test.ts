@@ -77,7 +77,7 @@ describe('etcd codec', () => {
 
   it('validates the watch tuning options and refuses unknown keys, naming them', () => {
     const endpoints = ['http://x:2379']
-    expect(() => etcdBackend({ endpoints, maxWatches: 0 })).toThrow(/maxWatches must be an integer >= 1/)
+    expect(() => etcdBackend({ endpoints, maxWatches: 0 })).toThrow(/^etcd\.maxWatches must be a positive integer, got 0/)
     expect(() => etcdBackend({ endpoints, watchesPerStream: 1.5 })).toThrow(/watchesPerStream/)
     expect(() => etcdBackend({ endpoints, watchIdleMs: -1 })).toThrow(/watchIdleMs/)
     expect(() => etcdBackend({ endpoints, watchProbeTimeoutMs: 'fast' as never })).toThrow(/watchProbeTimeoutMs/)
@@ -156,7 +156,7 @@ describe('etcd backend over a scripted gateway', () => {
   it('logger: refuses a non-logger naming the option; false silences; a pino-style logger gets (fields, message)', async () => {
     const endpoints = ['http://fake:2379']
     expect(() => etcdBackend({ endpoints, logger: 'quiet' as never })).toThrow(InvalidArgumentError)
-    expect(() => etcdBackend({ endpoints, logger: 'quiet' as never })).toThrow(/^logger must be an object with debug, info, warn and error methods, or false/)
+    expect(() => etcdBackend({ endpoints, logger: 'quiet' as never })).toThrow(/^etcd\.logger must be an object with debug, info, warn and error methods, or false/)
     expect(() => etcdBackend({ endpoints, logger: { warn: () => undefined } as never })).toThrow(/logger\.debug must be a function/)
     const bad = { key: b64('/governance/services/s/b'), value: b64('{"port": "x"}'), mod_revision: '3' }
     const answers = { '/v3/kv/range': { ...header('3'), kvs: [bad] } }

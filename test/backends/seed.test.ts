@@ -229,7 +229,7 @@ describe('seed backend', () => {
     expect(() => seedBackend({ registry: 'nope', monitor: SEED_URLS.monitor, config: SEED_URLS.config })).toThrow(/registry/)
     expect(() => seedBackend({ ...SEED_URLS, pollIntervalMs: 0 })).toThrow(/pollIntervalMs/)
     expect(() => seedBackend({ ...SEED_URLS, logger: 'quiet' as never })).toThrow(InvalidArgumentError)
-    expect(() => seedBackend({ ...SEED_URLS, logger: null as never })).toThrow(/^logger must be an object with debug, info, warn and error methods, or false/)
+    expect(() => seedBackend({ ...SEED_URLS, logger: null as never })).toThrow(/^seed\.logger must be an object with debug, info, warn and error methods, or false/)
     expect(() => seedBackend({ ...SEED_URLS, logger: { ...silentLogger, warn: 1 } as never })).toThrow(/logger\.warn must be a function/)
   })
 

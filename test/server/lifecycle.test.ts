@@ -33,7 +33,7 @@ describe('server options and lifecycle', () => {
   ])('rejects a bad %s eagerly, naming it', async (option, options) => {
     const attempt = createGovernanceServer(options as never)
     await expect(attempt).rejects.toBeInstanceOf(InvalidArgumentError)
-    await expect(attempt).rejects.toThrow(new RegExp(`option ${option}`))
+    await expect(attempt).rejects.toThrow(new RegExp(`^server\\.${option} `))
   })
 
   it('answers HEAD like GET without a body, and lists HEAD in Allow', async () => {

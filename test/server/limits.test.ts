@@ -120,7 +120,7 @@ describe('limits: each answers its status, is counted, and the server keeps serv
 describe('server options and protocol gaps', () => {
   it('a misspelt or out-of-range option rejects with InvalidArgumentError naming it', async () => {
     await expect(createGovernanceServer({ prot: 1 } as never)).rejects.toBeInstanceOf(InvalidArgumentError)
-    await expect(createGovernanceServer({ prot: 1 } as never)).rejects.toThrow(/prot is not an option/)
+    await expect(createGovernanceServer({ prot: 1 } as never)).rejects.toThrow(/server\.prot is not an option/)
     await expect(createGovernanceServer({ maxConnections: 0 })).rejects.toThrow(/maxConnections must be an integer/)
   })
 

@@ -14,10 +14,10 @@ describe('resolveConfigOptions', () => {
   })
 
   it.each([
-    [{ pollIntervalMs: 0 }, /config\.pollIntervalMs must be an integer from 10 to 3600000, got 0/],
+    [{ pollIntervalMs: 0 }, /config\.pollIntervalMs must be an integer \(ms\) from 10 to 3600000, got 0/],
     [{ pollIntervalMs: 1.5 }, /config\.pollIntervalMs .* got 1\.5/],
     [{ pollIntervalMs: '1000' }, /config\.pollIntervalMs .* got "1000"/],
-    [{ snapshot: 'yes' }, /config\.snapshot must be a boolean, got "yes"/],
+    [{ snapshot: 'yes' }, /config\.snapshot must be true or false, got "yes"/],
     [{ changesBufferSize: 0 }, /config\.changesBufferSize/],
     [{ pollIntervalMS: 100 }, /config\.pollIntervalMS is not an option/],
     [null, /config must be an object, got null/],

@@ -19,8 +19,8 @@ describe('resolveMetricsOptions', () => {
   })
 
   const bad: [string, unknown, RegExp][] = [
-    ['enabled', 'yes', /^metrics\.enabled must be a boolean, got "yes"/],
-    ['flushIntervalMs', 0, /^metrics\.flushIntervalMs must be an integer >= 1, got 0/],
+    ['enabled', 'yes', /^metrics\.enabled must be true or false, got "yes"/],
+    ['flushIntervalMs', 0, /^metrics\.flushIntervalMs must be a positive integer \(ms\), got 0/],
     ['flushIntervalMs', 1.5, /metrics\.flushIntervalMs/],
     ['maxPendingBatches', -1, /metrics\.maxPendingBatches/],
     ['maxSeriesPerInstrument', '10', /metrics\.maxSeriesPerInstrument/],

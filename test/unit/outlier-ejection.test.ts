@@ -115,7 +115,7 @@ describe('outlierEjection(child): a balancer wrapping another', () => {
 
   it('refuses a child that is no strategy and a bad option, naming it', () => {
     expect(() => outlierEjection({} as unknown as Balancer)).toThrow(InvalidArgumentError)
-    expect(() => outlierEjection('round-robin', { consecutiveFailures: 0 })).toThrow(/outlierEjection\(\) options\.consecutiveFailures must be an integer >= 1, got 0/)
+    expect(() => outlierEjection('round-robin', { consecutiveFailures: 0 })).toThrow(/outlierEjection\(\) options\.consecutiveFailures must be a positive integer, got 0/)
     expect(() => outlierEjection('round-robin', { consecutivefailures: 3 } as never)).toThrow(/consecutivefailures is not an option/)
   })
 })

@@ -64,7 +64,7 @@ describe('resolveRegistryOptions', () => {
     [{ service: { ...service, weight: 1_001 } }, 'service.weight', '1001'],
     [{ service: { ...service, weight: -1 } }, 'service.weight'],
     [{ service: { ...service, status: 'up' } }, 'service.status', '"up"'],
-    [{ service: { ...service, adress: 'x' } }, 'service.adress', 'not a known option'],
+    [{ service: { ...service, adress: 'x' } }, 'service.adress', 'is not an option'],
     [{ service: 'orders' }, 'service', '"orders"'],
     [{ service: { port: 80 } }, 'service.name', 'undefined'],
     [{ heartbeatIntervalMs: 0 }, 'heartbeatIntervalMs', '0'],

@@ -116,10 +116,10 @@ describe('held requests', () => {
 describe('options', () => {
   it('validates heldConnections, attemptTimeoutMs and breaker, and refuses unknown keys', () => {
     const servers = ['http://127.0.0.1:1']
-    expect(() => createTransport({ servers, heldConnections: 0 })).toThrow(/heldConnections must be an integer >= 1/)
+    expect(() => createTransport({ servers, heldConnections: 0 })).toThrow(/transport\.heldConnections must be a positive integer/)
     expect(() => createTransport({ servers, attemptTimeoutMs: -1 })).toThrow(/attemptTimeoutMs must be a positive/)
     expect(() => createTransport({ servers, breaker: { cooldownMs: 0 } })).toThrow(/breaker.cooldownMs/)
-    expect(() => createTransport({ servers, breaker: { cooldownMs: 50, maxCooldownMs: 10 } })).toThrow(/must not exceed breaker.maxCooldownMs/)
+    expect(() => createTransport({ servers, breaker: { cooldownMs: 50, maxCooldownMs: 10 } })).toThrow(/transport\.breaker\.cooldownMs must not exceed transport\.breaker\.maxCooldownMs \(10\), got 50/)
     expect(() => createTransport({ servers, breaker: { cooldown: 5 } as never })).toThrow(/breaker.cooldown is not an option/)
     expect(() => createTransport({ servers, heldConections: 5 } as never)).toThrow(InvalidArgumentError)
     expect(() => createTransport({ servers, heldConections: 5 } as never)).toThrow(/heldConections is not an option/)

@@ -1,6 +1,7 @@
 /** consulBackend's options, validated when the backend is created (messages name the option). */
 import type { Transport } from '../../transport/types.js'
-import { checkInteger, checkNumber, checkOptionalString, fail, resolveBaseOptions, show, type RegistryBaseOptions, type ResolvedBaseOptions } from '../registry-common/options.js'
+import { durationMs, positiveInt, secret, string } from '../../internal/options-kit.js'
+import { resolveBaseOptions, type RegistryBaseOptions, type ResolvedBaseOptions } from '../registry-common/options.js'
 
 export interface ConsulBackendOptions extends RegistryBaseOptions {
   /** ACL token, sent as `X-Consul-Token`. */
@@ -39,25 +40,27 @@ export interface ResolvedConsulOptions extends ResolvedBaseOptions {
   readonly transport: Transport | undefined
 }
 
+const KNOWN_KEYS = ['token', 'datacenter', 'namespace', 'kvPrefix', 'deregisterCriticalAfterMs', 'blockingWaitMs', 'watchConnections', 'transport']
+
 function checkPrefix(value: unknown): string {
-  if (value === undefined) return 'governance/config/'
-  if (typeof value !== 'string' || value.startsWith('/') || /[\s?#]/.test(value)) fail(`kvPrefix must be a KV path without a leading "/", whitespace, "?" or "#", got ${show(value)}`)
-  return value === '' || value.endsWith('/') ? value : `${value}/`
+  if (value === '') return ''
+  const prefix = string('consul.kvPrefix', value, { default: 'governance/config/', pattern: /^[^/\s?#][^\s?#]*$/, rule: 'must be a KV path without a leading "/", whitespace, "?" or "#"' })
+  return prefix.endsWith('/') ? prefix : `${prefix}/`
 }
 
 export function resolveConsulOptions(options: ConsulBackendOptions): ResolvedConsulOptions {
-  const base = resolveBaseOptions('consul', options)
-  const token = checkOptionalString('token', options.token)
-  if (token !== undefined && /\s/.test(token)) fail('token must not contain whitespace')
+  const { base, raw } = resolveBaseOptions('consul', options, KNOWN_KEYS)
+  // eslint-disable-next-line no-control-regex
+  const token = secret('consul.token', raw.token, { pattern: /^[^\s\u0000-\u001f\u007f]+$/, rule: 'must be a non-empty string without whitespace or control characters' })
   return {
     ...base,
     token,
-    datacenter: checkOptionalString('datacenter', options.datacenter),
-    namespace: checkOptionalString('namespace', options.namespace),
-    kvPrefix: checkPrefix(options.kvPrefix),
-    deregisterCriticalAfterMs: checkNumber('deregisterCriticalAfterMs', options.deregisterCriticalAfterMs, 60_000, 1_000),
-    blockingWaitMs: checkNumber('blockingWaitMs', options.blockingWaitMs, 60_000, 1_000, 270_000),
-    watchConnections: checkInteger('watchConnections', options.watchConnections, 512, 1),
+    datacenter: string('consul.datacenter', raw.datacenter),
+    namespace: string('consul.namespace', raw.namespace),
+    kvPrefix: checkPrefix(raw.kvPrefix),
+    deregisterCriticalAfterMs: durationMs('consul.deregisterCriticalAfterMs', raw.deregisterCriticalAfterMs, { default: 60_000, min: 1_000 }),
+    blockingWaitMs: durationMs('consul.blockingWaitMs', raw.blockingWaitMs, { default: 60_000, min: 1_000, max: 270_000 }),
+    watchConnections: positiveInt('consul.watchConnections', raw.watchConnections, { default: 512 }),
     transport: options.transport,
   }
 }

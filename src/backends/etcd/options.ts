@@ -1,12 +1,11 @@
 /** etcdBackend's options, validated when the backend is created (messages name the option). */
-import { InvalidArgumentError } from '../../errors.js'
 import type { BackoffOptions } from '../../internal/backoff.js'
 import { createConsoleLogger, replaceableLogger, resolveLoggerOption, type Logger } from '../../internal/logger.js'
+import { delayRange, durationMs, failOption, failSecret, httpUrl, list, objectOption, positiveInt, string } from '../../internal/options-kit.js'
 import type { TlsOptions, Transport } from '../../transport/types.js'
 import type { EtcdCredentials } from './auth.js'
-import { describe } from './codec.js'
 import { createKeyLayout, type KeyLayout } from './keys.js'
-import { checkKnownKeys, resolveBreaker } from '../../transport/options.js'
+import { resolveBreaker, resolveTls } from '../../transport/options.js'
 
 export interface EtcdBackendOptions {
   /**
@@ -77,44 +76,22 @@ export interface ResolvedEtcdOptions {
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { minDelayMs: 100, maxDelayMs: 5_000 }
+const PREFIX = /^(?!.*\/\/)\/\S*$/
 
-function fail(message: string): never {
-  throw new InvalidArgumentError(message)
-}
-
-function checkEndpoint(value: unknown, i: number): string {
-  const name = `endpoints[${i}]`
-  if (typeof value !== 'string') fail(`${name} must be a URL string, got ${describe(value)}`)
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    fail(`${name} is not a valid URL: ${describe(value)}`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(`${name} must be an http:// or https:// URL, got ${describe(value)}`)
-  if (url.username !== '' || url.password !== '') fail(`${name} must not carry credentials (use the auth option)`)
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') fail(`${name} must be a bare origin like http://host:2379, got ${describe(value)}`)
+function checkEndpoint(path: string, value: unknown): string {
+  const url = httpUrl(path, value)
+  if (url.pathname !== '/') failOption(path, 'must be a bare origin like http://host:2379', value)
   return url.origin
 }
 
 function checkAuth(value: unknown): EtcdCredentials | undefined {
   if (value === undefined) return undefined
-  if (typeof value !== 'object' || value === null) fail(`auth must be { username, password }, got ${describe(value)}`)
-  const { username, password } = value as Record<string, unknown>
-  if (typeof username !== 'string' || username === '') fail(`auth.username must be a non-empty string, got ${describe(username)}`)
+  const v = objectOption('etcd.auth', value, ['username', 'password'], { required: true })
+  const username = string('etcd.auth.username', v.username, { rule: 'must be a non-empty string' })
+  if (username === undefined) failOption('etcd.auth.username', 'must be a non-empty string', username)
   // Never echo a password.
-  if (typeof password !== 'string') fail(`auth.password must be a string, got ${typeof password}`)
-  return { username, password }
-}
-
-function checkBackoff(value: BackoffOptions | undefined): BackoffOptions {
-  if (value === undefined) return DEFAULT_BACKOFF
-  const { minDelayMs, maxDelayMs } = value
-  if (!Number.isFinite(minDelayMs) || minDelayMs < 1) fail(`watchBackoff.minDelayMs must be a number >= 1, got ${describe(minDelayMs)}`)
-  if (!Number.isFinite(maxDelayMs) || maxDelayMs < minDelayMs) {
-    fail(`watchBackoff.maxDelayMs must be a number >= minDelayMs, got ${describe(maxDelayMs)}`)
-  }
-  return { minDelayMs, maxDelayMs }
+  if (typeof v.password !== 'string') failSecret('etcd.auth.password', 'must be a string', v.password)
+  return { username, password: v.password }
 }
 
 const KNOWN_KEYS = [
@@ -134,41 +111,28 @@ const KNOWN_KEYS = [
   'transport',
 ]
 
-function integerOption(options: EtcdBackendOptions, name: 'maxWatches' | 'watchesPerStream' | 'watchIdleMs' | 'watchProbeTimeoutMs', fallback: number): number {
-  const value = options[name] ?? fallback
-  if (!Number.isSafeInteger(value) || value < 1) fail(`${name} must be an integer >= 1, got ${describe(value)}`)
-  return value
-}
-
 export function resolveEtcdOptions(options: EtcdBackendOptions): ResolvedEtcdOptions {
-  if (typeof options !== 'object' || options === null) fail(`etcdBackend options must be an object, got ${describe(options)}`)
-  checkKnownKeys('etcdBackend: ', options, KNOWN_KEYS)
-  const list: unknown = options.endpoints
-  if (!Array.isArray(list) || list.length === 0) fail(`endpoints must be a non-empty array of URLs, got ${describe(list)}`)
-  const timeout = options.requestTimeoutMs ?? 5_000
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
-    fail(`requestTimeoutMs must be a positive number, got ${describe(timeout)}`)
-  }
-  const connections = options.connections ?? 16
-  if (!Number.isSafeInteger(connections) || connections < 1) fail(`connections must be an integer >= 1, got ${describe(connections)}`)
+  const o = objectOption('etcd', options, KNOWN_KEYS, { required: true })
+  const endpoints = list('etcd.endpoints', o.endpoints, checkEndpoint)
+  const requestTimeoutMs = durationMs('etcd.requestTimeoutMs', o.requestTimeoutMs, { default: 5_000 })
   if (options.transport !== undefined && typeof options.transport?.request !== 'function') {
-    fail('transport must be a Transport (request, stream, close)')
+    failOption('etcd.transport', 'must be a Transport (request, stream, close)', options.transport)
   }
   return {
-    endpoints: [...new Set(list.map(checkEndpoint))],
-    layout: createKeyLayout(options.prefix ?? '/governance'),
-    auth: checkAuth(options.auth),
-    tls: options.tls,
-    requestTimeoutMs: timeout,
-    connections,
-    watchBackoff: checkBackoff(options.watchBackoff),
-    maxWatches: integerOption(options, 'maxWatches', 10_000),
-    watchesPerStream: integerOption(options, 'watchesPerStream', 1_000),
-    watchIdleMs: integerOption(options, 'watchIdleMs', 2_000),
-    watchProbeTimeoutMs: integerOption(options, 'watchProbeTimeoutMs', Math.min(2_000, Math.ceil(timeout))),
+    endpoints: [...new Set(endpoints)],
+    layout: createKeyLayout(string('etcd.prefix', o.prefix, { default: '/governance', pattern: PREFIX, rule: 'must be a key path starting with "/" without spaces or "//"' })),
+    auth: checkAuth(o.auth),
+    tls: resolveTls('etcd.tls', options.tls),
+    requestTimeoutMs,
+    connections: positiveInt('etcd.connections', o.connections, { default: 16 }),
+    watchBackoff: delayRange('etcd.watchBackoff', o.watchBackoff, DEFAULT_BACKOFF),
+    maxWatches: positiveInt('etcd.maxWatches', o.maxWatches, { default: 10_000 }),
+    watchesPerStream: positiveInt('etcd.watchesPerStream', o.watchesPerStream, { default: 1_000 }),
+    watchIdleMs: durationMs('etcd.watchIdleMs', o.watchIdleMs, { default: 2_000 }),
+    watchProbeTimeoutMs: durationMs('etcd.watchProbeTimeoutMs', o.watchProbeTimeoutMs, { default: Math.min(2_000, requestTimeoutMs) }),
     // Validated (with unknown keys refused) like the transport's own option.
-    breaker: options.breaker === undefined ? undefined : resolveBreaker('breaker', options.breaker),
-    logger: resolveLoggerOption(options.logger) ?? replaceableLogger(createConsoleLogger('[governance-client etcd]')),
+    breaker: options.breaker === undefined ? undefined : resolveBreaker('etcd.breaker', options.breaker),
+    logger: resolveLoggerOption(o.logger, 'etcd.logger') ?? replaceableLogger(createConsoleLogger('[governance-client etcd]')),
     transport: options.transport,
   }
 }

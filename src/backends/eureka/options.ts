@@ -1,5 +1,6 @@
 /** eurekaBackend's options, validated when the backend is created (messages name the option). */
-import { checkNumber, resolveBaseOptions, type RegistryBaseOptions, type ResolvedBaseOptions } from '../registry-common/options.js'
+import { durationMs } from '../../internal/options-kit.js'
+import { resolveBaseOptions, type RegistryBaseOptions, type ResolvedBaseOptions } from '../registry-common/options.js'
 
 export interface EurekaBackendOptions extends RegistryBaseOptions {
   /**
@@ -19,8 +20,9 @@ export interface ResolvedEurekaOptions extends ResolvedBaseOptions {
 }
 
 export function resolveEurekaOptions(options: EurekaBackendOptions): ResolvedEurekaOptions {
+  const { base, raw } = resolveBaseOptions('eureka', options, ['registryFetchIntervalMs'])
   return {
-    ...resolveBaseOptions('eureka', options),
-    registryFetchIntervalMs: checkNumber('registryFetchIntervalMs', options?.registryFetchIntervalMs, 5_000, 10),
+    ...base,
+    registryFetchIntervalMs: durationMs('eureka.registryFetchIntervalMs', raw.registryFetchIntervalMs, { default: 5_000, min: 10 }),
   }
 }

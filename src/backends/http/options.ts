@@ -1,8 +1,8 @@
 /** Options of the protocol v1 backend, validated when it is created. */
-import { InvalidArgumentError } from '../../errors.js'
 import { replaceableLogger, resolveLoggerOption, silentLogger, type Logger } from '../../internal/logger.js'
-import { createTransport } from '../../transport/index.js'
-import { checkKnownKeys } from '../../transport/options.js'
+import { bool, durationMs, failOption, list, objectOption } from '../../internal/options-kit.js'
+import { createTransportFor } from '../../transport/index.js'
+import { parseServer } from '../../transport/options.js'
 import type { TlsOptions, Transport } from '../../transport/types.js'
 import { MuxTargets } from './mux-targets.js'
 
@@ -71,13 +71,6 @@ export const MAX_WATCH_WAIT_MS = 300_000
 const DEFAULT_TIMEOUT_MS = 5_000
 export const DEFAULT_WATCH_KEEP_ALIVE_MS = 3_000
 
-function positive(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
-    throw new InvalidArgumentError(`httpBackend: ${name} must be an integer in [1, ${max}], got ${JSON.stringify(value) ?? String(value)}`)
-  }
-  return value
-}
-
 const KNOWN_KEYS = [
   'server',
   'token',
@@ -97,30 +90,22 @@ const KNOWN_KEYS = [
 ]
 
 export function resolveHttpBackendOptions(options: HttpBackendOptions): ResolvedHttpBackendOptions {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('httpBackend needs an options object')
-  checkKnownKeys('httpBackend: ', options, KNOWN_KEYS)
-  const requestTimeoutMs = options.requestTimeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positive('requestTimeoutMs', options.requestTimeoutMs)
-  const watchWaitMs = options.watchWaitMs === undefined ? DEFAULT_WATCH_WAIT_MS : positive('watchWaitMs', options.watchWaitMs, MAX_WATCH_WAIT_MS)
-  const watchGraceMs = options.watchGraceMs === undefined ? DEFAULT_WATCH_GRACE_MS : positive('watchGraceMs', options.watchGraceMs)
-  const logger = resolveLoggerOption(options.logger) ?? replaceableLogger(silentLogger)
-  if (options.watchMux !== undefined && typeof options.watchMux !== 'boolean') {
-    throw new InvalidArgumentError(`httpBackend: watchMux must be true or false, got ${JSON.stringify(options.watchMux) ?? String(options.watchMux)}`)
-  }
+  const o = objectOption('http', options, KNOWN_KEYS, { required: true })
+  const requestTimeoutMs = durationMs('http.requestTimeoutMs', o.requestTimeoutMs, { default: DEFAULT_TIMEOUT_MS })
+  const watchWaitMs = durationMs('http.watchWaitMs', o.watchWaitMs, { default: DEFAULT_WATCH_WAIT_MS, max: MAX_WATCH_WAIT_MS })
+  const watchGraceMs = durationMs('http.watchGraceMs', o.watchGraceMs, { default: DEFAULT_WATCH_GRACE_MS })
+  const logger = resolveLoggerOption(o.logger, 'http.logger') ?? replaceableLogger(silentLogger)
   const watch = {
-    watchMux: options.watchMux ?? true,
+    watchMux: bool('http.watchMux', o.watchMux, true),
     // The server takes 100–60,000 ms (protocol section 4.1).
-    watchKeepAliveMs: options.watchKeepAliveMs === undefined ? DEFAULT_WATCH_KEEP_ALIVE_MS : positive('watchKeepAliveMs', options.watchKeepAliveMs, 60_000),
+    watchKeepAliveMs: durationMs('http.watchKeepAliveMs', o.watchKeepAliveMs, { default: DEFAULT_WATCH_KEEP_ALIVE_MS, min: 100, max: 60_000 }),
   }
-  if (watch.watchKeepAliveMs < 100) throw new InvalidArgumentError(`httpBackend: watchKeepAliveMs must be at least 100, got ${watch.watchKeepAliveMs}`)
   if (options.transport !== undefined) {
-    if (typeof options.transport?.request !== 'function') throw new InvalidArgumentError('httpBackend: transport must be a Transport')
+    if (typeof options.transport?.request !== 'function') failOption('http.transport', 'must be a Transport (request, stream, close)', options.transport)
     const given = options.transport
     return { transport: given, ownsTransport: false, requestTimeoutMs, watchWaitMs, watchGraceMs, logger, ...watch, muxTargets: () => new MuxTargets([() => given], false) }
   }
-  const servers = typeof options.server === 'string' ? [options.server] : options.server
-  if (!Array.isArray(servers)) {
-    throw new InvalidArgumentError(`httpBackend: server must be a URL or an array of URLs, got ${JSON.stringify(options.server) ?? String(options.server)}`)
-  }
+  const servers = list('http.server', options.server, (path, url) => parseServer(path, url).base, { single: true })
   const shared = {
     requestTimeoutMs,
     logger,
@@ -130,15 +115,15 @@ export function resolveHttpBackendOptions(options: HttpBackendOptions): Resolved
     ...(options.attemptTimeoutMs !== undefined && { attemptTimeoutMs: options.attemptTimeoutMs }),
     ...(options.breaker !== undefined && { breaker: options.breaker }),
   }
-  // createTransport validates the URLs, the token, tls and the sizes, naming each option.
-  const transport = createTransport({
+  // The transport checks the token, tls, sizes and breaker, naming them `http.<option>`.
+  const transport = createTransportFor('http', {
     servers,
     ...shared,
     ...(options.connections !== undefined && { connections: options.connections }),
     ...(options.heldConnections !== undefined && { heldConnections: options.heldConnections }),
   })
   // The held watch stream: one connection per server of its own, apart from unary calls.
-  const muxTargets = (): MuxTargets => new MuxTargets(servers.map((url: string) => () => createTransport({ servers: [url], connections: 1, ...shared })), true)
+  const muxTargets = (): MuxTargets => new MuxTargets(servers.map((url: string) => () => createTransportFor('http', { servers: [url], connections: 1, ...shared })), true)
   return { transport, ownsTransport: true, requestTimeoutMs, watchWaitMs, watchGraceMs, logger, ...watch, muxTargets }
 }
 

@@ -1,5 +1,6 @@
 /** nacosBackend's options, validated when the backend is created (messages name the option). */
-import { checkInteger, checkNumber, checkOptionalString, fail, resolveBaseOptions, type RegistryBaseOptions, type ResolvedBaseOptions } from '../registry-common/options.js'
+import { durationMs, failOption, positiveInt, secret, string } from '../../internal/options-kit.js'
+import { resolveBaseOptions, type RegistryBaseOptions, type ResolvedBaseOptions } from '../registry-common/options.js'
 
 export interface NacosBackendOptions extends RegistryBaseOptions {
   /** Server root(s), e.g. `http://nacos:8848` (the context path is added: see contextPath). */
@@ -38,24 +39,25 @@ export interface ResolvedNacosOptions extends ResolvedBaseOptions {
   readonly watchConnections: number
 }
 
+const KNOWN_KEYS = ['contextPath', 'namespace', 'group', 'cluster', 'username', 'password', 'pollIntervalMs', 'longPollTimeoutMs', 'watchConnections']
+
 export function resolveNacosOptions(options: NacosBackendOptions): ResolvedNacosOptions {
-  const base = resolveBaseOptions('nacos', options)
-  const username = checkOptionalString('username', options.username)
-  const password = checkOptionalString('password', options.password)
-  if ((username === undefined) !== (password === undefined)) fail('username and password must be given together')
-  const contextPath = checkOptionalString('contextPath', options.contextPath) ?? '/nacos'
-  if (!contextPath.startsWith('/') || /[\s?#]/.test(contextPath)) fail(`contextPath must start with "/" and hold no whitespace, "?" or "#", got ${JSON.stringify(contextPath)}`)
-  const group = checkOptionalString('group', options.group) ?? 'DEFAULT_GROUP'
-  if (group.includes('@@')) fail('group must not contain "@@" (Nacos joins group and service with it)')
+  const { base, raw } = resolveBaseOptions('nacos', options, KNOWN_KEYS)
+  const username = string('nacos.username', raw.username)
+  // eslint-disable-next-line no-control-regex
+  const password = secret('nacos.password', raw.password, { pattern: /^[^\u0000-\u001f\u007f]+$/, rule: 'must be a non-empty string without control characters' })
+  if ((username === undefined) !== (password === undefined)) failOption('nacos.username', 'and nacos.password must be given together', username)
+  const contextPath = string('nacos.contextPath', raw.contextPath, { default: '/nacos', pattern: /^\/[^\s?#]*$/, rule: 'must start with "/" and hold no whitespace, "?" or "#"' })
+  const group = string('nacos.group', raw.group, { default: 'DEFAULT_GROUP', pattern: /^(?!.*@@)/, rule: 'must be a non-empty string without "@@" (Nacos joins group and service with it) or control characters' })
   return {
     ...base,
     contextPath: contextPath.replace(/\/+$/, ''),
-    namespace: checkOptionalString('namespace', options.namespace) ?? 'public',
+    namespace: string('nacos.namespace', raw.namespace, { default: 'public' }),
     group,
-    cluster: checkOptionalString('cluster', options.cluster) ?? 'DEFAULT',
+    cluster: string('nacos.cluster', raw.cluster, { default: 'DEFAULT' }),
     credentials: username === undefined ? undefined : { username, password: password! },
-    pollIntervalMs: options.pollIntervalMs === undefined ? undefined : checkNumber('pollIntervalMs', options.pollIntervalMs, 0, 10),
-    longPollTimeoutMs: checkNumber('longPollTimeoutMs', options.longPollTimeoutMs, 30_000, 10_500, 270_000),
-    watchConnections: checkInteger('watchConnections', options.watchConnections, 512, 1),
+    pollIntervalMs: durationMs('nacos.pollIntervalMs', raw.pollIntervalMs, { min: 10 }),
+    longPollTimeoutMs: durationMs('nacos.longPollTimeoutMs', raw.longPollTimeoutMs, { default: 30_000, min: 10_500, max: 270_000 }),
+    watchConnections: positiveInt('nacos.watchConnections', raw.watchConnections, { default: 512 }),
   }
 }

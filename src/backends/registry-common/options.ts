@@ -2,12 +2,11 @@
  * Options every registry backend (Consul, Nacos, Eureka) shares, validated at creation so a
  * typo fails with a message that names the option, not later inside a watch loop.
  */
-import { InvalidArgumentError } from '../../errors.js'
 import type { BackoffOptions } from '../../internal/backoff.js'
-import { describeValue } from '../../internal/describe.js'
 import { createConsoleLogger, resolveLoggerOption, type Logger } from '../../internal/logger.js'
+import { delayRange, durationMs, failOption, list, objectOption } from '../../internal/options-kit.js'
 import { SwappableLogger } from '../../internal/swappable-logger.js'
-import { parseServer } from '../../transport/options.js'
+import { parseServer, resolveTls } from '../../transport/options.js'
 import type { TlsOptions } from '../../transport/types.js'
 
 export interface RegistryBaseOptions {
@@ -33,58 +32,29 @@ export interface ResolvedBaseOptions {
   readonly logger: SwappableLogger
 }
 
-export function fail(message: string): never {
-  throw new InvalidArgumentError(message)
-}
+/** The options every registry backend takes; each adds its own to `known`. */
+export const BASE_KEYS: readonly string[] = ['url', 'urls', 'tls', 'requestTimeoutMs', 'watchBackoff', 'logger']
 
-export const show = describeValue
-
-export function checkNumber(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) fail(`${name} must be a number from ${min} to ${max}, got ${show(value)}`)
-  return value
-}
-
-/** A count (connections, …): a whole number, so the transport never names an option the user did not give. */
-export function checkInteger(name: string, value: unknown, fallback: number, min: number): number {
-  const n = checkNumber(name, value, fallback, min)
-  if (!Number.isSafeInteger(n)) fail(`${name} must be a whole number from ${min}, got ${show(value)}`)
-  return n
-}
-
-export function checkOptionalString(name: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined
-  // eslint-disable-next-line no-control-regex
-  if (typeof value !== 'string' || value === '' || /[\u0000-\u001f\u007f]/.test(value)) fail(`${name} must be a non-empty string without control characters, got ${show(value)}`)
-  return value
-}
-
-function checkBackoff(value: unknown): BackoffOptions {
-  if (value === undefined) return { minDelayMs: 100, maxDelayMs: 5_000 }
-  if (typeof value !== 'object' || value === null) fail(`watchBackoff must be { minDelayMs, maxDelayMs }, got ${show(value)}`)
-  const v = value as Record<string, unknown>
-  const minDelayMs = checkNumber('watchBackoff.minDelayMs', v.minDelayMs, 100, 1)
-  const maxDelayMs = checkNumber('watchBackoff.maxDelayMs', v.maxDelayMs, Math.max(5_000, minDelayMs), minDelayMs)
-  return { minDelayMs, maxDelayMs }
-}
-
-export function resolveBaseOptions(backend: string, options: RegistryBaseOptions): ResolvedBaseOptions {
-  if (typeof options !== 'object' || options === null) fail(`${backend}Backend options must be an object, got ${show(options)}`)
-  if ((options.url === undefined) === (options.urls === undefined)) fail(`${backend}Backend needs exactly one of url and urls`)
-  const list = options.urls ?? [options.url]
-  if (!Array.isArray(list) || list.length === 0) fail(`urls must be a non-empty array of URLs, got ${show(options.urls)}`)
-  const servers = list.map((u: unknown, i) => parseServer(options.urls === undefined ? 'url' : `urls[${i}]`, u).base)
-  return {
+/**
+ * Checks the options object (unknown keys refused: `<backend>.<key>`) and the shared
+ * options; returns the object for the backend's own reads.
+ */
+export function resolveBaseOptions(backend: string, options: RegistryBaseOptions, known: readonly string[]): { base: ResolvedBaseOptions; raw: Record<string, unknown> } {
+  const raw = objectOption(backend, options, [...BASE_KEYS, ...known], { required: true })
+  if ((raw.url === undefined) === (raw.urls === undefined)) failOption(`${backend}.url`, `must be given, or ${backend}.urls: exactly one of the two`, raw.url ?? raw.urls)
+  const servers = raw.urls === undefined ? [parseServer(`${backend}.url`, raw.url).base] : list(`${backend}.urls`, raw.urls, (path, u) => parseServer(path, u).base)
+  const base: ResolvedBaseOptions = {
     servers,
-    tls: options.tls,
-    requestTimeoutMs: checkNumber('requestTimeoutMs', options.requestTimeoutMs, 5_000, 1),
-    watchBackoff: checkBackoff(options.watchBackoff),
-    logger: baseLogger(backend, options.logger),
+    tls: resolveTls(`${backend}.tls`, raw.tls as TlsOptions | undefined),
+    requestTimeoutMs: durationMs(`${backend}.requestTimeoutMs`, raw.requestTimeoutMs, { default: 5_000 }),
+    watchBackoff: delayRange(`${backend}.watchBackoff`, raw.watchBackoff, { minDelayMs: 100, maxDelayMs: 5_000 }),
+    logger: baseLogger(backend, raw.logger),
   }
+  return { base, raw }
 }
 
 /** The user's logger (kept even when the client has its own), or a stderr default the client's replaces. */
 function baseLogger(backend: string, option: unknown): SwappableLogger {
-  const chosen = resolveLoggerOption(option)
+  const chosen = resolveLoggerOption(option, `${backend}.logger`)
   return new SwappableLogger(chosen ?? createConsoleLogger(`[governance-client ${backend}]`), chosen === undefined)
 }

@@ -1,7 +1,6 @@
 /** seedBackend's options, validated when the backend is created (messages name the option). */
-import { InvalidArgumentError } from '../../errors.js'
 import { createConsoleLogger, replaceableLogger, resolveLoggerOption, type Logger } from '../../internal/logger.js'
-import { describeValue } from '../../internal/describe.js'
+import { durationMs, httpUrl, objectOption } from '../../internal/options-kit.js'
 
 export interface SeedBackendOptions {
   /**
@@ -39,37 +38,22 @@ export interface ResolvedSeedOptions {
   readonly logger: Logger
 }
 
-const show = describeValue
+const KNOWN_KEYS = ['registry', 'monitor', 'config', 'pollIntervalMs', 'requestTimeoutMs', 'logger']
 
-function checkUrl(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(`${name} must be a URL string, got ${show(value)}`)
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new InvalidArgumentError(`${name} is not a valid URL: ${show(value)}`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`${name} must be an http(s) URL, got ${show(value)}`)
-  if (url.search !== '' || url.hash !== '') throw new InvalidArgumentError(`${name} must not have a query or fragment, got ${show(value)}`)
-  return value.replace(/\/+$/, '')
-}
-
-function checkNumber(name: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new InvalidArgumentError(`${name} must be a number >= ${min}, got ${show(value)}`)
-  }
-  return value
+/** A center's base URL, without its trailing slashes (paths are appended). */
+function centerUrl(path: string, value: unknown): string {
+  httpUrl(path, value, { credentials: true })
+  return (value as string).replace(/\/+$/, '')
 }
 
 export function resolveSeedOptions(options: SeedBackendOptions): ResolvedSeedOptions {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`seedBackend options must be an object, got ${show(options)}`)
+  const o = objectOption('seed', options, KNOWN_KEYS, { required: true })
   return {
-    registry: checkUrl('registry', options.registry),
-    monitor: checkUrl('monitor', options.monitor),
-    config: checkUrl('config', options.config),
-    pollIntervalMs: checkNumber('pollIntervalMs', options.pollIntervalMs, 1_000, 50),
-    requestTimeoutMs: checkNumber('requestTimeoutMs', options.requestTimeoutMs, 5_000, 1),
-    logger: resolveLoggerOption(options.logger) ?? replaceableLogger(createConsoleLogger('[governance-client seed]')),
+    registry: centerUrl('seed.registry', o.registry),
+    monitor: centerUrl('seed.monitor', o.monitor),
+    config: centerUrl('seed.config', o.config),
+    pollIntervalMs: durationMs('seed.pollIntervalMs', o.pollIntervalMs, { default: 1_000, min: 50 }),
+    requestTimeoutMs: durationMs('seed.requestTimeoutMs', o.requestTimeoutMs, { default: 5_000 }),
+    logger: resolveLoggerOption(o.logger, 'seed.logger') ?? replaceableLogger(createConsoleLogger('[governance-client seed]')),
   }
 }
