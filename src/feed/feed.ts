@@ -162,14 +162,14 @@ export class Feed<T> implements FeedView<T> {
     this.#lastAttemptAt = this.#o.now()
     let value: T
     try {
-      const { what } = this.#source
-      const answer = await guardedCall(`reading ${what}`, (ctx) => this.#source.read(ctx), this.#o.requestTimeoutMs, this.#abort.signal, GRACE_MS)
+      const { reading } = this.#source
+      const answer = await guardedCall(reading, (ctx) => this.#source.read(ctx), this.#o.requestTimeoutMs, this.#abort.signal, GRACE_MS)
       value = this.#source.check(answer)
     } catch (error) {
       if (this.#state === 'closed') return
       // The watch confirmed the value after this read began: its failure is older news.
       if (this.#subscription !== undefined && !this.#subscription.broken && this.#confirmedAt > this.#lastAttemptAt && this.#state !== 'outage') return
-      this.#failed(toGovernanceError(error, `reading ${this.#source.what} failed`), true)
+      this.#failed(toGovernanceError(error, `${this.#source.reading} failed`), true)
       return
     }
     if (this.#state === 'closed') return
@@ -329,7 +329,7 @@ export class Feed<T> implements FeedView<T> {
       return this.#armWatchdog(silence - silentMs)
     }
     const error = new TimeoutError(`${this.#source.what}: no confirmation from the server for ${Math.round(silentMs)} ms (maxStalenessMs ${this.#o.silence!.maxStalenessMs})`, {
-      details: { silentMs },
+      details: { ...this.#source.details, silentMs },
     })
     // The probe in flight reports its own outcome; without one, re-list on the backoff.
     this.#failed(error, this.#inflight === undefined)

@@ -24,6 +24,7 @@ function scripted(withWatch = true) {
   }
   const source: FeedSource<Value> = {
     what: 'test key',
+    reading: 'reading test key',
     read: async (_ctx: CallContext) => {
       s.reads++
       const a = s.answer
@@ -273,6 +274,7 @@ describe('feed engine: the one poll loop (no watch)', () => {
     const l = listen()
     const source: FeedSource<ConfigEntry | undefined> = {
       what: 'config app',
+      reading: 'reading config app',
       read: (ctx) => memory.getConfig('app', ctx),
       watch: undefined,
       check: (v) => v,
