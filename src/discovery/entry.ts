@@ -11,30 +11,21 @@ import type { ResolvedOutlierOptions } from '../balancer/outlier-options.js'
 import { StatsTable } from '../balancer/stats.js'
 import type { Balancer, PickContext, Picker } from '../balancer/types.js'
 import { EMPTY_PICKER } from '../balancer/types.js'
-import type { Backend } from '../backend.js'
 import type { GovernanceError } from '../errors.js'
 import type { EmitFn, SnapshotSource } from '../events.js'
-import { Feed, MIN_SILENCE_MS } from '../feed/feed.js'
+import { MIN_SILENCE_MS, type Feed } from '../feed/feed.js'
 import type { FeedUpdate } from '../feed/types.js'
-import type { Logger } from '../internal/logger.js'
-import { unrefTimeout } from '../internal/timers.js'
 import type { Instance, ServiceSnapshot } from '../types.js'
 import { ChangeNotifier } from './notifier.js'
-import type { ResolvedDiscoveryOptions } from './options.js'
 import { freezeInstance, makeResult, type Freshness } from './result.js'
-import { applyFilter, matches, preferZone, type Selection } from './select.js'
-import { checkSnapshot } from './snapshot-check.js'
+import { EmptyProtection } from './protection.js'
+import { applyFilter, preferZone, type Selection } from './select.js'
+import { followService, type FollowDeps } from './service-feed.js'
 import type { Subscriber } from './subscriptions.js'
 import type { DiscoveryResult } from './types.js'
 
-export interface EntryDeps {
-  readonly options: ResolvedDiscoveryOptions
-  readonly backend: Backend
-  readonly requestTimeoutMs: number
+export interface EntryDeps extends FollowDeps {
   readonly emit: EmitFn
-  readonly logger: Logger
-  readonly now: () => number
-  readonly random: () => number
   readonly defaultPick: Selection
   readonly persist: ((snapshot: ServiceSnapshot) => void) | undefined
 }
@@ -62,19 +53,6 @@ interface PickerSlot {
 }
 
 const MAX_SLOTS = 64
-/** Usable instances vanishing in one update that look like a registry losing data, not leaves. */
-const MASS_EXPIRY_MIN = 2
-
-/** Why empty protection holds a set: the registry's own signs of lost data. */
-export type ProtectionReason = 'reset' | 'mass-expiry'
-
-interface Held {
-  snapshot: ServiceSnapshot
-  reset: boolean
-  readonly reason: ProtectionReason
-  /** When the server first contradicted the served set: its age counts from here. */
-  readonly since: number
-}
 
 export class ServiceEntry {
   readonly service: string
@@ -105,17 +83,33 @@ export class ServiceEntry {
   /** The last selection picked with and its slot: a call site repeating itself skips the Map. */
   #lastSelection: Selection | undefined
   #lastPicker: PickerSlot = this.#defaultPicker
-  #held: Held | undefined
+  readonly #protection: EmptyProtection
   /** When the disk snapshot offered to the feed was written. */
   #diskSavedAt = 0
-  #holdTimer: NodeJS.Timeout | undefined
   #closed = false
 
   constructor(service: string, deps: EntryDeps) {
     this.service = service
     this.#d = deps
     this.#lastUsedAt = deps.now()
-    this.#feed = this.#follow(service, deps)
+    this.#protection = new EmptyProtection({
+      service,
+      holdMs: deps.options.emptyProtectionMs,
+      filter: deps.options.defaultFilter,
+      emit: deps.emit,
+      logger: deps.logger,
+      now: deps.now,
+      expired: (snapshot, reset) => {
+        if (!this.#closed) this.#setView(snapshot, false, reset, 0)
+      },
+    })
+    this.#feed = followService(service, deps, {
+      value: (snapshot, update) => this.#onValue(snapshot, update),
+      confirmed: () => this.#onConfirmed(),
+      outage: (error) => this.#onFailure(error, true),
+      failing: (error) => this.#onFailure(error, false),
+      recovered: () => this.#onRecovered(),
+    })
     const o = deps.options
     this.#fastPathAllowed = this.#feed.watching
       ? o.maxStalenessMs >= MIN_SILENCE_MS // the silence watchdog keeps a watched answer within it (not a tiny bound)
@@ -198,39 +192,6 @@ export class ServiceEntry {
   }
 
   // ---- the feed's news ----
-
-  #follow(service: string, deps: EntryDeps): Feed<ServiceSnapshot> {
-    const { backend, options } = deps
-    const watchService = backend.watchService
-    return new Feed<ServiceSnapshot>(
-      {
-        what: `discovery of ${service}`,
-        reading: `resolving ${service}`,
-        details: { service },
-        read: (ctx) => backend.resolve(service, ctx),
-        watch: watchService && ((watcher, o) => watchService.call(backend, service, watcher, o)),
-        check: (value) => checkSnapshot(value, service),
-        revisionOf: (snapshot) => snapshot.revision,
-      },
-      {
-        value: (snapshot, update) => this.#onValue(snapshot, update),
-        confirmed: () => this.#onConfirmed(),
-        outage: (error) => this.#onFailure(error, true),
-        failing: (error) => this.#onFailure(error, false),
-        recovered: () => this.#onRecovered(),
-      },
-      {
-        logger: deps.logger,
-        now: deps.now,
-        requestTimeoutMs: deps.requestTimeoutMs,
-        pollIntervalMs: options.pollIntervalMs,
-        backoff: options.recoveryBackoff,
-        readFirst: true,
-        silence: { maxStalenessMs: options.maxStalenessMs, refreshAheadMs: options.refreshAheadMs },
-        random: deps.random,
-      },
-    )
-  }
 
   #onValue(snapshot: ServiceSnapshot, update: FeedUpdate): void {
     if (update.from !== 'snapshot') return this.#accept(snapshot, update.reset)
@@ -329,8 +290,7 @@ export class ServiceEntry {
     this.#feed.close()
     for (const subscriber of [...this.#subscribers]) subscriber.end()
     this.#fastPromise = undefined
-    this.#held = undefined
-    clearTimeout(this.#holdTimer)
+    this.#protection.close()
     this.#notifier.close()
     for (const detector of this.#ejectors.values()) detector.close()
   }
@@ -341,86 +301,18 @@ export class ServiceEntry {
     if (this.#closed) return
     const instances = snapshot.instances.map(freezeInstance)
     const frozen: ServiceSnapshot = Object.freeze({ service: this.service, revision: snapshot.revision, instances: Object.freeze(instances) })
-    const reason = this.#protectionReason(instances, reset)
-    if (reason !== undefined) return this.#hold(frozen, reset, reason)
-    // A reset seen while holding still describes the next announced change.
-    const wasReset = reset || (this.#held?.reset ?? false)
-    if (this.#held !== undefined) this.#release(this.#usable(instances) > 0 ? 'recovered' : 'explicit')
-    this.#setView(frozen, false, wasReset, 0)
-  }
-
-  /**
-   * Whether an update that leaves no usable instance is a sign the registry lost data (hold
-   * the served set) rather than explicit leaves (take it). Explicit: a served instance is
-   * still listed, with a status the filter refuses (DOWN, OUT_OF_SERVICE), or a lone
-   * instance is gone (deregistered or expired). Lost data: the feed was reset (the server's
-   * index went back: a restart), or several usable instances vanished at once.
-   */
-  #protectionReason(instances: readonly Instance[], reset: boolean): ProtectionReason | undefined {
-    const view = this.#view
-    if (this.#d.options.emptyProtectionMs <= 0 || view === undefined || view.usable === 0 || this.#usable(instances) > 0) return undefined
-    const listed = new Set<string>()
-    for (const i of instances) listed.add(i.id)
-    let vanished = 0
-    for (const i of view.snapshot.instances) {
-      if (!matches(i, this.#d.options.defaultFilter, this.#d.logger)) continue
-      if (listed.has(i.id)) return undefined
-      vanished++
-    }
-    if (this.#held !== undefined) return this.#held.reason
-    if (reset && !view.fromDisk) return 'reset'
-    return vanished >= MASS_EXPIRY_MIN ? 'mass-expiry' : undefined
-  }
-
-  /** Keeps serving the last non-empty set for at most holdMs, and says so (source 'protected'). */
-  #hold(snapshot: ServiceSnapshot, reset: boolean, reason: ProtectionReason): void {
-    const held = this.#held
-    if (held !== undefined) {
-      held.snapshot = snapshot
-      held.reset ||= reset
-      return
-    }
-    const holdMs = this.#d.options.emptyProtectionMs
-    this.#held = { snapshot, reset, reason, since: this.#d.now() }
-    this.#d.logger.warn(`discovery: the server reports no usable instance after ${reason === 'reset' ? 'a reset of its index' : 'a mass expiry'}; keeping the last set (empty protection)`, {
-      service: this.service,
-      holdMs,
-    })
-    this.#d.emit('discovery:protected', { service: this.service, reason, holdMs, instances: this.#view?.usable ?? 0 })
-    if (!Number.isFinite(holdMs)) return
-    this.#holdTimer = unrefTimeout(() => {
-      this.#holdTimer = undefined
-      const last = this.#held
-      if (last === undefined || this.#closed) return
-      this.#release('expired')
-      this.#setView(last.snapshot, false, last.reset, 0)
-    }, holdMs)
-  }
-
-  #release(outcome: 'recovered' | 'explicit' | 'expired'): void {
-    clearTimeout(this.#holdTimer)
-    this.#holdTimer = undefined
-    const held = this.#held
-    if (held === undefined) return
-    this.#held = undefined
-    if (this.#closed) return
-    this.#d.emit('discovery:unprotected', { service: this.service, outcome, heldMs: this.#d.now() - held.since })
+    const admitted = this.#protection.admit(this.#view, frozen, reset)
+    if (admitted !== undefined) this.#setView(frozen, false, admitted.reset, 0)
   }
 
   #setView(snapshot: ServiceSnapshot, fromDisk: boolean, reset: boolean, savedAt: number): void {
     const now = this.#d.now()
     if (this.#view !== undefined) this.#view.retiredAt = now
-    this.#view = { snapshot, fromDisk, usable: this.#usable(snapshot.instances), retiredAt: 0, savedAt }
+    this.#view = { snapshot, fromDisk, usable: this.#protection.usable(snapshot.instances), retiredAt: 0, savedAt }
     if (!fromDisk) this.stats.retain(snapshot.instances)
     this.#invalidatePickers()
     this.#updateFastPath()
     this.#notifier.changed(snapshot, reset, !fromDisk)
-  }
-
-  #usable(instances: readonly Instance[]): number {
-    let n = 0
-    for (const i of instances) if (matches(i, this.#d.options.defaultFilter, this.#d.logger)) n++
-    return n
   }
 
   #invalidatePickers(): void {
@@ -443,14 +335,15 @@ export class ServiceEntry {
     const now = this.#d.now()
     if (view.retiredAt !== 0) return now - view.retiredAt
     if (view.fromDisk) return Math.max(0, now - view.savedAt)
-    if (this.#held !== undefined) return Math.max(0, now - this.#held.since)
+    const heldSince = this.#protection.since
+    if (heldSince !== undefined) return Math.max(0, now - heldSince)
     return Math.max(0, now - this.#feed.confirmedAt)
   }
 
   #sourceOf(view: View): SnapshotSource {
     if (view.retiredAt !== 0) return 'memory'
     if (view.fromDisk) return 'disk'
-    if (this.#held !== undefined) return 'protected'
+    if (this.#protection.since !== undefined) return 'protected'
     return this.outage ? 'memory' : 'live'
   }
 
