@@ -89,7 +89,9 @@ export class KeyWatch {
     const watchConfig = backend.watchConfig
     this.#feed = new Feed<ConfigEntry | undefined>(
       {
-        what: `config ${key}`,
+        what: `config watch of ${key}`,
+        reading: `reading config ${key}`,
+        details: { key },
         read: (c) => backend.getConfig(key, c),
         watch: watchConfig && ((watcher, o) => watchConfig.call(backend, key, watcher, o)),
         check: (value) => checkEntry(key, value),

@@ -1,16 +1,15 @@
 /**
  * createDiscovery: the cache of services (lru-cache, bounded), the hot paths discover() and
  * pickSync(), the idle sweep, and the seam routing builds on. Each cached service is a ServiceEntry kept fresh by
- * its own Feed; this file only finds entries, enforces the staleness contract and wires parts.
+ * its own feed engine (src/feed/); this file only finds entries, enforces the staleness contract and wires parts.
  */
 import { LRUCache } from 'lru-cache'
 import { ClientClosedError, InvalidArgumentError, NoAvailableInstanceError, ServerUnavailableError, toGovernanceError } from '../errors.js'
 import type { EmitFn } from '../events.js'
-import { readSnapshot, snapshotPath } from './disk.js'
+import { SnapshotWriter } from '../feed/snapshot-writer.js'
+import { readSnapshot, renderSnapshot, snapshotPath } from './disk.js'
 import { ServiceEntry } from './entry.js'
-import { Feed, MIN_SILENCE_MS } from './feed.js'
 import type { ResolvedDiscoveryOptions } from './options.js'
-import { SnapshotPersister } from './persister.js'
 import { buildSelection, hasSelection, type Selection } from './select.js'
 import { SelectionMemo } from './selection-memo.js'
 import { InstanceStats } from '../balancer/stats.js'
@@ -28,8 +27,6 @@ import type { Unsubscribe } from '../backend.js'
 
 interface Cached {
   readonly entry: ServiceEntry
-  readonly feed: Feed
-  readonly persister: SnapshotPersister | undefined
   diskTried: boolean
   loading: Promise<void> | undefined
 }
@@ -50,7 +47,8 @@ class ServiceDiscovery implements Discovery {
   readonly #pickMemo = new SelectionMemo()
   readonly #defaultPick: Selection
   readonly #emit: EmitFn
-  readonly #writes = new Set<SnapshotPersister>()
+  /** Every service's snapshot file: one write at a time per file, the newest state wins. */
+  readonly #writer: SnapshotWriter
   readonly #subscribers = new Set<Subscriber>()
   #sweeper: NodeJS.Timeout | undefined
   #closing: Promise<void> | undefined
@@ -59,6 +57,8 @@ class ServiceDiscovery implements Discovery {
     this.#o = options
     this.#ctx = ctx
     this.#emit = ctx.emit
+    // Once per failing streak of a file: a full or read-only disk must not flood the log.
+    this.#writer = new SnapshotWriter((error, path) => ctx.logger.warn('discovery: writing the snapshot failed', { path, error }))
     this.#defaultPick = { key: '', filter: options.defaultFilter, zone: ctx.localZone, balancer: options.defaultBalancer }
     this.#cache = new LRUCache<string, Cached>({
       max: options.cacheSize,
@@ -78,7 +78,7 @@ class ServiceDiscovery implements Discovery {
     if (options === undefined) {
       const cached = this.#cache.get(service)
       if (cached !== undefined) {
-        cached.entry.used = true
+        cached.entry.touch()
         const hit = cached.entry.fastPromise
         if (hit !== undefined) return hit
       }
@@ -93,7 +93,7 @@ class ServiceDiscovery implements Discovery {
     if (cached === undefined) return undefined
     const entry = cached.entry
     if (entry.view === undefined) return undefined
-    entry.used = true
+    entry.touch()
     if (!entry.fresh && entry.ageMs() > (options?.staleIfErrorMs ?? this.#o.staleIfErrorMs)) return undefined
     if (options === undefined) return entry.pick(undefined, context)
     let selection: Selection | undefined
@@ -187,7 +187,7 @@ class ServiceDiscovery implements Discovery {
       const maxStale = options.maxStalenessMs
       if ((maxStale !== undefined && maxStale < this.#o.maxStalenessMs) || options.signal?.aborted === true) return this.#discoverSlow(service, options)
       const selection = hasSelection(options) ? this.#selection(options, false) : undefined
-      cached.entry.used = true
+      cached.entry.touch()
       return cached.entry.resultPromise(selection)
     } catch {
       return this.#discoverSlow(service, options)
@@ -232,13 +232,13 @@ class ServiceDiscovery implements Discovery {
       this.#cache.set(service, cached)
       this.#index.set(service, cached)
     }
-    cached.entry.used = true
+    cached.entry.touch()
     return { cached, selection }
   }
 
   /** The staleness contract: refresh ahead of maxStalenessMs, wait past it, serve stale up to staleIfErrorMs. */
   async #ensureFresh(cached: Cached, options: DiscoverOptions | PickOptions | undefined): Promise<void> {
-    const { entry, feed } = cached
+    const { entry } = cached
     if (entry.view === undefined) {
       await withSignal((cached.loading ??= this.#load(cached)), options?.signal)
       if (entry.view === undefined) throw entry.lastError ?? new ServerUnavailableError(`discovery of ${entry.service} failed`)
@@ -249,10 +249,10 @@ class ServiceDiscovery implements Discovery {
     // During an outage the failure is known: serve stale (up to staleIfErrorMs) rather than
     // hold every caller for a refresh that a hung server answers only at its deadline.
     if (age > maxStale && !entry.outage) {
-      await withSignal(feed.refresh(), options?.signal)
+      await withSignal(entry.refresh(), options?.signal)
       age = entry.ageMs()
     } else if (age > maxStale - Math.min(this.#o.refreshAheadMs, maxStale / 2)) {
-      void feed.refresh()
+      void entry.refresh()
     }
     if (entry.outage && age > staleIfError) {
       throw new ServerUnavailableError(
@@ -265,7 +265,7 @@ class ServiceDiscovery implements Discovery {
   /** A cold entry: ask the server; when it cannot answer, fall back to the snapshot on disk. */
   async #load(cached: Cached): Promise<void> {
     try {
-      await cached.feed.refresh()
+      await cached.entry.refresh()
       if (cached.entry.view !== undefined || cached.diskTried || this.#ctx.dataDir === undefined) return
       cached.diskTried = true
       const path = snapshotPath(this.#ctx.dataDir, cached.entry.service)
@@ -297,62 +297,44 @@ class ServiceDiscovery implements Discovery {
   #create(service: string): Cached {
     const now = (): number => this.#ctx.clock.now()
     const path = this.#ctx.dataDir === undefined ? undefined : snapshotPath(this.#ctx.dataDir, service)
-    const persister = path === undefined ? undefined : new SnapshotPersister(path, now, this.#ctx.logger)
-    const push = typeof this.#ctx.backend.watchService === 'function'
+    const writer = this.#writer
     const entry = new ServiceEntry(service, {
       options: this.#o,
+      backend: this.#ctx.backend,
+      requestTimeoutMs: this.#ctx.requestTimeoutMs,
       emit: this.#emit,
       logger: this.#ctx.logger,
       now,
       random: Math.random,
-      push,
-      pollFastPath: this.#o.pollIntervalMs + this.#ctx.requestTimeoutMs <= this.#o.maxStalenessMs - this.#o.refreshAheadMs,
-      pushFastPath: this.#o.maxStalenessMs >= MIN_SILENCE_MS,
       defaultPick: this.#defaultPick,
-      persist: persister && ((snapshot) => persister.save(snapshot)),
+      persist: path === undefined ? undefined : ((snapshot) => writer.save(path, () => renderSnapshot(snapshot, now()), `the discovery snapshot of ${service}`)),
     })
-    const feed = new Feed(entry, {
-      backend: this.#ctx.backend,
-      logger: this.#ctx.logger,
-      now,
-      requestTimeoutMs: this.#ctx.requestTimeoutMs,
-      pollIntervalMs: this.#o.pollIntervalMs,
-      backoff: this.#o.recoveryBackoff,
-      maxStalenessMs: this.#o.maxStalenessMs,
-      refreshAheadMs: this.#o.refreshAheadMs,
-    })
-    return { entry, feed, persister, diskTried: false, loading: undefined }
+    return { entry, diskTried: false, loading: undefined }
   }
 
   #dispose(service: string, cached: Cached): void {
     if (this.#index.get(service) === cached) this.#index.delete(service)
-    if (cached.entry.subscribers.size > 0 && !this.#closing) {
+    const subscribed = cached.entry.subscriberCount
+    if (subscribed > 0 && !this.#closing) {
       const error = new InvalidArgumentError(
-        `discovery: service ${service} left the cache (cacheSize ${this.#o.cacheSize}) while subscribed; its ${cached.entry.subscribers.size} subscription(s) end. Raise discovery.cacheSize.`,
+        `discovery: service ${service} left the cache (cacheSize ${this.#o.cacheSize}) while subscribed; its ${subscribed} subscription(s) end. Raise discovery.cacheSize.`,
         { details: { service, cacheSize: this.#o.cacheSize } },
       )
       this.#ctx.logger.warn(error.message)
       this.#emit('error', error)
     }
-    for (const subscriber of [...cached.entry.subscribers]) subscriber.end()
-    cached.feed.close()
+    // Ends its subscriptions and its feed; a pending disk write still lands (close() flushes).
     cached.entry.close()
-    if (cached.persister !== undefined) {
-      this.#writes.add(cached.persister)
-      void cached.persister.idle().then(() => this.#writes.delete(cached.persister!))
-    }
   }
 
   /** Refreshes LRU recency for services used through pickSync and drops the idle ones. */
   #sweep(): void {
     const now = this.#ctx.clock.now()
     for (const [service, cached] of this.#index) {
-      const entry = cached.entry
-      if (entry.used || entry.subscribers.size > 0) {
-        entry.used = false
-        entry.lastUsedAt = now
+      const use = cached.entry.sweep(now, this.#o.idleWatchMs)
+      if (use === 'used') {
         this.#cache.get(service)
-      } else if (now - entry.lastUsedAt >= this.#o.idleWatchMs) {
+      } else if (use === 'idle') {
         this.#ctx.logger.debug('discovery: dropping an idle service', { service })
         this.#cache.delete(service)
       }
@@ -374,6 +356,6 @@ class ServiceDiscovery implements Discovery {
     // clear() disposes every entry: feeds and timers stop, pending disk writes are collected.
     this.#cache.clear()
     this.#index.clear()
-    await Promise.allSettled([...this.#writes].map((p) => p.idle()))
+    await this.#writer.flush()
   }
 }

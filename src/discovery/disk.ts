@@ -1,9 +1,9 @@
 /**
  * The last snapshot of each service on disk (`<dataDir>/discovery/<service>.json`), written
- * atomically and read back only at a cold start when the server cannot be reached.
+ * atomically (by the shared snapshot writer) and read back only at a cold start when the server cannot be reached.
  */
 import { join } from 'node:path'
-import { readJsonFile, writeFileAtomic } from '../internal/atomic-file.js'
+import { readJsonFile } from '../internal/atomic-file.js'
 import { INSTANCE_STATUSES, isRevision, type Instance, type ServiceSnapshot } from '../types.js'
 import { SERVICE_NAME_PATTERN as SAFE_NAME } from '../internal/names.js'
 
@@ -21,9 +21,10 @@ export function snapshotPath(dataDir: string, service: string): string | undefin
   return SAFE_NAME.test(service) ? join(dataDir, 'discovery', `${service}.json`) : undefined
 }
 
-export async function writeSnapshot(path: string, snapshot: ServiceSnapshot, savedAt: number): Promise<void> {
+/** The file's content; written through the shared snapshot writer (src/feed/snapshot-writer.ts). */
+export function renderSnapshot(snapshot: ServiceSnapshot, savedAt: number): string {
   const body = { format: FORMAT, service: snapshot.service, revision: snapshot.revision, savedAt, instances: snapshot.instances }
-  await writeFileAtomic(path, `${JSON.stringify(body)}\n`)
+  return `${JSON.stringify(body)}\n`
 }
 
 /** The stored snapshot; undefined when there is none. Throws on unreadable or malformed files. */

@@ -1,7 +1,10 @@
 /**
- * One cached service: the snapshot served, how fresh it is, the per-selection results and
- * pickers built from it, the per-instance stats and the ejection state of its balancers. The Feed (feed.ts) feeds it; discovery
- * reads it. Everything read on the hot path is a plain field.
+ * One cached service, the discovery domain over one followed key: the snapshot served and the
+ * staleness contract's view of it, empty protection, the per-selection results and pickers
+ * built from it, the per-instance stats and the ejection state of its balancers. The feed
+ * engine (src/feed/) follows the service (read, watch or poll, revision order, outage and
+ * recovery, the silence watchdog); this class turns its news into views and events. Nothing
+ * here is writable from outside; what the hot paths read is one private field behind a getter.
  */
 import { ejectionOf, OutlierDetector, withEjection, type EjectionHost } from '../balancer/outlier-ejection.js'
 import type { ResolvedOutlierOptions } from '../balancer/outlier-options.js'
@@ -10,28 +13,19 @@ import type { Balancer, PickContext, Picker } from '../balancer/types.js'
 import { EMPTY_PICKER } from '../balancer/types.js'
 import type { GovernanceError } from '../errors.js'
 import type { EmitFn, SnapshotSource } from '../events.js'
-import type { Logger } from '../internal/logger.js'
-import { unrefTimeout } from '../internal/timers.js'
-import { compareRevisions, type Instance, type ServiceSnapshot } from '../types.js'
+import { MIN_SILENCE_MS, type Feed } from '../feed/feed.js'
+import type { FeedUpdate } from '../feed/types.js'
+import type { Instance, ServiceSnapshot } from '../types.js'
 import { ChangeNotifier } from './notifier.js'
-import type { ResolvedDiscoveryOptions } from './options.js'
 import { freezeInstance, makeResult, type Freshness } from './result.js'
-import { applyFilter, matches, preferZone, type Selection } from './select.js'
+import { EmptyProtection } from './protection.js'
+import { applyFilter, preferZone, type Selection } from './select.js'
+import { followService, type FollowDeps } from './service-feed.js'
 import type { Subscriber } from './subscriptions.js'
 import type { DiscoveryResult } from './types.js'
 
-export interface EntryDeps {
-  readonly options: ResolvedDiscoveryOptions
+export interface EntryDeps extends FollowDeps {
   readonly emit: EmitFn
-  readonly logger: Logger
-  readonly now: () => number
-  readonly random: () => number
-  /** True when the backend pushes (a watch); false when discovery polls. */
-  readonly push: boolean
-  /** Polling keeps answers young enough that the hot path need not check the clock. */
-  readonly pollFastPath: boolean
-  /** The silence watchdog can keep a watched answer within maxStalenessMs (not for tiny ones). */
-  readonly pushFastPath: boolean
   readonly defaultPick: Selection
   readonly persist: ((snapshot: ServiceSnapshot) => void) | undefined
 }
@@ -59,47 +53,27 @@ interface PickerSlot {
 }
 
 const MAX_SLOTS = 64
-/** Usable instances vanishing in one update that look like a registry losing data, not leaves. */
-const MASS_EXPIRY_MIN = 2
-
-/** Why empty protection holds a set: the registry's own signs of lost data. */
-export type ProtectionReason = 'reset' | 'mass-expiry'
-
-interface Held {
-  snapshot: ServiceSnapshot
-  reset: boolean
-  readonly reason: ProtectionReason
-  /** When the server first contradicted the served set: its age counts from here. */
-  readonly since: number
-}
 
 export class ServiceEntry {
   readonly service: string
   readonly stats = new StatsTable()
-  /** Set by every use; the idle sweep clears it. A store, so it costs nothing on the hot path. */
-  used = true
-  lastUsedAt: number
-  view: View | undefined
-  /** The newest server revision taken (ahead of the view while empty protection holds). */
-  revision: string | undefined
-  /** Counts accepted updates, so a resolve can tell whether something newer landed meanwhile. */
-  epoch = 0
-  /** The feed is healthy: a connected watch, or the last poll succeeded. */
-  fresh = false
-  /** The server could not be reached at the last try (and has not been since). */
-  outage = false
-  lastError: GovernanceError | undefined
-  /** gov.subscribe() subscriptions: they hold the entry (and its watch) against the idle sweep. */
-  readonly subscribers = new Set<Subscriber>()
-  /** The default discover() answer while it needs no freshness check; undefined otherwise. */
-  fastPromise: Promise<DiscoveryResult> | undefined
+  readonly #subscribers = new Set<Subscriber>()
+  /** Set by every use (touch()); the idle sweep clears it. */
+  #used = true
+  #lastUsedAt: number
+  #view: View | undefined
+  /** The feed is healthy: the server answered or confirmed since the last failure. */
+  #fresh = false
+  #fastPromise: Promise<DiscoveryResult> | undefined
+  readonly #feed: Feed<ServiceSnapshot>
+  /** The feed keeps answers young enough that the hot path need not check the clock. */
+  readonly #fastPathAllowed: boolean
 
   readonly #d: EntryDeps
   readonly #notifier: ChangeNotifier
   /** One detector per distinct ejection options in use (the `outlier` option's, a strategy's own). */
   readonly #ejectors = new Map<ResolvedOutlierOptions, OutlierDetector>()
   readonly #pickerContext: EjectionHost
-  #confirmedAt = 0
   #staleEmitted = false
   #gen = 0
   #defaultResult: ResultSlot = { view: undefined, result: undefined, promise: undefined }
@@ -109,14 +83,37 @@ export class ServiceEntry {
   /** The last selection picked with and its slot: a call site repeating itself skips the Map. */
   #lastSelection: Selection | undefined
   #lastPicker: PickerSlot = this.#defaultPicker
-  #held: Held | undefined
-  #holdTimer: NodeJS.Timeout | undefined
+  readonly #protection: EmptyProtection
+  /** When the disk snapshot offered to the feed was written. */
+  #diskSavedAt = 0
   #closed = false
 
   constructor(service: string, deps: EntryDeps) {
     this.service = service
     this.#d = deps
-    this.lastUsedAt = deps.now()
+    this.#lastUsedAt = deps.now()
+    this.#protection = new EmptyProtection({
+      service,
+      holdMs: deps.options.emptyProtectionMs,
+      filter: deps.options.defaultFilter,
+      emit: deps.emit,
+      logger: deps.logger,
+      now: deps.now,
+      expired: (snapshot, reset) => {
+        if (!this.#closed) this.#setView(snapshot, false, reset, 0)
+      },
+    })
+    this.#feed = followService(service, deps, {
+      value: (snapshot, update) => this.#onValue(snapshot, update),
+      confirmed: () => this.#onConfirmed(),
+      outage: (error) => this.#onFailure(error, true),
+      failing: (error) => this.#onFailure(error, false),
+      recovered: () => this.#onRecovered(),
+    })
+    const o = deps.options
+    this.#fastPathAllowed = this.#feed.watching
+      ? o.maxStalenessMs >= MIN_SILENCE_MS // the silence watchdog keeps a watched answer within it (not a tiny bound)
+      : o.pollIntervalMs + deps.requestTimeoutMs <= o.maxStalenessMs - o.refreshAheadMs
     this.#notifier = new ChangeNotifier({
       service,
       emit: deps.emit,
@@ -124,7 +121,7 @@ export class ServiceEntry {
       minIntervalMs: deps.options.minNotifyIntervalMs,
       persist: deps.persist,
       announce: (snapshot, reset) => {
-        for (const subscriber of [...this.subscribers]) subscriber.offer(snapshot, reset)
+        for (const subscriber of [...this.#subscribers]) subscriber.offer(snapshot, reset)
       },
     })
     this.#pickerContext = { load: (i) => this.stats.of(i), random: deps.random, ejector: (options) => this.#ejector(options) }
@@ -132,74 +129,106 @@ export class ServiceEntry {
     if (deps.options.outlier !== undefined) this.#ejector(deps.options.outlier)
   }
 
-  // ---- updates from the feed ----
+  // ---- the read-only view discovery reads ----
 
-  /** A state from the watch: newer revisions only, unless the feed re-listed (`reset`). */
-  acceptWatched(snapshot: ServiceSnapshot, reset: boolean): void {
-    if (!reset && this.revision !== undefined && compareRevisions(snapshot.revision, this.revision) <= 0) return
-    this.#accept(snapshot, reset)
+  /** The served state; undefined before the first answer (or a snapshot from disk). */
+  get view(): Readonly<View> | undefined {
+    return this.#view
+  }
+  /** The default discover() answer while it needs no freshness check; undefined otherwise. */
+  get fastPromise(): Promise<DiscoveryResult> | undefined {
+    return this.#fastPromise
+  }
+  /** The feed is healthy: the server answered or confirmed since the last failure. */
+  get fresh(): boolean {
+    return this.#fresh
+  }
+  /** The server could not be reached at the last try (and has not been since). */
+  get outage(): boolean {
+    return this.#feed.state === 'outage'
+  }
+  get lastError(): GovernanceError | undefined {
+    return this.#feed.lastError
+  }
+  /** When the server last confirmed the served data (a state, a confirmation, a resolve). */
+  get confirmedAt(): number {
+    return this.#feed.confirmedAt
+  }
+  /** gov.subscribe() subscriptions: they hold the entry (and its watch) against the idle sweep. */
+  get subscriberCount(): number {
+    return this.#subscribers.size
+  }
+
+  // ---- control ----
+
+  /** Marks a use: the idle sweep keeps the entry. */
+  touch(): void {
+    this.#used = true
   }
 
   /**
-   * A state from resolve(), started at `epoch`. A lower revision with nothing accepted
-   * meanwhile means the server went back (restart, reset index): a full replacement. A lower
-   * one after a newer update landed is just a late answer and is dropped.
+   * The idle sweep's look at the entry: 'used' (used or subscribed since the last sweep; its
+   * idle time starts again), 'idle' (unused for `idleMs`), or undefined (unused, not for long).
    */
-  acceptResolved(snapshot: ServiceSnapshot, epoch: number): void {
-    const order = this.revision === undefined ? 1 : compareRevisions(snapshot.revision, this.revision)
-    if (order > 0) return this.#accept(snapshot, this.view?.fromDisk ?? false)
-    if (order < 0 && epoch === this.epoch) this.#accept(snapshot, true)
+  sweep(now: number, idleMs: number): 'used' | 'idle' | undefined {
+    if (this.#used || this.#subscribers.size > 0) {
+      this.#used = false
+      this.#lastUsedAt = now
+      return 'used'
+    }
+    return now - this.#lastUsedAt >= idleMs ? 'idle' : undefined
+  }
+
+  /** One read now (shared by concurrent callers); never rejects. `force` skips the outage throttle. */
+  refresh(force = false): Promise<void> {
+    return this.#feed.refresh(force)
   }
 
   /** The snapshot from dataDir at a cold start; the server's next answer replaces it whatever its revision. */
   acceptDisk(snapshot: ServiceSnapshot, savedAt: number): void {
-    if (this.view !== undefined) return
-    this.#setView(snapshot, true, false, savedAt)
+    if (this.#view !== undefined) return
+    this.#diskSavedAt = savedAt
+    this.#feed.offerSnapshot(snapshot, savedAt)
+  }
+
+  // ---- the feed's news ----
+
+  #onValue(snapshot: ServiceSnapshot, update: FeedUpdate): void {
+    if (update.from !== 'snapshot') return this.#accept(snapshot, update.reset)
+    if (this.#view !== undefined || this.#closed) return
+    this.#setView(snapshot, true, false, this.#diskSavedAt)
     if (this.outage) this.#emitStale()
   }
 
-  /** When the server last confirmed the served data (a state, a confirmation, a resolve). */
-  get confirmedAt(): number {
-    return this.#confirmedAt
-  }
-
-  /** The server answered or confirmed: the data is current now. */
-  markHealthy(): void {
-    if (this.fresh && !this.outage) {
-      this.#confirmedAt = this.#d.now()
-      return
-    }
-    this.fresh = true
-    this.#confirmedAt = this.#d.now()
-    this.lastError = undefined
-    if (this.outage) {
-      this.outage = false
-      this.#d.logger.info('discovery: server reachable again', { service: this.service })
-      if (this.#staleEmitted) {
-        this.#staleEmitted = false
-        this.#d.emit('discovery:recovered', { service: this.service })
-      }
-    }
+  #onConfirmed(): void {
+    if (this.#fresh) return
+    this.#fresh = true
     this.#updateFastPath()
   }
 
-  markBroken(error: GovernanceError): void {
-    this.lastError = error
-    // The age keeps counting from the last confirmation: a broken feed confirms nothing.
-    this.fresh = false
-    if (!this.outage) {
-      this.outage = true
-      const serving = this.view === undefined ? 'nothing cached yet' : 'serving the last known snapshot'
+  #onRecovered(): void {
+    this.#d.logger.info('discovery: server reachable again', { service: this.service })
+    if (this.#staleEmitted) {
+      this.#staleEmitted = false
+      this.#d.emit('discovery:recovered', { service: this.service })
+    }
+  }
+
+  /** The age keeps counting from the last confirmation: a broken feed confirms nothing. */
+  #onFailure(error: GovernanceError, first: boolean): void {
+    this.#fresh = false
+    if (first) {
+      const serving = this.#view === undefined ? 'nothing cached yet' : 'serving the last known snapshot'
       this.#d.logger.warn(`discovery: cannot reach the server; ${serving}`, { service: this.service, error: error.message })
     }
-    if (this.view !== undefined) this.#emitStale()
+    if (this.#view !== undefined) this.#emitStale()
     this.#updateFastPath()
   }
 
   // ---- reads ----
 
   ageMs(): number {
-    return this.view === undefined ? Number.POSITIVE_INFINITY : this.#ageOf(this.view)
+    return this.#view === undefined ? Number.POSITIVE_INFINITY : this.#ageOf(this.#view)
   }
 
   /** The answer for a selection (undefined: the default filter), built once per view. */
@@ -214,7 +243,7 @@ export class ServiceEntry {
   }
 
   #resultSlot(selection: Selection | undefined): ResultSlot {
-    const view = this.view!
+    const view = this.#view!
     const slot = selection === undefined ? this.#defaultResult : (this.#results.get(selection.key) ?? this.#newSlot(this.#results, selection.key, { view: undefined, result: undefined, promise: undefined }))
     if (slot.view !== view) {
       let instances = applyFilter(view.snapshot.instances, selection?.filter ?? this.#d.options.defaultFilter, this.#d.logger)
@@ -251,16 +280,17 @@ export class ServiceEntry {
 
   /** Adds a subscriber; it gets the served state now (if any), then every announced one. */
   subscribe(subscriber: Subscriber): () => void {
-    this.subscribers.add(subscriber)
-    if (this.view !== undefined) subscriber.offer(this.view.snapshot, false)
-    return () => this.subscribers.delete(subscriber)
+    this.#subscribers.add(subscriber)
+    if (this.#view !== undefined) subscriber.offer(this.#view.snapshot, false)
+    return () => this.#subscribers.delete(subscriber)
   }
 
   close(): void {
     this.#closed = true
-    this.fastPromise = undefined
-    this.#held = undefined
-    clearTimeout(this.#holdTimer)
+    this.#feed.close()
+    for (const subscriber of [...this.#subscribers]) subscriber.end()
+    this.#fastPromise = undefined
+    this.#protection.close()
     this.#notifier.close()
     for (const detector of this.#ejectors.values()) detector.close()
   }
@@ -269,90 +299,20 @@ export class ServiceEntry {
 
   #accept(snapshot: ServiceSnapshot, reset: boolean): void {
     if (this.#closed) return
-    this.revision = snapshot.revision
-    this.epoch++
     const instances = snapshot.instances.map(freezeInstance)
     const frozen: ServiceSnapshot = Object.freeze({ service: this.service, revision: snapshot.revision, instances: Object.freeze(instances) })
-    const reason = this.#protectionReason(instances, reset)
-    if (reason !== undefined) return this.#hold(frozen, reset, reason)
-    // A reset seen while holding still describes the next announced change.
-    const wasReset = reset || (this.#held?.reset ?? false)
-    if (this.#held !== undefined) this.#release(this.#usable(instances) > 0 ? 'recovered' : 'explicit')
-    this.#setView(frozen, false, wasReset, 0)
-  }
-
-  /**
-   * Whether an update that leaves no usable instance is a sign the registry lost data (hold
-   * the served set) rather than explicit leaves (take it). Explicit: a served instance is
-   * still listed, with a status the filter refuses (DOWN, OUT_OF_SERVICE), or a lone
-   * instance is gone (deregistered or expired). Lost data: the feed was reset (the server's
-   * index went back: a restart), or several usable instances vanished at once.
-   */
-  #protectionReason(instances: readonly Instance[], reset: boolean): ProtectionReason | undefined {
-    const view = this.view
-    if (this.#d.options.emptyProtectionMs <= 0 || view === undefined || view.usable === 0 || this.#usable(instances) > 0) return undefined
-    const listed = new Set<string>()
-    for (const i of instances) listed.add(i.id)
-    let vanished = 0
-    for (const i of view.snapshot.instances) {
-      if (!matches(i, this.#d.options.defaultFilter, this.#d.logger)) continue
-      if (listed.has(i.id)) return undefined
-      vanished++
-    }
-    if (this.#held !== undefined) return this.#held.reason
-    if (reset && !view.fromDisk) return 'reset'
-    return vanished >= MASS_EXPIRY_MIN ? 'mass-expiry' : undefined
-  }
-
-  /** Keeps serving the last non-empty set for at most holdMs, and says so (source 'protected'). */
-  #hold(snapshot: ServiceSnapshot, reset: boolean, reason: ProtectionReason): void {
-    const held = this.#held
-    if (held !== undefined) {
-      held.snapshot = snapshot
-      held.reset ||= reset
-      return
-    }
-    const holdMs = this.#d.options.emptyProtectionMs
-    this.#held = { snapshot, reset, reason, since: this.#d.now() }
-    this.#d.logger.warn(`discovery: the server reports no usable instance after ${reason === 'reset' ? 'a reset of its index' : 'a mass expiry'}; keeping the last set (empty protection)`, {
-      service: this.service,
-      holdMs,
-    })
-    this.#d.emit('discovery:protected', { service: this.service, reason, holdMs, instances: this.view?.usable ?? 0 })
-    if (!Number.isFinite(holdMs)) return
-    this.#holdTimer = unrefTimeout(() => {
-      this.#holdTimer = undefined
-      const last = this.#held
-      if (last === undefined || this.#closed) return
-      this.#release('expired')
-      this.#setView(last.snapshot, false, last.reset, 0)
-    }, holdMs)
-  }
-
-  #release(outcome: 'recovered' | 'explicit' | 'expired'): void {
-    clearTimeout(this.#holdTimer)
-    this.#holdTimer = undefined
-    const held = this.#held
-    if (held === undefined) return
-    this.#held = undefined
-    if (this.#closed) return
-    this.#d.emit('discovery:unprotected', { service: this.service, outcome, heldMs: this.#d.now() - held.since })
+    const admitted = this.#protection.admit(this.#view, frozen, reset)
+    if (admitted !== undefined) this.#setView(frozen, false, admitted.reset, 0)
   }
 
   #setView(snapshot: ServiceSnapshot, fromDisk: boolean, reset: boolean, savedAt: number): void {
     const now = this.#d.now()
-    if (this.view !== undefined) this.view.retiredAt = now
-    this.view = { snapshot, fromDisk, usable: this.#usable(snapshot.instances), retiredAt: 0, savedAt }
+    if (this.#view !== undefined) this.#view.retiredAt = now
+    this.#view = { snapshot, fromDisk, usable: this.#protection.usable(snapshot.instances), retiredAt: 0, savedAt }
     if (!fromDisk) this.stats.retain(snapshot.instances)
     this.#invalidatePickers()
     this.#updateFastPath()
     this.#notifier.changed(snapshot, reset, !fromDisk)
-  }
-
-  #usable(instances: readonly Instance[]): number {
-    let n = 0
-    for (const i of instances) if (matches(i, this.#d.options.defaultFilter, this.#d.logger)) n++
-    return n
   }
 
   #invalidatePickers(): void {
@@ -360,14 +320,14 @@ export class ServiceEntry {
   }
 
   #updateFastPath(): void {
-    const ok = this.view !== undefined && !this.view.fromDisk && this.fresh && !this.#closed && (this.#d.push ? this.#d.pushFastPath : this.#d.pollFastPath)
-    this.fastPromise = ok ? this.resultPromise() : undefined
+    const ok = this.#view !== undefined && !this.#view.fromDisk && this.#fresh && !this.#closed && this.#fastPathAllowed
+    this.#fastPromise = ok ? this.resultPromise() : undefined
   }
 
   #emitStale(): void {
-    if (this.#staleEmitted || this.view === undefined) return
+    if (this.#staleEmitted || this.#view === undefined) return
     this.#staleEmitted = true
-    this.#d.emit('discovery:stale', { service: this.service, ageMs: this.#ageOf(this.view), error: this.lastError! })
+    this.#d.emit('discovery:stale', { service: this.service, ageMs: this.#ageOf(this.#view), error: this.lastError! })
   }
 
   /** Since the server last confirmed this view (not since it last changed). */
@@ -375,14 +335,15 @@ export class ServiceEntry {
     const now = this.#d.now()
     if (view.retiredAt !== 0) return now - view.retiredAt
     if (view.fromDisk) return Math.max(0, now - view.savedAt)
-    if (this.#held !== undefined) return Math.max(0, now - this.#held.since)
-    return Math.max(0, now - this.#confirmedAt)
+    const heldSince = this.#protection.since
+    if (heldSince !== undefined) return Math.max(0, now - heldSince)
+    return Math.max(0, now - this.#feed.confirmedAt)
   }
 
   #sourceOf(view: View): SnapshotSource {
     if (view.retiredAt !== 0) return 'memory'
     if (view.fromDisk) return 'disk'
-    if (this.#held !== undefined) return 'protected'
+    if (this.#protection.since !== undefined) return 'protected'
     return this.outage ? 'memory' : 'live'
   }
 
@@ -391,7 +352,7 @@ export class ServiceEntry {
   }
 
   #buildPicker(selection: Selection): Picker {
-    const view = this.view
+    const view = this.#view
     if (view === undefined) return EMPTY_PICKER
     const outlier = this.#d.options.outlier
     const balancer: Balancer = outlier === undefined ? selection.balancer : withEjection(selection.balancer, outlier)
@@ -411,7 +372,7 @@ export class ServiceEntry {
   #ejector(options: ResolvedOutlierOptions): OutlierDetector {
     let detector = this.#ejectors.get(options)
     if (detector === undefined) {
-      detector = new OutlierDetector(options, this.stats, this.#d.now, () => this.view?.usable ?? 0, () => this.#invalidatePickers())
+      detector = new OutlierDetector(options, this.stats, this.#d.now, () => this.#view?.usable ?? 0, () => this.#invalidatePickers())
       this.#ejectors.set(options, detector)
       if (this.#closed) detector.close()
     }

@@ -11,9 +11,9 @@
  * - A failure turns healthy into outage (told once), and the next answer or confirmation
  *   turns it back (recovered). After a failure the key is re-listed with the read on the one
  *   backoff (full jitter, src/internal/backoff.ts); a poll never waits longer than its
- *   interval, so polled and watched keys follow the same rule. A broken watch stays open (its
- *   backend re-opens it) until the re-list succeeds; if it has not spoken again by then it is
- *   replaced by a watch after the revision held, so no change is lost.
+ *   interval, so polled and watched keys follow the same rule. A broken watch is closed (a
+ *   watch that resumes on its own may resume from a state the server no longer has, after a
+ *   reset) and a new one opens after the re-listed revision, so no change is lost.
  * - `confirmedAt` is the last time the server vouched for the value: honest freshness. With
  *   `silence`, a watch quiet past the refresh-ahead point is probed with a read, and one quiet
  *   past maxStalenessMs is an outage (a frozen server confirms nothing).
@@ -41,8 +41,6 @@ const GRACE_MS = 100
 
 interface Subscription {
   stop: Unsubscribe | undefined
-  /** It reported an error and has not delivered or confirmed since. */
-  broken: boolean
 }
 
 export class Feed<T> implements FeedView<T> {
@@ -162,22 +160,20 @@ export class Feed<T> implements FeedView<T> {
     this.#lastAttemptAt = this.#o.now()
     let value: T
     try {
-      const { what } = this.#source
-      const answer = await guardedCall(`reading ${what}`, (ctx) => this.#source.read(ctx), this.#o.requestTimeoutMs, this.#abort.signal, GRACE_MS)
+      const { reading } = this.#source
+      const answer = await guardedCall(reading, (ctx) => this.#source.read(ctx), this.#o.requestTimeoutMs, this.#abort.signal, GRACE_MS)
       value = this.#source.check(answer)
     } catch (error) {
       if (this.#state === 'closed') return
       // The watch confirmed the value after this read began: its failure is older news.
-      if (this.#subscription !== undefined && !this.#subscription.broken && this.#confirmedAt > this.#lastAttemptAt && this.#state !== 'outage') return
-      this.#failed(toGovernanceError(error, `reading ${this.#source.what} failed`), true)
+      if (this.#subscription !== undefined && this.#confirmedAt > this.#lastAttemptAt && this.#state !== 'outage') return
+      this.#failed(toGovernanceError(error, `${this.#source.reading} failed`), true)
       return
     }
     if (this.#state === 'closed') return
     this.#acceptRead(value, epoch)
     this.#confirmed()
     if (this.#source.watch === undefined) return this.#schedule(this.#o.pollIntervalMs)
-    // A watch that broke and has not spoken since is replaced by one after the revision held.
-    if (this.#subscription?.broken === true) this.#unsubscribe()
     this.#subscribe()
   }
 
@@ -194,7 +190,7 @@ export class Feed<T> implements FeedView<T> {
   #subscribe(): void {
     const watch = this.#source.watch
     if (this.#subscription !== undefined || this.#state === 'closed' || watch === undefined) return
-    const subscription: Subscription = { stop: undefined, broken: false }
+    const subscription: Subscription = { stop: undefined }
     this.#subscription = subscription
     const current = (): boolean => this.#subscription === subscription && this.#state !== 'closed'
     const watcher: Watcher<T> = {
@@ -206,19 +202,17 @@ export class Feed<T> implements FeedView<T> {
         } catch (error) {
           return watcher.error(toGovernanceError(error))
         }
-        subscription.broken = false
         this.#acceptWatched(value, meta)
         this.#confirmed()
       },
       confirmed: () => {
         if (!current()) return
-        subscription.broken = false
         this.#confirmed()
       },
       error: (error) => {
         if (!current()) return
-        subscription.broken = true
-        this.#failed(toGovernanceError(error), this.#timer === undefined && this.#inflight === undefined)
+        this.#unsubscribe()
+        this.#failed(toGovernanceError(error), true)
       },
     }
     const revision = this.#revision
@@ -263,11 +257,6 @@ export class Feed<T> implements FeedView<T> {
     this.#failures = 0
     this.#confirmedAt = this.#o.now()
     this.#lastError = undefined
-    // A pending re-list is moot once a live watch speaks again; a poll keeps its interval.
-    if (this.#subscription !== undefined && this.#timer !== undefined) {
-      clearTimeout(this.#timer)
-      this.#timer = undefined
-    }
     const was = this.#state
     this.#state = 'healthy'
     if (was === 'outage') this.#listener.recovered()
@@ -329,7 +318,7 @@ export class Feed<T> implements FeedView<T> {
       return this.#armWatchdog(silence - silentMs)
     }
     const error = new TimeoutError(`${this.#source.what}: no confirmation from the server for ${Math.round(silentMs)} ms (maxStalenessMs ${this.#o.silence!.maxStalenessMs})`, {
-      details: { silentMs },
+      details: { ...this.#source.details, silentMs },
     })
     // The probe in flight reports its own outcome; without one, re-list on the backoff.
     this.#failed(error, this.#inflight === undefined)

@@ -6,8 +6,12 @@ import type { Logger } from '../internal/logger.js'
 
 /** One backend key as the engine sees it: a read, maybe a watch, and how to judge answers. */
 export interface FeedSource<T> {
-  /** Names the key in messages, e.g. "config app", "service orders". */
+  /** Names the key in messages, e.g. "config app", "discovery of orders". */
   readonly what: string
+  /** Names a read in messages, e.g. "resolving orders". */
+  readonly reading: string
+  /** Added to the details of the engine's own errors, e.g. `{ service: 'orders' }`. */
+  readonly details?: Readonly<Record<string, unknown>>
   read(ctx: CallContext): Promise<T>
   /** The backend's watch, when it has one: its presence alone decides watch or poll. */
   readonly watch: ((watcher: Watcher<T>, options: WatchOptions | undefined) => Unsubscribe) | undefined

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Backend, Unsubscribe, Watcher, WatchMeta } from '../../src/backend.js'
 import { createConfigClient, resolveConfigOptions, type ConfigChange, type ConfigClient } from '../../src/config/index.js'
 import { ProtocolError, ServerUnavailableError } from '../../src/errors.js'
@@ -50,11 +50,22 @@ class Recorder<T = unknown> {
   }
 }
 
-/** A backend whose config feed the test drives by hand. */
-function manualBackend(): { backend: Backend; feed: () => Watcher<ConfigEntry | undefined>; watches: () => number } {
+/**
+ * A backend whose config feed the test drives by hand. Its reads (the re-list after a broken
+ * watch) answer what `answer()` set, or fail as `failReads()` says; else the memory backend's.
+ */
+function manualBackend(): {
+  backend: Backend
+  feed: () => Watcher<ConfigEntry | undefined>
+  watches: () => number
+  answer: (entry: ConfigEntry | undefined) => void
+  failReads: (error: Error) => void
+} {
   const memory = createMemoryBackend()
   let watcher: Watcher<ConfigEntry | undefined> | undefined
   let watches = 0
+  let scripted: { entry: ConfigEntry | undefined } | undefined
+  let readError: Error | undefined
   const backend: Backend = {
     name: 'manual',
     capabilities: memory.capabilities,
@@ -62,7 +73,10 @@ function manualBackend(): { backend: Backend; feed: () => Watcher<ConfigEntry | 
     renew: (l, c) => memory.renew(l, c),
     deregister: (l, c) => memory.deregister(l, c),
     resolve: (s, c) => memory.resolve(s, c),
-    getConfig: (k, c) => memory.getConfig(k, c),
+    getConfig: async (k, c) => {
+      if (readError) throw readError
+      return scripted ? scripted.entry : memory.getConfig(k, c)
+    },
     watchConfig: (_key, w): Unsubscribe => {
       watches++
       watcher = w
@@ -79,6 +93,13 @@ function manualBackend(): { backend: Backend; feed: () => Watcher<ConfigEntry | 
       return watcher
     },
     watches: () => watches,
+    answer: (entry) => {
+      readError = undefined
+      scripted = { entry }
+    },
+    failReads: (error) => {
+      readError = error
+    },
   }
 }
 
@@ -205,24 +226,35 @@ describe('config watch', () => {
   })
 
   it('keeps the last good value through a broken feed and a malformed answer, reporting once per outage', async () => {
-    const m = manualBackend()
-    const { config, events } = setup(m.backend)
-    const rec = new Recorder()
-    config.watch('app', rec.cb)
-    m.feed().next(entry('good', '5'), live('5'))
-    await rec.until(1)
-    m.feed().error(new ProtocolError('malformed answer'))
-    m.feed().error(new ServerUnavailableError('down'))
-    m.feed().next({ key: 'app', version: 6 } as unknown as ConfigEntry, live('6'))
-    const kept = await config.get('app')
-    expect(kept).toEqual({ value: 'good', version: '5', source: 'memory', ageMs: kept!.ageMs })
-    expect(events.filter((e) => e.event === 'error')).toHaveLength(1)
+    vi.useFakeTimers()
+    try {
+      const m = manualBackend()
+      const { config, events } = setup(m.backend)
+      const rec = new Recorder()
+      config.watch('app', rec.cb)
+      m.feed().next(entry('good', '5'), live('5'))
+      await rec.until(1)
+      // The watch breaks; the re-lists behind it fail, then answer a malformed entry.
+      m.failReads(new ServerUnavailableError('down'))
+      m.feed().error(new ProtocolError('malformed answer'))
+      await vi.advanceTimersByTimeAsync(2_000)
+      m.answer({ key: 'app', version: 6 } as unknown as ConfigEntry)
+      await vi.advanceTimersByTimeAsync(10_000)
+      const kept = await config.get('app')
+      expect(kept).toEqual({ value: 'good', version: '5', source: 'memory', ageMs: kept!.ageMs })
+      expect(events.filter((e) => e.event === 'error')).toHaveLength(1)
 
-    m.feed().next(entry('next', '6'), live('6'))
-    await rec.until(2)
-    m.feed().error(new ServerUnavailableError('down again'))
-    expect(events.filter((e) => e.event === 'error')).toHaveLength(2)
-    expect(rec.values).toEqual(['good', 'next'])
+      // The server is back: the re-list delivers, the watch opens again, and its next break is a new outage.
+      m.answer(entry('next', '6'))
+      await vi.advanceTimersByTimeAsync(10_000)
+      await rec.until(2)
+      expect(m.watches()).toBe(2)
+      m.feed().error(new ServerUnavailableError('down again'))
+      expect(events.filter((e) => e.event === 'error')).toHaveLength(2)
+      expect(rec.values).toEqual(['good', 'next'])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('resumes after the memory backend is unreachable and delivers the change made meanwhile', async () => {

@@ -24,6 +24,7 @@ function scripted(withWatch = true) {
   }
   const source: FeedSource<Value> = {
     what: 'test key',
+    reading: 'reading test key',
     read: async (_ctx: CallContext) => {
       s.reads++
       const a = s.answer
@@ -157,21 +158,23 @@ describe('feed engine: read, then watch', () => {
     expect(l.values).toHaveLength(before)
   })
 
-  it('a broken watch: outage once, a re-list on the backoff, and a new watch after the revision held', async () => {
+  it('a broken watch: closed, outage once, a re-list on the backoff, and a new watch after the revision re-listed', async () => {
     const { s, source } = scripted()
     s.answer = { n: 1, revision: '44' }
     const l = listen()
     const feed = make(source, l.listener)
     feed.start()
     await settle()
+    const broken = s.watcher!
     s.answer = new ServerUnavailableError('down')
-    s.watcher!.error(new ServerUnavailableError('watch broke'))
-    s.watcher!.error(new ServerUnavailableError('still broken'))
-    expect(l.log).toEqual(['outage', 'failing'])
-    expect(feed.state).toBe('outage')
-    expect(feed.lastError?.message).toBe('still broken')
-    // The broken watch stays open (its backend re-opens it) while the re-list runs.
-    expect(s.stops).toBe(0)
+    broken.error(new ServerUnavailableError('watch broke'))
+    expect(s.stops).toBe(1)
+    // The closed watch is not heard any more.
+    broken.error(new ServerUnavailableError('late'))
+    broken.next({ n: 9, revision: '99' }, { revision: '99', reset: false })
+    expect(l.log).toEqual(['outage'])
+    expect(feed).toMatchObject({ state: 'outage', value: { n: 1 } })
+    expect(feed.lastError?.message).toBe('watch broke')
     await vi.advanceTimersByTimeAsync(100) // re-list 1 fails: next in 200 ms
     expect(s.reads).toBe(2)
     await vi.advanceTimersByTimeAsync(200)
@@ -179,24 +182,26 @@ describe('feed engine: read, then watch', () => {
     s.answer = { n: 2, revision: '3' }
     await vi.advanceTimersByTimeAsync(400)
     expect(s.reads).toBe(4)
-    expect(l.log).toEqual(['outage', 'failing', 'failing', 'failing', 'recovered'])
-    expect(s.stops).toBe(1)
+    expect(l.log).toEqual(['outage', 'failing', 'failing', 'recovered'])
     expect(s.watches).toEqual(['44', '3'])
+    expect(l.values.at(-1)?.update).toEqual({ revision: '3', reset: true, from: 'read' })
     expect(feed).toMatchObject({ value: { n: 2 }, state: 'healthy', lastError: undefined })
   })
 
-  it('a watch that speaks again before the re-list recovers it, and the re-list is dropped', async () => {
+  it('a read failing while the watch confirms is older news, not an outage', async () => {
     const { s, source } = scripted()
     const l = listen()
     const feed = make(source, l.listener)
     feed.start()
     await settle()
-    s.watcher!.error(new ServerUnavailableError('blip'))
+    let fail: (e: Error) => void = () => {}
+    source.read = () => new Promise<Value>((_, reject) => (fail = reject))
+    const pending = feed.refresh(true)
+    await vi.advanceTimersByTimeAsync(10)
     s.watcher!.confirmed!({ revision: '1' })
-    expect(l.log).toEqual(['outage', 'recovered'])
-    await vi.advanceTimersByTimeAsync(5_000)
-    expect(s.reads).toBe(1)
-    expect(s.watches).toEqual(['1'])
+    fail(new ServerUnavailableError('slow failure'))
+    await pending
+    expect(l.log).toEqual([])
     expect(feed.state).toBe('healthy')
   })
 
@@ -273,6 +278,7 @@ describe('feed engine: the one poll loop (no watch)', () => {
     const l = listen()
     const source: FeedSource<ConfigEntry | undefined> = {
       what: 'config app',
+      reading: 'reading config app',
       read: (ctx) => memory.getConfig('app', ctx),
       watch: undefined,
       check: (v) => v,

@@ -177,7 +177,7 @@ describe('malformed answers', () => {
     expect(await gov.config.get('orders')).toMatchObject({ value: { limit: 1 }, source: 'memory' })
     expect(seen).toEqual([{ limit: 1 }])
 
-    await vi.advanceTimersByTimeAsync(50) // the feed re-reads, as a real backend re-opens it
+    await vi.advanceTimersByTimeAsync(200) // the client re-reads on its backoff (first retry within 200 ms) and watches again
     expect(seen).toEqual([{ limit: 1 }, { limit: 2 }])
   })
 

@@ -57,7 +57,7 @@ it('keeps the last good config when the registry sends garbage', async () => {
   expect(onError).toHaveBeenCalledWith(expect.any(ProtocolError))
   expect((await gov.config.get('orders'))?.value).toEqual({ maxAmount: 50 })
 
-  await vi.advanceTimersByTimeAsync(100) // the feed is read again
+  await vi.advanceTimersByTimeAsync(200) // the feed is read again (first retry within 200 ms)
   expect(limits).toEqual([{ maxAmount: 50 }, { maxAmount: 80 }])
 })
 
