@@ -96,12 +96,15 @@ class ServiceDiscovery implements Discovery {
     entry.touch()
     if (!entry.fresh && entry.ageMs() > (options?.staleIfErrorMs ?? this.#o.staleIfErrorMs)) return undefined
     if (options === undefined) return entry.pick(undefined, context)
-    let selection: Selection | undefined
-    try {
-      selection = this.#selection(options, true)
-    } catch (error) {
-      this.#ctx.logger.warn('discovery: pickSync ignored bad options', { service, error })
-      return undefined
+    // The common literal matches the last selection in one walk; anything else takes #selection.
+    let selection = this.#pickMemo.lastIfOnlySelection(options, true)
+    if (selection === undefined) {
+      try {
+        selection = this.#selection(options, true)
+      } catch (error) {
+        this.#ctx.logger.warn('discovery: pickSync ignored bad options', { service, error })
+        return undefined
+      }
     }
     // The options bag carries the call's hash key: it is a PickContext as it stands (no allocation).
     return entry.pick(selection, context ?? (options.hashKey === undefined ? undefined : options))
@@ -284,6 +287,8 @@ class ServiceDiscovery implements Discovery {
   /** pick() prefers the local zone unless told otherwise; discover() applies a zone only when asked. */
   #selection(options: DiscoverOptions | PickOptions, forPick: boolean): Selection {
     const memo = forPick ? this.#pickMemo : this.#discoverMemo
+    const last = memo.lastIfOnlySelection(options, forPick)
+    if (last !== undefined) return last
     const same = memo.get(options)
     if (same !== undefined) {
       // The selection fields match a validated bag's: the rest of this one is checked here.

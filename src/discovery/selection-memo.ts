@@ -17,6 +17,8 @@ interface ContentSlot {
   readonly filter: unknown
   readonly zone: unknown
   readonly strategy: unknown
+  /** How many of the fields above are defined: what a bag of selection keys only must match. */
+  readonly defined: number
   readonly selection: Selection
 }
 
@@ -28,6 +30,57 @@ export class SelectionMemo {
   readonly #byObject = new WeakMap<object, ContentSlot>()
   #next = 0
   #lastHit = 0
+
+  /**
+   * The last hit's selection when `options` holds selection keys only (and, for pick, a string
+   * hashKey) with the same values: one walk over the bag's own keys both compares and refuses
+   * strangers, so the common literal (`{ strategy: 'weighted' }`) costs one call. Undefined
+   * otherwise; the caller then takes `get()` and the full check.
+   */
+  lastIfOnlySelection(options: object, forPick: boolean): Selection | undefined {
+    const slot = this.#slots[this.#lastHit]
+    // null and arrays walk no selection keys, which must not read as an empty bag's match.
+    if (slot === undefined || typeof options !== 'object' || options === null || Array.isArray(options)) return undefined
+    const p = options as PickOptions
+    let defined = 0
+    for (const key in options) {
+      let value: unknown
+      switch (key) {
+        case 'strategy':
+          value = p.strategy
+          if (!forPick || value !== slot.strategy) return undefined
+          break
+        case 'zone':
+          value = p.zone
+          if (value !== slot.zone) return undefined
+          break
+        case 'filter':
+          value = p.filter
+          if (value !== slot.filter) return undefined
+          break
+        case 'status':
+          value = p.status
+          if (value !== slot.status && !sameList(slot.status, value)) return undefined
+          break
+        case 'tags':
+          value = p.tags
+          if (value !== slot.tags && !sameList(slot.tags, value)) return undefined
+          break
+        case 'metadata':
+          value = p.metadata
+          if (value !== slot.metadata && !sameRecord(slot, value)) return undefined
+          break
+        case 'hashKey':
+          if (!forPick || typeof p.hashKey !== 'string') return undefined
+          continue
+        default:
+          return undefined
+      }
+      if (value !== undefined) defined++
+    }
+    // Every defined value matched the slot's, so equal counts mean the same defined fields.
+    return defined === slot.defined ? slot.selection : undefined
+  }
 
   /**
    * The selection of an earlier bag with the same selection fields. Only those fields are
@@ -62,6 +115,7 @@ export class SelectionMemo {
       filter: p.filter,
       zone: p.zone,
       strategy: p.strategy,
+      defined: [p.status, p.tags, metadata, p.filter, p.zone, p.strategy].filter((v) => v !== undefined).length,
       selection,
     }
     this.#slots[this.#next] = slot

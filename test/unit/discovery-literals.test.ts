@@ -106,4 +106,32 @@ describe('fresh options literals', () => {
     reused[1]!.metadata.v = '2'
     expect(ids(await discovery.discover('pay', reused[1]!))).toEqual(['b1'])
   })
+
+  it('the one-walk match of the last selection: a subset, a superset, explicit undefined, null and arrays', async () => {
+    const { discovery } = await warm()
+    // The last selection is { tags: ['a'], status: 'any' }: bags that differ only in which keys they hold must not match it.
+    expect(ids(await discovery.discover('pay', { tags: ['a'], status: 'any' }))).toEqual(['a1', 'd1'])
+    expect(ids(await discovery.discover('pay', { tags: ['a'] }))).toEqual(['a1'])
+    expect(ids(await discovery.discover('pay', { tags: ['a'], status: 'any' }))).toEqual(['a1', 'd1'])
+    expect(ids(await discovery.discover('pay', { tags: ['a'], status: 'any', zone: undefined }))).toEqual(['a1', 'd1'])
+    expect(ids(await discovery.discover('pay', { tags: ['a'], status: 'any', metadata: { v: '1' } }))).toEqual(['a1'])
+    // An empty bag after it selects the default, not the last selection.
+    expect(ids(await discovery.discover('pay', {}))).toEqual(['a1', 'b1'])
+    expect(ids(await discovery.discover('pay', {}))).toEqual(['a1', 'b1'])
+    // null and an array walk no keys; they must not pass for the empty bag just memoised.
+    await expect(discovery.discover('pay', null as never)).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(discovery.discover('pay', [] as never)).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect(discovery.pickSync('pay', {})).toBeDefined()
+    expect(discovery.pickSync('pay', null as never)).toBeUndefined()
+    expect(discovery.pickSync('pay', [] as never)).toBeUndefined()
+    // strategy is a pick key only; hashKey must be a string.
+    expect(discovery.pickSync('pay', { strategy: 'weighted' })).toBeDefined()
+    await expect(discovery.discover('pay', { strategy: 'weighted' } as never)).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect(discovery.pickSync('pay', { strategy: 'weighted', hashKey: 'k' })).toBeDefined()
+    expect(discovery.pickSync('pay', { strategy: 'weighted', hashKey: 7 } as never)).toBeUndefined()
+    // An inherited enumerable key is a stranger too.
+    const inherited = Object.create({ stray: 1 }) as { strategy: string }
+    inherited.strategy = 'weighted'
+    expect(discovery.pickSync('pay', inherited as never)).toBeUndefined()
+  })
 })
