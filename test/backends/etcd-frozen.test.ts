@@ -50,10 +50,13 @@ describe.skipIf(!available)('etcd: the client\'s first member frozen (SIGSTOP) f
     cleanups.push(() => gov.close())
     const writer = backend(healthy)
     const observers = healthy.map((url) => backend([url]))
+    // The run before may have frozen the leader: the cluster can still be electing when this
+    // one starts, so setup writes until the cluster takes one (not what is under test).
+    await retryFor(15_000, () => writer.putConfig!(key, { n: -1 }, {}, {}))
     await gov.register()
     const seen: { value: unknown; at: number }[] = []
     gov.config.watch(key, (value) => void seen.push({ value, at: Date.now() }))
-    await writer.putConfig!(key, { n: 0 }, {}, {})
+    await retryFor(15_000, () => writer.putConfig!(key, { n: 0 }, {}, {}))
     await expectSoon(() => seen.some((s) => (s.value as { n: number } | undefined)?.n === 0), 5_000)
 
     frozen.process.kill('SIGSTOP')
@@ -92,6 +95,19 @@ describe.skipIf(!available)('etcd: the client\'s first member frozen (SIGSTOP) f
     await freezeRun(async () => cluster.members.find((m) => m !== leader)!, 'follower')
   }, 60_000)
 })
+
+/** Calls `fn` until it resolves, for at most `withinMs`; the last failure if it never does. */
+async function retryFor<T>(withinMs: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + withinMs
+  for (;;) {
+    try {
+      return await fn()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await sleep(200)
+    }
+  }
+}
 
 async function expectSoon(check: () => boolean, withinMs: number): Promise<void> {
   const deadline = Date.now() + withinMs
