@@ -2,6 +2,7 @@
  * Discovery options: defaults and eager validation. A wrong option fails at construction
  * with InvalidArgumentError naming `discovery.<option>` and the value, not later in a loop.
  */
+import { DEFAULT_FEED_BACKOFF } from '../feed/feed.js'
 import { OUTLIER_DEFAULTS, resolveOutlierOptions, type OutlierOptions, type ResolvedOutlierOptions } from '../balancer/outlier-options.js'
 import { requireBalancer } from '../balancer/strategy.js'
 import type { Balancer, Strategy } from '../balancer/types.js'
@@ -81,7 +82,8 @@ export const DISCOVERY_DEFAULTS = Object.freeze({
   minNotifyIntervalMs: 250,
   idleWatchMs: 600_000,
   pollIntervalMs: 5_000,
-  recoveryBackoff: Object.freeze({ minDelayMs: 200, maxDelayMs: 5_000 }),
+  // The feed engine's one backoff, which config's keys use too.
+  recoveryBackoff: DEFAULT_FEED_BACKOFF,
   /** About one registration TTL (the registry's default, DEFAULT_TTL_MS). */
   emptyProtectionMs: 15_000,
   ...OUTLIER_DEFAULTS,

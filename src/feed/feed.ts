@@ -27,7 +27,7 @@ import { compareRevisions } from '../types.js'
 import type { BackoffOptions } from '../internal/backoff.js'
 import type { FeedListener, FeedOptions, FeedSource, FeedState, FeedValueSource, FeedView } from './types.js'
 
-/** The re-list backoff of a key whose layer names no other (discovery's recoveryBackoff default). */
+/** The one re-list backoff: config keys use it, and it is discovery's recoveryBackoff default. */
 export const DEFAULT_FEED_BACKOFF: BackoffOptions = Object.freeze({ minDelayMs: 200, maxDelayMs: 5_000 })
 
 const DONE: Promise<void> = Promise.resolve()
