@@ -85,7 +85,13 @@ async function stream(res: ServerResponse, bytes: number): Promise<void> {
   res.write('[')
   for (let sent = 0; sent < bytes && !res.destroyed; sent += chunk.length) {
     if (!res.write(chunk)) {
-      const drained = await Promise.race([once(res, 'drain').then(() => true), once(res, 'close').then(() => false)])
+      // The losing wait is cancelled: left attached, each would keep an 'error' listener on res.
+      const waits = new AbortController()
+      const drained = await Promise.race([
+        once(res, 'drain', { signal: waits.signal }).then(() => true, () => false),
+        once(res, 'close', { signal: waits.signal }).then(() => false, () => false),
+      ])
+      waits.abort()
       if (!drained) return
     }
   }
