@@ -10,6 +10,7 @@ import { GovernanceClient } from '../../src/client.js'
 import type { GovernanceEvents } from '../../src/events.js'
 import { eventually } from '../backends/watch-recorder.js'
 import { startInstance, startServerProcess } from './discovery-processes.js'
+import { WATCH_FORMS } from '../helpers/watch-forms.js'
 
 const clients: GovernanceClient[] = []
 afterEach(async () => {
@@ -17,13 +18,6 @@ afterEach(async () => {
 })
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-// Both protocol v1 watch forms confirm about every second: unchanged blocking answers
-// (watchWaitMs) and the multiplexed stream's keep-alive frames (watchKeepAliveMs).
-const WATCH_FORMS = [
-  { form: 'blocking queries', options: { watchMux: false, watchWaitMs: 1_000 } },
-  { form: 'the multiplexed watch', options: { watchMux: true, watchKeepAliveMs: 1_000 } },
-] as const
 
 describe('freshness with a frozen server (SIGSTOP)', () => {
   it.each(WATCH_FORMS)('over $form: ageMs grows and source leaves live once confirmations stop; stale and recovered fire', async ({ options }) => {

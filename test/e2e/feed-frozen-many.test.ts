@@ -11,6 +11,7 @@ import { httpBackend } from '../../src/backends/http/index.js'
 import { GovernanceClient } from '../../src/client.js'
 import { eventually } from '../backends/watch-recorder.js'
 import { startServerProcess } from './discovery-processes.js'
+import { WATCH_FORMS } from '../helpers/watch-forms.js'
 
 const SERVICES = 64
 const KEYS = 64
@@ -27,11 +28,6 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
 async function register(writer: Backend, service: string, id: string, port: number): Promise<void> {
   await writer.register({ id, service, address: '10.2.0.1', port, status: 'UP', metadata: {}, tags: [], weight: 1, ttlMs: 120_000 }, {})
 }
-
-const WATCH_FORMS = [
-  { form: 'blocking queries', options: { watchMux: false, watchWaitMs: 1_000 } },
-  { form: 'the multiplexed watch', options: { watchMux: true, watchKeepAliveMs: 1_000 } },
-] as const
 
 describe('64 services and 64 config keys on one client, server frozen (SIGSTOP)', () => {
   it.each(WATCH_FORMS)('over $form: all served from memory and stale while frozen, all recovered and current after', async ({ options }) => {
